@@ -1,0 +1,54 @@
+// efs-local: Amazon EFS on one machine. `efs-local serve` runs the NFSv4
+// server and the EFS management API in one process.
+#include <CLI/CLI.hpp>
+
+#include <cstdlib>
+#include <iostream>
+
+#include "common/log.h"
+#include "server/config.h"
+#include "server/server.h"
+
+#ifndef EFS_LOCAL_VERSION
+#define EFS_LOCAL_VERSION "0.1.0"
+#endif
+
+int main(int argc, char** argv) {
+  CLI::App app{"efs-local: Amazon EFS on one machine (NFSv4 data plane + EFS API)", "efs-local"};
+  app.set_version_flag("--version", std::string("efs-local ") + EFS_LOCAL_VERSION);
+  app.require_subcommand(1);
+
+  efs::server::Config cfg;
+  int64_t state_delay_ms = cfg.state_delay.count();
+  auto* serve = app.add_subcommand("serve", "Run the NFS server and the EFS API");
+  serve->add_option("--data-dir", cfg.data_dir, "Directory for metadata and file data")
+      ->envname("EFS_LOCAL_DATA_DIR")->capture_default_str();
+  serve->add_option("--listen", cfg.listen, "Address to listen on (NFS and API)")
+      ->envname("EFS_LOCAL_LISTEN")->capture_default_str();
+  serve->add_option("--nfs-port", cfg.nfs_port, "NFS port (0: pick a free port)")
+      ->envname("EFS_LOCAL_NFS_PORT")->capture_default_str();
+  serve->add_option("--api-port", cfg.api_port, "API port (0: pick a free port)")
+      ->envname("EFS_LOCAL_API_PORT")->capture_default_str();
+  serve->add_option("--region", cfg.region, "Default region when a request names none")
+      ->envname("EFS_LOCAL_REGION")->capture_default_str();
+  serve->add_option("--account-id", cfg.account_id, "Default account ID")
+      ->envname("EFS_LOCAL_ACCOUNT_ID")->capture_default_str();
+  serve->add_option("--log-level", cfg.log_level, "trace, debug, info, warn, error, off")
+      ->envname("EFS_LOCAL_LOG_LEVEL")->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  serve->add_option("--state-delay", state_delay_ms,
+                    "Milliseconds a resource stays creating/deleting")
+      ->envname("EFS_LOCAL_STATE_DELAY")->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)")
+      ->envname("EFS_LOCAL_THREADS")->capture_default_str()->check(CLI::NonNegativeNumber);
+
+  CLI11_PARSE(app, argc, argv);
+
+  cfg.state_delay = std::chrono::milliseconds(state_delay_ms);
+  if (auto err = efs::server::validate(cfg); !err.empty()) {
+    std::cerr << "efs-local: " << err << "\n";
+    return 2;
+  }
+  efs::init_logging(cfg.log_level);
+  return efs::server::serve(cfg);
+}

@@ -1,0 +1,195 @@
+#include "meta/db.h"
+
+#include <spdlog/spdlog.h>
+
+namespace efs::meta {
+
+Stmt::~Stmt() { sqlite3_finalize(s_); }
+
+Stmt& Stmt::bind(int i, int64_t v) {
+  sqlite3_bind_int64(s_, i, v);
+  return *this;
+}
+Stmt& Stmt::bind(int i, double v) {
+  sqlite3_bind_double(s_, i, v);
+  return *this;
+}
+Stmt& Stmt::bind(int i, std::string_view v) {
+  sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind_blob(int i, std::span<const uint8_t> v) {
+  sqlite3_bind_blob(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  return *this;
+}
+Stmt& Stmt::bind_null(int i) {
+  sqlite3_bind_null(s_, i);
+  return *this;
+}
+
+bool Stmt::step() {
+  int rc = sqlite3_step(s_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) err_ = sqlite3_errmsg(sqlite3_db_handle(s_));
+  return false;
+}
+
+bool Stmt::run() {
+  err_.clear();
+  while (step()) {
+  }
+  bool ok = err_.empty();
+  sqlite3_reset(s_);
+  return ok;
+}
+
+void Stmt::reset() {
+  sqlite3_reset(s_);
+  sqlite3_clear_bindings(s_);
+  err_.clear();
+}
+
+int64_t Stmt::i64(int col) const { return sqlite3_column_int64(s_, col); }
+double Stmt::f64(int col) const { return sqlite3_column_double(s_, col); }
+std::string Stmt::text(int col) const {
+  auto p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+  return p ? std::string(p, sqlite3_column_bytes(s_, col)) : std::string();
+}
+std::vector<uint8_t> Stmt::blob(int col) const {
+  auto p = static_cast<const uint8_t*>(sqlite3_column_blob(s_, col));
+  int n = sqlite3_column_bytes(s_, col);
+  return p ? std::vector<uint8_t>(p, p + n) : std::vector<uint8_t>();
+}
+bool Stmt::is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+
+Conn::~Conn() {
+  cache_.clear();
+  sqlite3_close_v2(db_);
+}
+
+Status<> Conn::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "sqlite error";
+    sqlite3_free(err);
+    return fail(Error{msg});
+  }
+  return {};
+}
+
+Stmt& Conn::stmt(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it != cache_.end()) {
+    it->second->reset();
+    return *it->second;
+  }
+  sqlite3_stmt* s = nullptr;
+  if (sqlite3_prepare_v3(db_, sql.c_str(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT,
+                         &s, nullptr) != SQLITE_OK) {
+    // A bad SQL string is a programming error; make it loud.
+    spdlog::critical("sqlite prepare failed: {}: {}", sqlite3_errmsg(db_), sql);
+    std::abort();
+  }
+  auto [ins, _] = cache_.emplace(sql, std::make_unique<Stmt>(s));
+  return *ins->second;
+}
+
+Result<std::unique_ptr<Conn>, Error> Db::open_conn(bool readonly) {
+  sqlite3* db = nullptr;
+  int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
+                                              : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
+  if (sqlite3_open_v2(path_.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "cannot open";
+    sqlite3_close_v2(db);
+    return fail(Error{"open " + path_ + ": " + msg});
+  }
+  sqlite3_busy_timeout(db, 10000);
+  auto c = std::make_unique<Conn>(db);
+  if (!readonly) {
+    auto s = c->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    if (!s) return fail(s.error());
+  }
+  return c;
+}
+
+Result<std::unique_ptr<Db>, Error> Db::open(const std::string& path, int readers) {
+  std::unique_ptr<Db> d(new Db());
+  d->path_ = path;
+  d->max_readers_ = readers;
+  auto w = d->open_conn(false);
+  if (!w) return fail(w.error());
+  d->writer_ = std::move(*w);
+  auto s = d->writer_->exec(
+      "CREATE TABLE IF NOT EXISTS schema_versions(module TEXT PRIMARY KEY, version INTEGER NOT "
+      "NULL)");
+  if (!s) return fail(s.error());
+  return d;
+}
+
+Db::~Db() {
+  idle_readers_.clear();
+  writer_.reset();
+}
+
+Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {
+  std::lock_guard lk(write_mu_);
+  if (auto s = writer_->exec("BEGIN IMMEDIATE"); !s) return s;
+  auto r = fn(*writer_);
+  if (!r) {
+    (void)writer_->exec("ROLLBACK");
+    return r;
+  }
+  if (auto s = writer_->exec("COMMIT"); !s) {
+    (void)writer_->exec("ROLLBACK");
+    return s;
+  }
+  return {};
+}
+
+Status<> Db::read(const std::function<Status<>(Conn&)>& fn) {
+  std::unique_ptr<Conn> c;
+  {
+    std::lock_guard lk(read_mu_);
+    if (!idle_readers_.empty()) {
+      c = std::move(idle_readers_.back());
+      idle_readers_.pop_back();
+    }
+  }
+  if (!c) {
+    auto o = open_conn(true);
+    if (!o) return fail(o.error());
+    c = std::move(*o);
+  }
+  Status<> r = fail(Error{"read transaction failed"});
+  if (c->exec("BEGIN")) {
+    r = fn(*c);
+    (void)c->exec("COMMIT");
+  }
+  std::lock_guard lk(read_mu_);
+  if (static_cast<int>(idle_readers_.size()) < max_readers_) idle_readers_.push_back(std::move(c));
+  return r;
+}
+
+Status<> Db::ensure_schema(const std::string& module, const std::vector<std::string>& migrations) {
+  return write([&](Conn& c) -> Status<> {
+    auto& q = c.stmt("SELECT version FROM schema_versions WHERE module = ?");
+    q.bind(1, module);
+    int64_t have = q.step() ? q.i64(0) : 0;
+    q.reset();
+    if (have > static_cast<int64_t>(migrations.size()))
+      return fail(Error{"data dir has " + module + " schema version " + std::to_string(have) +
+                        ", newer than this efs-local knows (" +
+                        std::to_string(migrations.size()) + ")"});
+    for (auto v = have; v < static_cast<int64_t>(migrations.size()); ++v) {
+      if (auto s = c.exec(migrations[v]); !s)
+        return fail(Error{module + " migration " + std::to_string(v + 1) + ": " + s.error().message});
+    }
+    auto& u = c.stmt("INSERT OR REPLACE INTO schema_versions(module, version) VALUES(?, ?)");
+    u.bind(1, module).bind(2, static_cast<int64_t>(migrations.size()));
+    if (!u.run()) return fail(Error{u.error()});
+    return {};
+  });
+}
+
+}  // namespace efs::meta

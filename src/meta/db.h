@@ -1,0 +1,136 @@
+// SQLite access for every module that stores metadata: API resources (efs/),
+// the namespace (vfs/), the chunk map (chunk/), keys (kms/).
+//
+// One database file in WAL mode. Writes go through one writer connection,
+// serialized by a mutex, each inside one transaction; reads use a small pool
+// of reader connections that see the last committed state. Statements are
+// prepared once per connection and cached by their SQL text.
+//
+// Each module owns its tables and migrates them itself with ensure_schema():
+// the `schema_versions` table records (module, version), so a later
+// efs-local can upgrade an older data dir step by step.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/result.h"
+
+namespace efs::meta {
+
+class Stmt {
+ public:
+  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  ~Stmt();
+
+  // Parameters are 1-based, as in SQLite.
+  Stmt& bind(int i, int64_t v);
+  Stmt& bind(int i, double v);
+  Stmt& bind(int i, std::string_view v);            // TEXT
+  Stmt& bind_blob(int i, std::span<const uint8_t> v);  // BLOB
+  Stmt& bind_null(int i);
+  // Binds each argument in order, starting at parameter 1.
+  template <class... A>
+  Stmt& bind_all(const A&... a) {
+    int i = 0;
+    (bind_one(++i, a), ...);
+    return *this;
+  }
+
+  // Runs one step: true if a row is available, false when done. Errors are
+  // returned through error() (and make step() return false).
+  bool step();
+  // Runs to completion (for statements without rows); false on error.
+  bool run();
+  // Resets and clears bindings so the statement can be reused.
+  void reset();
+  const std::string& error() const { return err_; }
+
+  int64_t i64(int col) const;
+  double f64(int col) const;
+  std::string text(int col) const;
+  std::vector<uint8_t> blob(int col) const;
+  bool is_null(int col) const;
+
+  sqlite3_stmt* raw() { return s_; }
+
+ private:
+  template <class T>
+  void bind_one(int i, const T& v) {
+    if constexpr (std::is_same_v<T, std::nullopt_t>) bind_null(i);
+    else if constexpr (std::is_integral_v<T>) bind(i, static_cast<int64_t>(v));
+    else if constexpr (std::is_floating_point_v<T>) bind(i, static_cast<double>(v));
+    else bind(i, std::string_view(v));
+  }
+  sqlite3_stmt* s_;
+  std::string err_;
+};
+
+// One SQLite connection with a statement cache. Not thread-safe: a Conn is
+// used by one thread at a time (Db hands them out).
+class Conn {
+ public:
+  explicit Conn(sqlite3* db) : db_(db) {}
+  Conn(const Conn&) = delete;
+  ~Conn();
+
+  // Runs SQL without results (may hold several statements).
+  Status<> exec(std::string_view sql);
+  // A cached prepared statement, reset and ready to bind. Valid until the
+  // next call of stmt() with the same SQL on this connection.
+  Stmt& stmt(const std::string& sql);
+  int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
+  int changes() const { return sqlite3_changes(db_); }
+  std::string errmsg() const { return sqlite3_errmsg(db_); }
+  sqlite3* raw() { return db_; }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
+};
+
+class Db {
+ public:
+  // Opens (creating if needed) the database at path, in WAL mode.
+  static Result<std::unique_ptr<Db>, Error> open(const std::string& path, int readers = 4);
+  ~Db();
+
+  // Runs fn(conn) inside BEGIN IMMEDIATE ... COMMIT on the writer connection.
+  // If fn returns an error, the transaction is rolled back and the error
+  // returned. Calls are serialized.
+  Status<> write(const std::function<Status<>(Conn&)>& fn);
+  // Runs fn(conn) on a reader connection (a consistent snapshot inside a
+  // read transaction).
+  Status<> read(const std::function<Status<>(Conn&)>& fn);
+
+  // Brings module's tables to `migrations.size()`: migrations[i] upgrades
+  // version i to i+1. Runs inside one write transaction.
+  Status<> ensure_schema(const std::string& module, const std::vector<std::string>& migrations);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Db() = default;
+  std::string path_;
+  std::mutex write_mu_;
+  std::unique_ptr<Conn> writer_;
+  std::mutex read_mu_;
+  std::vector<std::unique_ptr<Conn>> idle_readers_;
+  int max_readers_ = 4;
+  int open_readers_ = 0;
+  Result<std::unique_ptr<Conn>, Error> open_conn(bool readonly);
+};
+
+}  // namespace efs::meta

@@ -1,0 +1,17 @@
+#include "server/config.h"
+
+#include <regex>
+
+namespace efs::server {
+
+std::string validate(const Config& c) {
+  if (c.data_dir.empty()) return "--data-dir must not be empty";
+  if (!std::regex_match(c.account_id, std::regex("[0-9]{12}")))
+    return "--account-id must be 12 digits";
+  if (!std::regex_match(c.region, std::regex("[a-z]{2}(-[a-z]+)+-[0-9]+")))
+    return "--region must look like us-east-1";
+  if (c.state_delay.count() < 0) return "--state-delay must not be negative";
+  return {};
+}
+
+}  // namespace efs::server
