@@ -2,11 +2,248 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio.hpp>
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "api/ec2_query.h"
+#include "api/model.h"
+#include "api/rest_json.h"
+#include "common/clock.h"
+#include "common/ids.h"
+#include "efs/network.h"
+#include "efs/service.h"
+#include "http/server.h"
+#include "meta/db.h"
+#include "net/rpc_server.h"
+#include "nfs4/server.h"
+#include "rpc/dispatcher.h"
+#include "server/admin.h"
+#include "vfs/vfs.h"
+
+#ifndef EFS_LOCAL_VERSION
+#define EFS_LOCAL_VERSION "0.1.0"
+#endif
+
 namespace efs::server {
 
+namespace {
+
+// Keeps the NFS listeners on mount target addresses in step with the
+// available mount targets: a connection accepted on a mount target's address
+// is how the NFS server knows which file system to show as "/".
+class MountTargetListeners {
+ public:
+  MountTargetListeners(net::RpcServer& rpc, const Catalog& catalog, std::string main_listen,
+                       uint16_t port)
+      : rpc_(rpc), catalog_(catalog), main_listen_(std::move(main_listen)), port_(port) {}
+
+  void reconcile() {
+    std::lock_guard lk(mu_);
+    std::set<std::string> want;
+    for (const auto& mt : catalog_.available_mount_targets()) {
+      // Only loopback addresses are ever listened on; IPv6 mount targets are
+      // served by the ::1 listener.
+      if (mt.ip.rfind("127.", 0) == 0 && mt.ip != main_listen_) want.insert(mt.ip);
+    }
+    for (auto it = listening_.begin(); it != listening_.end();) {
+      if (!want.count(*it)) {
+        rpc_.stop_listening(*it, port_);
+        spdlog::info("nfs: stopped listening on mount target address {}:{}", *it, port_);
+        it = listening_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (const auto& ip : want) {
+      if (listening_.count(ip)) continue;
+      auto r = rpc_.listen(ip, port_);
+      if (!r) {
+        spdlog::error("nfs: cannot listen on mount target address {}:{}: {}", ip, port_,
+                      r.error().message);
+        continue;
+      }
+      spdlog::info("nfs: listening on mount target address {}:{}", ip, port_);
+      listening_.insert(ip);
+    }
+  }
+
+ private:
+  net::RpcServer& rpc_;
+  const Catalog& catalog_;
+  std::string main_listen_;
+  uint16_t port_;
+  std::mutex mu_;
+  std::set<std::string> listening_;
+};
+
+void every(asio::io_context& io, std::chrono::milliseconds period, std::function<void()> fn,
+           std::shared_ptr<std::atomic<bool>> stopped) {
+  auto timer = std::make_shared<asio::steady_timer>(io, period);
+  auto tick = std::make_shared<std::function<void(const asio::error_code&)>>();
+  *tick = [timer, period, fn = std::move(fn), stopped, tick](const asio::error_code& ec) mutable {
+    if (ec || stopped->load()) {
+      *tick = nullptr;  // break the self-reference
+      return;
+    }
+    fn();
+    timer->expires_after(period);
+    timer->async_wait(*tick);
+  };
+  timer->async_wait(*tick);
+}
+
+}  // namespace
+
 int serve(const Config& config) {
-  spdlog::error("serve is not wired yet ({})", config.data_dir);
-  return 1;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(config.data_dir, ec);
+  if (ec) {
+    spdlog::error("cannot create data dir {}: {}", config.data_dir, ec.message());
+    return 1;
+  }
+  const std::string data_dir = fs::absolute(config.data_dir).lexically_normal().string();
+
+  auto db = meta::Db::open(data_dir + "/meta.db");
+  if (!db) {
+    spdlog::error("cannot open database: {}", db.error().message);
+    return 1;
+  }
+  auto vfs = vfs::Vfs::open(**db, data_dir);
+  if (!vfs) {
+    spdlog::error("cannot open file data: {}", vfs.error().message);
+    return 1;
+  }
+  auto network = Network::open(**db);
+  if (!network) {
+    spdlog::error("cannot open network model: {}", network.error().message);
+    return 1;
+  }
+
+  asio::io_context io;
+  const int nthreads = config.threads > 0
+                           ? config.threads
+                           : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+
+  // The data plane's side of the EFS model's hooks.
+  vfs::Vfs& v = **vfs;
+  std::function<void()> mount_targets_changed;  // set once the NFS listeners exist
+  DataPlane plane;
+  plane.file_system_created = [&v](const std::string& id) {
+    if (auto s = v.create_file_system(id); !s)
+      spdlog::error("cannot create namespace of {}: {}", id, s.error().message);
+  };
+  plane.file_system_deleted = [&v](const std::string& id) {
+    if (auto s = v.delete_file_system(id); !s)
+      spdlog::error("cannot delete data of {}: {}", id, s.error().message);
+  };
+  plane.metered_size = [&v](const std::string& id) {
+    auto f = v.file_system(id);
+    return f ? f->metered_size() : MeteredSize{6144, 6144, 0, 0};
+  };
+  plane.mount_targets_changed = [&io, &mount_targets_changed] {
+    asio::post(io, [&mount_targets_changed] {
+      if (mount_targets_changed) mount_targets_changed();
+    });
+  };
+
+  Service::Options opts;
+  opts.default_region = config.region;
+  opts.default_account = config.account_id;
+  opts.state_delay = config.state_delay;
+  auto service = Service::open(**db, **network, Clock::global(), opts, plane);
+  if (!service) {
+    spdlog::error("cannot open EFS model: {}", service.error().message);
+    return 1;
+  }
+
+  // Management API: EFS rest-json, EC2 query, emulator endpoints.
+  const auto& model = api::Model::efs();
+  api::RestJsonService efs_api(model);
+  for (auto& [name, op] : (*service)->operations()) efs_api.add(name, op);
+  for (const auto& name : efs_api.unrouted_operations())
+    spdlog::warn("EFS operation {} has no handler", name);
+  api::Ec2QueryService ec2_api(**network);
+
+  AdminInfo admin;
+  admin.version = EFS_LOCAL_VERSION;
+  admin.data_dir = data_dir;
+  admin.started = std::chrono::steady_clock::now();
+
+  http::Server http_server(io, http::Limits{}, [&](const http::Request& req) -> http::Response {
+    if (is_admin_request(req)) return handle_admin(req, admin);
+    RequestContext ctx = api::request_context(req, config.region, config.account_id);
+    ctx.request_id = random_uuid();
+    if (efs_api.matches(req)) return efs_api.handle(req, ctx);
+    if (ec2_api.matches(req)) return ec2_api.handle(req, ctx);
+    http::Response r;
+    r.status = 404;
+    r.set_header("Content-Type", "application/json");
+    r.set_header("x-amzn-ErrorType", "UnknownOperationException");
+    r.set_header("x-amzn-RequestId", ctx.request_id);
+    r.body = R"({"ErrorCode":"UnknownOperationException","Message":"no service handles )" +
+             req.method + " " + req.path + "\"}";
+    return r;
+  });
+
+  // NFS.
+  nfs4::ServerOptions nfs_opts;
+  nfs4::Server nfs(v, **service, Clock::global(), nfs_opts, db->get());
+  rpc::Dispatcher dispatcher;
+  dispatcher.add(&nfs);
+  net::RpcServer rpc_server(io, dispatcher, net::RpcServer::Options{});
+
+  auto nfs_port = rpc_server.listen(config.listen, config.nfs_port);
+  if (!nfs_port) {
+    spdlog::error("cannot listen for NFS on {}:{}: {}", config.listen, config.nfs_port,
+                  nfs_port.error().message);
+    return 1;
+  }
+  auto api_port = http_server.listen(config.listen, config.api_port);
+  if (!api_port) {
+    spdlog::error("cannot listen for the API on {}:{}: {}", config.listen, config.api_port,
+                  api_port.error().message);
+    return 1;
+  }
+  admin.nfs_port = *nfs_port;
+  admin.api_port = *api_port;
+  // IPv6 loopback, for IPv6 mount targets and ::1 clients; optional.
+  if (config.listen == "127.0.0.1") {
+    if (auto r6 = rpc_server.listen("::1", *nfs_port); !r6)
+      spdlog::debug("no IPv6 loopback listener: {}", r6.error().message);
+  }
+
+  MountTargetListeners mt_listeners(rpc_server, **service, config.listen, *nfs_port);
+  mount_targets_changed = [&mt_listeners] { mt_listeners.reconcile(); };
+  asio::post(io, [&mt_listeners] { mt_listeners.reconcile(); });
+
+  auto stopped = std::make_shared<std::atomic<bool>>(false);
+  every(io, std::chrono::milliseconds(100), [&] { (*service)->tick(); }, stopped);
+  every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const asio::error_code& e, int sig) {
+    if (e) return;
+    spdlog::info("signal {}: shutting down", sig);
+    stopped->store(true);
+    http_server.stop();
+    rpc_server.stop();
+    io.stop();
+  });
+
+  spdlog::info("efs-local {} serving: NFS on {}:{}, API on http://{}:{}, data in {}",
+               EFS_LOCAL_VERSION, config.listen, *nfs_port, config.listen, *api_port, data_dir);
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < nthreads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  spdlog::info("efs-local stopped");
+  return 0;
 }
 
 }  // namespace efs::server

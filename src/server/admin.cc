@@ -1,0 +1,84 @@
+#include "server/admin.h"
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/clock.h"
+
+namespace efs::server {
+
+using nlohmann::json;
+
+namespace {
+
+http::Response json_response(int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.set_header("Content-Type", "application/json");
+  r.body = body.dump();
+  return r;
+}
+
+http::Response error(int status, const std::string& code, const std::string& message) {
+  return json_response(status, {{"ErrorCode", code}, {"Message", message}});
+}
+
+json clock_state() {
+  auto& c = Clock::global();
+  return {{"now", format_utc(c.now())},
+          {"now_epoch_seconds", c.now_epoch_seconds()},
+          {"offset_seconds",
+           std::chrono::duration_cast<std::chrono::duration<double>>(c.offset()).count()}};
+}
+
+}  // namespace
+
+bool is_admin_request(const http::Request& req) { return req.path.rfind("/_efs-local/", 0) == 0; }
+
+http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
+  const std::string what = req.path.substr(std::string("/_efs-local/").size());
+  if (what == "health") {
+    if (req.method != "GET" && req.method != "HEAD")
+      return error(405, "MethodNotAllowed", "use GET");
+    auto up = std::chrono::steady_clock::now() - info.started;
+    return json_response(
+        200, {{"status", "ok"},
+              {"version", info.version},
+              {"data_dir", info.data_dir},
+              {"api_port", info.api_port},
+              {"nfs_port", info.nfs_port},
+              {"uptime_seconds", std::chrono::duration<double>(up).count()}});
+  }
+  if (what == "clock") {
+    if (req.method == "GET") return json_response(200, clock_state());
+    if (req.method != "POST") return error(405, "MethodNotAllowed", "use GET or POST");
+    // POST {"advance_seconds": N}: moves the emulator's clock forward by N
+    // seconds (N >= 0). The clock never goes back: leases, lifecycle ages and
+    // throughput cooldowns only ever see time pass.
+    json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    if (body.is_discarded() || !body.is_object())
+      return error(400, "BadRequest", "body must be a JSON object");
+    auto it = body.find("advance_seconds");
+    if (it == body.end() || !it->is_number() || it->get<double>() < 0 ||
+        it->get<double>() > 100.0 * 365 * 86400)
+      return error(400, "BadRequest", "advance_seconds must be a number between 0 and 3153600000");
+    auto d = std::chrono::duration<double>(it->get<double>());
+    Clock::global().advance(std::chrono::duration_cast<Clock::duration>(d));
+    spdlog::info("clock advanced by {} s, now {}", it->get<double>(),
+                 format_utc(Clock::global().now()));
+    return json_response(200, clock_state());
+  }
+  if (what == "metrics") {
+    if (req.method != "GET") return error(405, "MethodNotAllowed", "use GET");
+    json m = json::object();
+    if (info.metrics_json) {
+      auto extra = json::parse(info.metrics_json(), nullptr, false);
+      if (extra.is_object()) m = extra;
+    }
+    m["clock"] = clock_state();
+    return json_response(200, m);
+  }
+  return error(404, "NotFound", "unknown emulator endpoint " + req.path);
+}
+
+}  // namespace efs::server

@@ -1,0 +1,26 @@
+// Emulator-only endpoints under /_efs-local/: health, clock, metrics.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "http/message.h"
+
+namespace efs::server {
+
+struct AdminInfo {
+  std::string version;
+  std::string data_dir;
+  uint16_t api_port = 0;
+  uint16_t nfs_port = 0;
+  std::chrono::steady_clock::time_point started;
+  // Extra JSON members for /_efs-local/metrics (filled by the server).
+  std::function<std::string()> metrics_json;
+};
+
+// True if the request is for /_efs-local/.
+bool is_admin_request(const http::Request& req);
+http::Response handle_admin(const http::Request& req, const AdminInfo& info);
+
+}  // namespace efs::server
