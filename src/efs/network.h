@@ -26,6 +26,12 @@ struct Vpc {
   std::string cidr_block;
   bool is_default = true;
   std::string owner_id;
+  // Added by the network engineer (additive): what DescribeVpcs shows.
+  std::string region;
+  std::string cidr_association_id;  // vpc-cidr-assoc-<17 hex>
+  std::string ipv6_cidr_block;      // fd00:ec2:<n>::/48, unique-local
+  std::string ipv6_association_id;  // vpc-cidr-assoc-<17 hex>
+  std::string dhcp_options_id;      // dopt-<17 hex>
 };
 
 struct Subnet {
@@ -36,6 +42,10 @@ struct Subnet {
   std::string cidr_block;            // inside 127.0.0.0/8
   std::string ipv6_cidr_block;       // for IPv6 mount targets (served on ::1)
   std::string owner_id;
+  // Added by the network engineer (additive): what DescribeSubnets shows.
+  std::string region;
+  std::string ipv6_association_id;  // subnet-cidr-assoc-<17 hex>
+  int available_ip_address_count = 0;  // usable addresses not held by an interface
 };
 
 struct SecurityGroup {
@@ -57,12 +67,20 @@ struct NetworkInterface {
   std::vector<std::string> security_groups;
   std::string owner_id;
   std::string status = "in-use";
+  std::string region;  // added (additive): for ARNs and DNS names
+};
+
+// Quotas the emulator enforces (AWS's defaults); tests lower them.
+struct NetworkLimits {
+  int max_network_interfaces_per_region = 5000;  // EC2 "Network interfaces per Region"
+  int max_security_groups_per_interface = 5;     // EC2 / EFS: up to 5 per mount target
 };
 
 class Network {
  public:
   virtual ~Network() = default;
   static Result<std::unique_ptr<Network>, Error> open(meta::Db& db);
+  static Result<std::unique_ptr<Network>, Error> open(meta::Db& db, const NetworkLimits& limits);
 
   // The default VPC of ctx's account and region (created on first use).
   virtual ApiResult<Vpc> default_vpc(const RequestContext& ctx) = 0;
@@ -93,6 +111,9 @@ class Network {
                                               const std::vector<std::string>& sgs) = 0;
   virtual ApiResult<std::vector<NetworkInterface>> network_interfaces(
       const RequestContext& ctx) = 0;
+  // Added (additive): one interface; InvalidNetworkInterfaceID.NotFound if unknown.
+  virtual ApiResult<NetworkInterface> network_interface(const RequestContext& ctx,
+                                                        const std::string& eni_id) = 0;
   // Availability zones of the region: name and zone ID pairs.
   virtual std::vector<std::pair<std::string, std::string>> availability_zones(
       const std::string& region) = 0;

@@ -95,6 +95,10 @@ Stmt& Conn::stmt(const std::string& sql) {
   return *ins->second;
 }
 
+void Conn::reset_all() {
+  for (auto& [sql, st] : cache_) sqlite3_reset(st->raw());
+}
+
 Result<std::unique_ptr<Conn>, Error> Db::open_conn(bool readonly) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
@@ -136,6 +140,7 @@ Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {
   std::lock_guard lk(write_mu_);
   if (auto s = writer_->exec("BEGIN IMMEDIATE"); !s) return s;
   auto r = fn(*writer_);
+  writer_->reset_all();
   if (!r) {
     (void)writer_->exec("ROLLBACK");
     return r;
@@ -164,6 +169,7 @@ Status<> Db::read(const std::function<Status<>(Conn&)>& fn) {
   Status<> r = fail(Error{"read transaction failed"});
   if (c->exec("BEGIN")) {
     r = fn(*c);
+    c->reset_all();
     (void)c->exec("COMMIT");
   }
   std::lock_guard lk(read_mu_);

@@ -91,6 +91,9 @@ class Conn {
   // A cached prepared statement, reset and ready to bind. Valid until the
   // next call of stmt() with the same SQL on this connection.
   Stmt& stmt(const std::string& sql);
+  // Resets every cached statement: a statement left part-way through its
+  // rows would otherwise keep a read transaction (and its snapshot) open.
+  void reset_all();
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
   std::string errmsg() const { return sqlite3_errmsg(db_); }

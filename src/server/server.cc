@@ -162,7 +162,7 @@ int serve(const Config& config) {
   }
 
   // Management API: EFS rest-json, EC2 query, emulator endpoints.
-  const auto& model = api::Model::efs();
+  const auto& model = api::efs_model();
   api::RestJsonService efs_api(model);
   for (auto& [name, op] : (*service)->operations()) efs_api.add(name, op);
   for (const auto& name : efs_api.unrouted_operations())
@@ -194,7 +194,10 @@ int serve(const Config& config) {
   nfs4::ServerOptions nfs_opts;
   nfs4::Server nfs(v, **service, Clock::global(), nfs_opts, db->get());
   rpc::Dispatcher dispatcher;
-  dispatcher.add(&nfs);
+  if (auto s = dispatcher.add(nfs); !s) {
+    spdlog::error("cannot register the NFS program: {}", s.error().message);
+    return 1;
+  }
   net::RpcServer rpc_server(io, dispatcher, net::RpcServer::Options{});
 
   auto nfs_port = rpc_server.listen(config.listen, config.nfs_port);
