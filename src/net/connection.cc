@@ -1,0 +1,223 @@
+#include "net/connection.h"
+
+#include <spdlog/spdlog.h>
+
+#include <asio/buffer.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/post.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/write.hpp>
+#include <variant>
+
+namespace efs::net::detail {
+
+namespace {
+
+// Reads go straight into the record buffer when this much or more of a
+// fragment is still to come (the payload of a large WRITE), so 1 MiB of
+// data is copied once, not twice.
+constexpr std::size_t kDirectReadThreshold = 16 * 1024;
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+// Replies gathered into one write, to spare syscalls when many finish together.
+constexpr std::size_t kMaxRepliesPerWrite = 64;
+
+std::string address_string(const asio::ip::address& a) {
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    return asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6()).to_string();
+  }
+  return a.to_string();
+}
+
+}  // namespace
+
+Connection::Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket,
+                       ListenerKey from)
+    : state_(std::move(state)),
+      socket_(std::move(socket)),
+      capacity_(socket_.get_executor()),
+      listener_(std::move(from)),
+      assembler_(state_->options.max_record) {
+  ctx_.connection_id = state_->next_connection_id.fetch_add(1);
+  asio::error_code ec;
+  auto local = socket_.local_endpoint(ec);
+  if (!ec) {
+    ctx_.local_address = address_string(local.address());
+    ctx_.local_port = local.port();
+  }
+  auto remote = socket_.remote_endpoint(ec);
+  if (!ec) {
+    ctx_.remote_address = address_string(remote.address());
+    peer_ = ctx_.remote_address + ":" + std::to_string(remote.port());
+  }
+  // Replies are small and latency-bound; do not let Nagle hold them back.
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+const std::string& Connection::peer() const {
+  return peer_;
+}
+
+void Connection::start() {
+  spdlog::debug("rpc: connection {} from {} to {}:{}", id(), peer(), ctx_.local_address,
+                ctx_.local_port);
+  asio::co_spawn(socket_.get_executor(), read_loop(), asio::detached);
+}
+
+void Connection::close() {
+  asio::post(socket_.get_executor(),
+             [self = shared_from_this()] { self->close_now("closed by server"); });
+}
+
+asio::awaitable<void> Connection::read_loop() {
+  auto self = shared_from_this();
+  std::vector<uint8_t> buf(kReadBufferSize);
+  while (!closed_) {
+    if (!co_await serve_ready_records()) break;
+    asio::error_code ec;
+    auto window = assembler_.payload_window();
+    if (window.size() >= kDirectReadThreshold) {
+      std::size_t n =
+          co_await socket_.async_read_some(asio::buffer(window.data(), window.size()),
+                                           asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) {
+        if (ec != asio::error::eof && !closed_) {
+          spdlog::debug("rpc: connection {} from {}: read: {}", id(), peer(), ec.message());
+        }
+        break;
+      }
+      assembler_.commit(n);
+      continue;
+    }
+    std::size_t n = co_await socket_.async_read_some(asio::buffer(buf),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec != asio::error::eof && !closed_) {
+        spdlog::debug("rpc: connection {} from {}: read: {}", id(), peer(), ec.message());
+      }
+      break;
+    }
+    auto fed = assembler_.feed({buf.data(), n});
+    if (!fed) {
+      // RFC 5531 has no way to refuse a record, and skipping its bytes would
+      // still cost their transfer: the connection goes, with any record
+      // completed in the same read.
+      spdlog::warn("rpc: connection {} from {}: {}; closing", id(), peer(), fed.error().message());
+      close_now("record too large");
+      break;
+    }
+  }
+  reader_done_ = true;
+  maybe_finish();
+}
+
+asio::awaitable<bool> Connection::serve_ready_records() {
+  while (assembler_.ready() > 0) {
+    // Backpressure: wait for a call slot before taking on another call.
+    while (in_flight_ >= state_->options.max_in_flight_per_connection && !closed_) {
+      capacity_.expires_at(asio::steady_timer::time_point::max());
+      asio::error_code ec;
+      co_await capacity_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    if (closed_) co_return false;
+    auto record = assembler_.take();
+    auto admitted = state_->dispatcher.admit(*record, ctx_);
+    if (!admitted) {
+      spdlog::warn("rpc: connection {} from {}: {}; closing", id(), peer(),
+                   rpc::to_string(admitted.error()));
+      close_now("undecodable call");
+      co_return false;
+    }
+    if (auto* ready = std::get_if<rpc::ReplyRecord>(&*admitted)) {
+      enqueue(std::move(*ready));
+      continue;
+    }
+    ++in_flight_;
+    // The call owns its record (its args point into it) and runs on the
+    // io_context, not the strand, so calls of one connection use every thread.
+    asio::co_spawn(state_->io,
+                   serve_call(shared_from_this(), std::move(*record),
+                              std::get<rpc::AdmittedCall>(std::move(*admitted))),
+                   asio::detached);
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Connection::serve_call(std::shared_ptr<Connection> self,
+                                             std::vector<uint8_t> record, rpc::AdmittedCall call) {
+  auto reply = co_await rpc::Dispatcher::run(std::move(call));
+  record.clear();
+  asio::post(self->socket_.get_executor(),
+             [self, reply = std::move(reply)]() mutable { self->finish_call(std::move(reply)); });
+}
+
+void Connection::finish_call(rpc::ReplyRecord reply) {
+  --in_flight_;
+  capacity_.cancel();
+  if (!closed_) enqueue(std::move(reply));
+  maybe_finish();
+}
+
+void Connection::enqueue(rpc::ReplyRecord reply) {
+  queue_.push_back(std::move(reply));
+  write_next();
+}
+
+void Connection::write_next() {
+  if (writing_ || closed_ || queue_.empty()) return;
+  writing_ = true;
+  auto batch = std::make_shared<std::vector<rpc::ReplyRecord>>();
+  std::vector<asio::const_buffer> buffers;
+  while (!queue_.empty() && batch->size() < kMaxRepliesPerWrite) {
+    batch->push_back(std::move(queue_.front()));
+    queue_.pop_front();
+  }
+  for (auto& r : *batch) {
+    buffers.emplace_back(r.head.data(), r.head.size());
+    if (!r.body.empty()) buffers.emplace_back(r.body.data(), r.body.size());
+  }
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this(), batch](asio::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (ec) {
+                        if (!self->closed_) {
+                          spdlog::debug("rpc: connection {} from {}: write: {}", self->id(),
+                                        self->peer(), ec.message());
+                        }
+                        self->close_now("write failed");
+                      } else {
+                        self->write_next();
+                      }
+                      self->maybe_finish();
+                    });
+}
+
+void Connection::close_now(const char* why) {
+  if (closed_) return;
+  closed_ = true;
+  spdlog::debug("rpc: connection {} from {} closing: {}", id(), peer(), why);
+  asio::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  capacity_.cancel();
+  queue_.clear();
+}
+
+void Connection::maybe_finish() {
+  if (finalized_ || !reader_done_ || in_flight_ > 0) return;
+  // After the peer's EOF, replies still queued are sent before closing.
+  if (!closed_ && (writing_ || !queue_.empty())) return;
+  close_now("peer finished");
+  finalized_ = true;
+  {
+    std::lock_guard lock(state_->mu);
+    state_->connections.erase(id());
+  }
+  spdlog::debug("rpc: connection {} from {} closed", id(), peer());
+  // RFC 8881 2.10.11.3 lets a server drop a connection's session binding
+  // when it goes; the program decides what to forget.
+  state_->dispatcher.connection_closed(id());
+}
+
+}  // namespace efs::net::detail

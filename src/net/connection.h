@@ -1,0 +1,93 @@
+// Internals of RpcServer: the shared server state and one RPC connection.
+// Not part of the module's interface.
+#pragma once
+
+#include <asio/awaitable.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "net/rpc_server.h"
+#include "rpc/dispatcher.h"
+#include "rpc/record.h"
+
+namespace efs::net::detail {
+
+// (normalized address, bound port) of a listener.
+using ListenerKey = std::pair<std::string, uint16_t>;
+
+class Connection;
+
+struct Listener {
+  explicit Listener(asio::ip::tcp::acceptor a) : acceptor(std::move(a)) {}
+  asio::ip::tcp::acceptor acceptor;  // runs on its own strand
+  ListenerKey key;
+};
+
+struct ServerState {
+  ServerState(asio::io_context& i, rpc::Dispatcher& d, RpcServerOptions o)
+      : io(i), dispatcher(d), options(o) {}
+  asio::io_context& io;
+  rpc::Dispatcher& dispatcher;
+  RpcServerOptions options;
+  std::atomic<uint64_t> next_connection_id{1};
+
+  std::mutex mu;  // guards the members below
+  bool stopped = false;
+  std::map<ListenerKey, std::shared_ptr<Listener>> listeners;
+  std::map<uint64_t, std::weak_ptr<Connection>> connections;
+};
+
+// One accepted TCP connection. Everything touching the socket, the record
+// assembler and the write queue runs on the socket's strand; calls run on
+// the io_context and post their replies back to the strand.
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, ListenerKey from);
+
+  uint64_t id() const { return ctx_.connection_id; }
+  const ListenerKey& listener() const { return listener_; }
+  // Starts the reader. Call once, after the connection is registered.
+  void start();
+  // Closes the socket from any thread; running calls finish, replies are dropped.
+  void close();
+
+ private:
+  asio::awaitable<void> read_loop();
+  // Handles every complete record; false if the connection must close.
+  asio::awaitable<bool> serve_ready_records();
+  static asio::awaitable<void> serve_call(std::shared_ptr<Connection> self,
+                                          std::vector<uint8_t> record, rpc::AdmittedCall call);
+  void finish_call(rpc::ReplyRecord reply);
+  void enqueue(rpc::ReplyRecord reply);
+  void write_next();
+  void close_now(const char* why);
+  void maybe_finish();
+  const std::string& peer() const;  // address:port, for logs
+
+  std::shared_ptr<ServerState> state_;
+  asio::ip::tcp::socket socket_;
+  asio::steady_timer capacity_;  // a wake-up for the reader when a call slot frees
+  ListenerKey listener_;
+  rpc::CallContext ctx_;  // connection facts copied into every call
+  std::string peer_;
+  rpc::RecordAssembler assembler_;
+
+  std::size_t in_flight_ = 0;
+  std::deque<rpc::ReplyRecord> queue_;
+  bool writing_ = false;
+  bool reader_done_ = false;
+  bool closed_ = false;
+  bool finalized_ = false;
+};
+
+}  // namespace efs::net::detail

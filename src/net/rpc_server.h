@@ -1,0 +1,64 @@
+// TCP serving of ONC RPC programs: listeners (one per address, for mount
+// targets) and connections, on one io_context that may be run by several
+// threads.
+//
+// Each connection has one reader coroutine that assembles records and starts
+// each call as its own coroutine on the io_context, so calls of one
+// connection run in parallel and may finish out of order; replies are written
+// in completion order (RFC 5531 matches them to calls by xid). At most
+// max_in_flight_per_connection calls run at once per connection: past that
+// the reader stops reading, and TCP flow control holds the client back.
+#pragma once
+
+#include <asio/io_context.hpp>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "rpc/dispatcher.h"
+#include "rpc/record.h"
+
+namespace efs::net {
+
+namespace detail {
+struct ServerState;
+}
+
+struct RpcServerOptions {
+  std::size_t max_record = rpc::kDefaultMaxRecord;  // larger records close the connection
+  std::size_t max_in_flight_per_connection = 128;
+};
+
+class RpcServer {
+ public:
+  using Options = RpcServerOptions;
+
+  // The dispatcher (and its programs) must outlive every thread running `io`.
+  RpcServer(asio::io_context& io, rpc::Dispatcher& dispatcher, Options options = {});
+  ~RpcServer();  // stop()
+  RpcServer(const RpcServer&) = delete;
+  RpcServer& operator=(const RpcServer&) = delete;
+
+  // Listens on address:port (IPv4 such as 127.0.0.1, or IPv6 such as ::1;
+  // port 0 picks a free port) and returns the bound port. Many listeners may
+  // exist at once, one per mount target address. Clients may connect from
+  // any source port (they mount with noresvport).
+  Result<uint16_t, Error> listen(const std::string& address, uint16_t port);
+  // Closes the listener on address:port (the bound port, as listen()
+  // returned it) and the connections it accepted, as when a mount target is
+  // deleted and its address goes away.
+  void stop_listening(const std::string& address, uint16_t port);
+  // Closes every listener and connection. Calls still running finish, and
+  // their replies are dropped.
+  void stop();
+
+  // Open connections (for tests and metrics).
+  std::size_t connection_count() const;
+
+ private:
+  std::shared_ptr<detail::ServerState> state_;
+};
+
+}  // namespace efs::net
