@@ -16,12 +16,16 @@ mkdir -p "$out/corpus" "$here/crashers"
 # with libstdc++ 12 has the C++20 ones, so say so.
 # clang 14 cannot emit -fsanitize=function prologues for coroutines ("Cannot
 # represent a difference across sections"), so that one check is left out.
+# The generated NFSv4 codecs, for the COMPOUND decoding in the target.
+mkdir -p "$out/gen/xdr"
+python3 "$root/tools/xdrgen/xdrgen.py" "$root/src/xdr/nfs4.x" --header "$out/gen/xdr/nfs4_xdr.h" \
+  --source "$out/gen/xdr/nfs4_xdr.cc" --namespace efs::xdr::nfs4 --include xdr/nfs4_xdr.h
 # shellcheck disable=SC2046
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -fno-sanitize=function \
-  -I"$root/src" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1 -DASIO_HAS_STD_COROUTINE=1 $(pkg-config --cflags spdlog) \
+  -I"$root/src" -I"$out/gen" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1 -DASIO_HAS_STD_COROUTINE=1 $(pkg-config --cflags spdlog) \
   "$here/rpc_fuzz.cc" "$root/src/rpc/record.cc" "$root/src/rpc/message.cc" \
-  "$root/src/rpc/dispatcher.cc" \
+  "$root/src/rpc/dispatcher.cc" "$out/gen/xdr/nfs4_xdr.cc" "$root/src/xdr/nfs4_compound.cc" \
   $(pkg-config --libs spdlog) -lpthread -o "$out/rpc_fuzz"
 
 # Regression: every seed and every kept crasher must run clean.

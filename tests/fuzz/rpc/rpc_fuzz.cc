@@ -11,6 +11,7 @@
 #include <span>
 #include <variant>
 
+#include "xdr/nfs4_compound.h"
 #include "rpc/dispatcher.h"
 #include "rpc/record.h"
 
@@ -31,14 +32,15 @@ class FuzzNfs : public efs::rpc::Program {
       r.stat = efs::rpc::AcceptStat::proc_unavail;
       co_return r;
     }
-    // ---- COMPOUND decoding hook ----------------------------------------
-    // When the generated NFSv4 codecs land ("xdr/nfs4_xdr.h"), decode
-    // `args` here as COMPOUND4args (and, if it decodes, encode a reply), so
-    // every fuzz input that passes the RPC layer also exercises them:
-    //   efs::xdr::Reader rd(args);
-    //   auto compound = efs::xdr::nfs4::decode_COMPOUND4args(rd);
-    //   if (!rd.ok()) r.stat = efs::rpc::AcceptStat::garbage_args;
-    // --------------------------------------------------------------------
+    // Every input that passes the RPC layer also goes through the
+    // generated NFSv4 codecs: COMPOUND decoding one op at a time, and the
+    // decoded ops encoded again (the server's own encoders).
+    if (ctx.proc == 1) {
+      efs::xdr::Reader rd(args);
+      auto decoded = efs::xdr::nfs4::decode_compound_args(rd, 64);
+      if (decoded.status != efs::xdr::nfs4::NFS4_OK) r.stat = efs::rpc::AcceptStat::garbage_args;
+      (void)efs::xdr::nfs4::to_bytes(decoded.args);
+    }
     r.body.assign(args.begin(), args.end());
     co_return r;
   }

@@ -1,0 +1,326 @@
+// File systems: CreateFileSystem, DescribeFileSystems, UpdateFileSystem,
+// DeleteFileSystem, UpdateFileSystemProtection.
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "common/ids.h"
+#include "efs/internal.h"
+#include "efs/service.h"
+#include "meta/db.h"
+
+namespace efs {
+
+using namespace detail;
+
+namespace {
+
+constexpr double kMaxProvisionedMibps = 3414;  // EFS's per-file-system provisioned ceiling
+constexpr double kThroughputCooldownSeconds = 24 * 3600;
+constexpr uint64_t kEmptyFileSystemBytes = 6144;  // an empty EFS file system meters 6 KiB
+
+// KmsKeyId may be a key ID, key ARN, alias name or alias ARN; EFS reports the ARN.
+std::string kms_key_arn(const std::string& region, const std::string& account,
+                        const std::string& key) {
+  if (key.rfind("arn:", 0) == 0) return key;
+  if (key.rfind("alias/", 0) == 0) return "arn:aws:kms:" + region + ":" + account + ":" + key;
+  return "arn:aws:kms:" + region + ":" + account + ":key/" + key;
+}
+
+// Throughput settings every create and update must satisfy (EFS user guide,
+// "Throughput modes"): provisioned needs a value, the value only with
+// provisioned, elastic only with General Purpose.
+std::optional<ServiceError> check_throughput(const std::string& mode,
+                                             const std::string& performance_mode,
+                                             std::optional<double> mibps) {
+  if (mode == "provisioned" && !mibps)
+    return bad_request(
+               "ProvisionedThroughputInMibps is required when ThroughputMode is "
+               "provisioned.")
+        .error;
+  if (mode != "provisioned" && mibps)
+    return bad_request(
+               "ProvisionedThroughputInMibps can only be set when ThroughputMode is "
+               "provisioned.")
+        .error;
+  if (mode == "elastic" && performance_mode == "maxIO")
+    return bad_request("Elastic throughput mode is not supported with the maxIO performance mode.")
+        .error;
+  if (mibps && *mibps < 1)
+    return bad_request("ProvisionedThroughputInMibps must be at least 1.0.").error;
+  if (mibps && *mibps > kMaxProvisionedMibps)
+    return service_error("ThroughputLimitExceeded", 400,
+                         "ProvisionedThroughputInMibps exceeds the maximum of 3414 MiB/s.")
+        .error;
+  return std::nullopt;
+}
+
+std::optional<double> opt_double(const nlohmann::json& j, const char* member) {
+  if (j.contains(member) && j[member].is_number()) return j[member].get<double>();
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string Service::resource_id_type(meta::Conn& c, const RequestContext& ctx) const {
+  auto p = store::get(c, kind::kAccountPreferences, ctx.account_id + ":" + ctx.region);
+  return p ? p->doc.value("ResourceIdType", "LONG_ID") : "LONG_ID";
+}
+
+ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContext& ctx,
+                                              const json& in) {
+  std::string token = in.value("CreationToken", "");
+  if (token.empty()) return bad_request("CreationToken is required.");
+  // Idempotency: a CreationToken names at most one file system per account
+  // and region (EFS API reference, CreateFileSystem).
+  if (auto prev = store::by_token(c, kind::kFileSystem, ctx.account_id, ctx.region, token);
+      prev && !is_gone(*prev))
+    return service_error(
+        "FileSystemAlreadyExists", 409,
+        "File system '" + prev->id + "' already exists with creation token '" + token + "'.",
+        {{"FileSystemId", prev->id}});
+
+  // Gone means deleting_at + delay <= now (state_of).
+  if (store::count_live(c, kind::kFileSystem, ctx.account_id, ctx.region,
+                        now() - delay_seconds()) >= options_.max_file_systems)
+    return service_error("FileSystemLimitExceeded", 403,
+                         "You have reached the maximum number of file systems (" +
+                             std::to_string(options_.max_file_systems) +
+                             ") allowed in this account and Region.");
+
+  json doc = json::object();
+  doc["CreationToken"] = token;
+  std::string perf = in.value("PerformanceMode", "generalPurpose");
+  std::string mode = in.value("ThroughputMode", "bursting");
+  auto mibps = opt_double(in, "ProvisionedThroughputInMibps");
+  if (auto e = check_throughput(mode, perf, mibps)) return fail(*e);
+  doc["PerformanceMode"] = perf;
+  doc["ThroughputMode"] = mode;
+  if (mibps) {
+    doc["ProvisionedThroughputInMibps"] = *mibps;
+    // Setting provisioned throughput starts the 24-hour window too.
+    doc["ThroughputCooldownUntil"] = now() + kThroughputCooldownSeconds;
+  }
+
+  bool encrypted = in.value("Encrypted", false);
+  if (in.contains("KmsKeyId") && !encrypted)
+    return bad_request("KmsKeyId can only be specified when Encrypted is true.");
+  doc["Encrypted"] = encrypted;
+  if (encrypted) {
+    // Without a key, EFS uses the account's AWS managed key for EFS.
+    doc["KmsKeyId"] = kms_key_arn(ctx.region, ctx.account_id,
+                                  in.value("KmsKeyId", std::string("alias/aws/elasticfilesystem")));
+  }
+
+  if (in.contains("AvailabilityZoneName")) {
+    std::string az = in["AvailabilityZoneName"];
+    std::string az_id;
+    for (const auto& [name, id] : network_.availability_zones(ctx.region))
+      if (name == az) az_id = id;
+    if (az_id.empty())
+      return service_error(
+          "UnsupportedAvailabilityZone", 400,
+          "Availability Zone '" + az + "' is not supported in " + ctx.region + ".");
+    // One Zone file systems support only General Purpose (EFS user guide).
+    if (perf == "maxIO")
+      return bad_request("One Zone file systems do not support the maxIO performance mode.");
+    doc["AvailabilityZoneName"] = az;
+    doc["AvailabilityZoneId"] = az_id;
+  }
+
+  json tags = in.contains("Tags") ? merge_tags(json::array(), in["Tags"]) : json::array();
+  if (tags.size() > kMaxTags) return bad_request("A file system can have at most 50 tags.");
+  doc["Tags"] = tags;
+  doc["ReplicationOverwriteProtection"] = "ENABLED";
+  doc["BackupPolicy"] = {{"Status", in.value("Backup", false) ? "ENABLED" : "DISABLED"},
+                         {"ChangedAt", 0.0}};
+  doc["LifecyclePolicies"] = json::array();
+
+  Record r;
+  r.kind = kind::kFileSystem;
+  r.id = resource_id_type(c, ctx) == "SHORT_ID" ? "fs-" + random_hex(8) : make_id("fs");
+  r.account = ctx.account_id;
+  r.region = ctx.region;
+  r.token = token;
+  r.created_at = now();
+  r.doc = std::move(doc);
+  store::insert(c, r);
+  spdlog::info("efs: created file system {} ({} {}) in {}/{}", r.id, perf, mode, r.account,
+               r.region);
+  return r;
+}
+
+nlohmann::json Service::describe_file_system(meta::Conn& c, const Record& fs) const {
+  const auto& d = fs.doc;
+  json out;
+  out["OwnerId"] = fs.account;
+  out["CreationToken"] = d.value("CreationToken", fs.token);
+  out["FileSystemId"] = fs.id;
+  out["FileSystemArn"] = file_system_arn(fs.region, fs.account, fs.id);
+  out["CreationTime"] = timestamp(fs.created_at);
+  auto state = state_of(fs);
+  out["LifeCycleState"] = state == "gone" ? "deleted" : state;
+  if (auto name = name_tag(d["Tags"])) out["Name"] = *name;
+  out["NumberOfMountTargets"] = live_children(c, kind::kMountTarget, fs.id).size();
+
+  // The data plane meters a file system once it has created its root
+  // (notified); before that it is empty.
+  MeteredSize size{kEmptyFileSystemBytes, kEmptyFileSystemBytes, 0, 0};
+  if (data_plane_.metered_size && fs.notified && !fs.deleting_at)
+    size = data_plane_.metered_size(fs.id);
+  out["SizeInBytes"] = {{"Value", size.total},
+                        {"Timestamp", timestamp(now())},
+                        {"ValueInStandard", size.standard},
+                        {"ValueInIA", size.ia},
+                        {"ValueInArchive", size.archive}};
+  out["PerformanceMode"] = d["PerformanceMode"];
+  out["Encrypted"] = d.value("Encrypted", false);
+  if (d.contains("KmsKeyId")) out["KmsKeyId"] = d["KmsKeyId"];
+  out["ThroughputMode"] = d["ThroughputMode"];
+  if (d.contains("ProvisionedThroughputInMibps"))
+    out["ProvisionedThroughputInMibps"] = d["ProvisionedThroughputInMibps"];
+  if (d.contains("AvailabilityZoneName")) {
+    out["AvailabilityZoneName"] = d["AvailabilityZoneName"];
+    out["AvailabilityZoneId"] = d["AvailabilityZoneId"];
+  }
+  out["Tags"] = d["Tags"];
+  out["FileSystemProtection"] = {
+      {"ReplicationOverwriteProtection", d.value("ReplicationOverwriteProtection", "ENABLED")}};
+  return out;
+}
+
+ApiResult<nlohmann::json> Service::CreateFileSystem(const RequestContext& ctx, const json& in) {
+  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = insert_file_system(c, ctx, in);
+    if (!fs.ok()) return fail(fs.error());
+    return describe_file_system(c, *fs);  // not yet notified: no data plane call
+  });
+}
+
+ApiResult<nlohmann::json> Service::DescribeFileSystems(const RequestContext& ctx, const json& in) {
+  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+    std::vector<Record> matches;
+    if (in.contains("FileSystemId")) {
+      if (in.contains("CreationToken"))
+        return bad_request("Specify FileSystemId or CreationToken, not both.");
+      auto fs = find_file_system(c, ctx, in["FileSystemId"]);
+      if (!fs) return fs_not_found(resource_id(in["FileSystemId"]));
+      matches.push_back(std::move(*fs));
+    } else {
+      for (auto& fs : store::list(c, kind::kFileSystem, ctx.account_id, ctx.region)) {
+        if (is_gone(fs)) continue;
+        if (in.contains("CreationToken") && fs.token != in["CreationToken"]) continue;
+        matches.push_back(std::move(fs));
+      }
+    }
+    std::vector<int64_t> pos;
+    for (const auto& r : matches) pos.push_back(r.seq);
+    auto page = paginate(pos, in, "Marker", "MaxItems", 100);
+    if (!page.ok()) return fail(page.error());
+    json out;
+    if (in.contains("Marker")) out["Marker"] = in["Marker"];
+    out["FileSystems"] = json::array();
+    for (auto i = page->begin; i < page->end; ++i)
+      out["FileSystems"].push_back(describe_file_system(c, matches[i]));
+    if (page->next) out["NextMarker"] = *page->next;
+    return out;
+  });
+}
+
+ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, const json& in) {
+  auto changed = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_available_file_system(c, ctx, in);
+    if (!fs.ok()) return fail(fs.error());
+    auto& d = fs->doc;
+    if (!in.contains("ThroughputMode") && !in.contains("ProvisionedThroughputInMibps"))
+      return bad_request("Specify ThroughputMode or ProvisionedThroughputInMibps.");
+    std::string cur_mode = d["ThroughputMode"];
+    auto cur_value = opt_double(d, "ProvisionedThroughputInMibps");
+    std::string mode = in.value("ThroughputMode", cur_mode);
+    auto value = opt_double(in, "ProvisionedThroughputInMibps");
+    if (!value && mode == "provisioned" && cur_mode == "provisioned") value = cur_value;
+    if (auto e = check_throughput(mode, d["PerformanceMode"], value)) return fail(*e);
+
+    bool mode_change = mode != cur_mode;
+    bool decrease = !mode_change && value && cur_value && *value < *cur_value;
+    bool increase = value && (!cur_value || mode_change || *value > *cur_value);
+    // EFS: after a throughput mode change, a provisioned throughput increase
+    // or a decrease, the mode may not change again nor the value decrease
+    // for 24 hours; increases are always allowed.
+    double until = d.value("ThroughputCooldownUntil", 0.0);
+    if ((mode_change || decrease) && now() < until) {
+      spdlog::info("efs: UpdateFileSystem {} refused until {}", fs->id, until);
+      return service_error("TooManyRequests", 429,
+                           "You have reached the maximum number of throughput mode changes or "
+                           "provisioned throughput value decreases. Wait until " +
+                               format_message_time(until) + " UTC and try again.");
+    }
+    if (mode_change || decrease || increase)
+      d["ThroughputCooldownUntil"] = now() + kThroughputCooldownSeconds;
+    d["ThroughputMode"] = mode;
+    if (value)
+      d["ProvisionedThroughputInMibps"] = *value;
+    else
+      d.erase("ProvisionedThroughputInMibps");
+    store::update(c, *fs);
+    return json{{"FileSystemId", fs->id}};
+  });
+  if (!changed.ok()) return changed;
+  // Described after the commit: DataPlane::metered_size may read the
+  // database and must not run inside our write transaction.
+  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, *changed);
+    if (!fs.ok()) return fail(fs.error());
+    return describe_file_system(c, *fs);
+  });
+}
+
+ApiResult<nlohmann::json> Service::DeleteFileSystem(const RequestContext& ctx, const json& in) {
+  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in);
+    if (!fs.ok()) return fail(fs.error());
+    if (fs->deleting_at) return json::object();  // already being deleted
+    if (!live_children(c, kind::kMountTarget, fs->id).empty())
+      return service_error("FileSystemInUse", 409,
+                           "File system '" + fs->id + "' has mount targets; delete them first.");
+    // A file system in a replication configuration (either end) cannot be
+    // deleted until the replication is deleted.
+    bool replicated = store::get(c, kind::kReplication, fs->id).has_value() ||
+                      !store::children(c, kind::kReplication, fs->id).empty();
+    if (replicated)
+      return service_error(
+          "FileSystemInUse", 409,
+          "File system '" + fs->id + "' is part of a replication configuration; delete it first.");
+    // Its access points go with it.
+    for (const auto& ap : store::children(c, kind::kAccessPoint, fs->id))
+      store::remove(c, kind::kAccessPoint, ap.id);
+    fs->deleting_at = now();
+    store::update(c, *fs);
+    spdlog::info("efs: deleting file system {}", fs->id);
+    return json::object();
+  });
+}
+
+ApiResult<nlohmann::json> Service::UpdateFileSystemProtection(const RequestContext& ctx,
+                                                              const json& in) {
+  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_available_file_system(c, ctx, in);
+    if (!fs.ok()) return fail(fs.error());
+    std::string cur = fs->doc.value("ReplicationOverwriteProtection", "ENABLED");
+    if (in.contains("ReplicationOverwriteProtection")) {
+      std::string want = in["ReplicationOverwriteProtection"];
+      if (cur == "REPLICATING" && want != cur)
+        return service_error(
+            "ReplicationAlreadyExists", 409,
+            "File system '" + fs->id + "' is the destination of a replication configuration.");
+      if (want == "REPLICATING" && cur != "REPLICATING")
+        return bad_request("ReplicationOverwriteProtection can be set to ENABLED or DISABLED.");
+      fs->doc["ReplicationOverwriteProtection"] = want;
+      store::update(c, *fs);
+      cur = want;
+    }
+    return json{{"ReplicationOverwriteProtection", cur}};
+  });
+}
+
+}  // namespace efs

@@ -1,0 +1,63 @@
+// Helpers shared by the operation files of efs::Service: error shortcuts
+// named as in the model, ID/ARN parsing, tags, and pagination tokens.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "efs/error.h"
+
+namespace efs::detail {
+
+using json = nlohmann::json;
+
+// Errors of the model with their HTTP status (spec/efs-2015-02-01.json).
+Unexpected<ServiceError> bad_request(const std::string& message);
+Unexpected<ServiceError> fs_not_found(const std::string& id);
+Unexpected<ServiceError> ap_not_found(const std::string& id);
+Unexpected<ServiceError> mt_not_found(const std::string& id);
+Unexpected<ServiceError> incorrect_fs_state(const std::string& id, const std::string& state);
+Unexpected<ServiceError> internal_error(const std::string& message);
+Unexpected<ServiceError> validation(const std::string& message);
+
+// "fs-..." from "fs-..." or "arn:...:file-system/fs-..." (also fsap-).
+std::string resource_id(const std::string& id_or_arn);
+std::string file_system_arn(const std::string& region, const std::string& account,
+                            const std::string& id);
+std::string access_point_arn(const std::string& region, const std::string& account,
+                             const std::string& id);
+
+// Tags: merge `add` into `tags` (a later key replaces an earlier one) and
+// remove keys. EFS allows 50 tags per resource.
+inline constexpr std::size_t kMaxTags = 50;
+json merge_tags(const json& tags, const json& add);
+json remove_tags(const json& tags, const json& keys);
+// The value of the "Name" tag, if any.
+std::optional<std::string> name_tag(const json& tags);
+
+// Pagination. A token is opaque to clients: "p" + 16 hex digits of the
+// position (a creation sequence number or a list index).
+std::string make_token(int64_t position);
+std::optional<int64_t> parse_token(const std::string& token);
+
+struct Page {
+  std::size_t begin = 0;
+  std::size_t end = 0;
+  std::optional<std::string> next;
+};
+// Picks the page of `positions` (ascending) that starts at the item whose
+// position is >= the token's. `limit` is MaxItems/MaxResults or the model's
+// default. A token that does not parse -> BadRequest.
+Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const json& in,
+                                    const char* token_member, const char* limit_member,
+                                    int default_limit);
+
+// Whole or fractional epoch seconds as the API's timestamp number.
+json timestamp(double epoch_seconds);
+// "2026-11-26 10:58:43" (UTC), as EFS prints times in messages.
+std::string format_message_time(double epoch_seconds);
+
+}  // namespace efs::detail

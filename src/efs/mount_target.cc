@@ -1,0 +1,286 @@
+// Mount targets: CreateMountTarget, DescribeMountTargets, DeleteMountTarget,
+// DescribeMountTargetSecurityGroups, ModifyMountTargetSecurityGroups. The
+// subnet, addresses and security groups come from efs::Network (our EC2).
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "common/ids.h"
+#include "efs/internal.h"
+#include "efs/service.h"
+#include "meta/db.h"
+
+namespace efs {
+
+using namespace detail;
+
+namespace {
+
+constexpr std::size_t kMaxSecurityGroups = 5;  // per mount target (EFS quotas)
+
+std::vector<std::string> strings(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  if (j.is_array())
+    for (const auto& s : j)
+      if (s.is_string()) out.push_back(s);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json Service::describe_mount_target(const Record& mt) const {
+  const auto& d = mt.doc;
+  json out;
+  out["OwnerId"] = mt.account;
+  out["MountTargetId"] = mt.id;
+  out["FileSystemId"] = mt.parent_id;
+  out["SubnetId"] = d["SubnetId"];
+  auto state = state_of(mt);
+  out["LifeCycleState"] = state == "gone" ? "deleted" : state;
+  if (d.contains("IpAddress")) out["IpAddress"] = d["IpAddress"];
+  if (d.contains("Ipv6Address")) out["Ipv6Address"] = d["Ipv6Address"];
+  out["NetworkInterfaceId"] = d["NetworkInterfaceId"];
+  out["AvailabilityZoneId"] = d["AvailabilityZoneId"];
+  out["AvailabilityZoneName"] = d["AvailabilityZoneName"];
+  out["VpcId"] = d["VpcId"];
+  return out;
+}
+
+// Security groups of a mount target: at most 5, each known and in the VPC.
+static ApiResult<std::vector<std::string>> check_security_groups(Network& network,
+                                                                 const RequestContext& ctx,
+                                                                 const std::vector<std::string>& in,
+                                                                 const std::string& vpc_id) {
+  std::vector<std::string> sgs;
+  for (const auto& s : in)
+    if (std::find(sgs.begin(), sgs.end(), s) == sgs.end()) sgs.push_back(s);
+  if (sgs.size() > kMaxSecurityGroups)
+    return service_error("SecurityGroupLimitExceeded", 400,
+                         "A mount target can have at most 5 security groups.");
+  for (const auto& id : sgs) {
+    auto sg = network.security_group(ctx, id);
+    if (!sg.ok()) return fail(sg.error());
+    if (sg->vpc_id != vpc_id)
+      return service_error("SecurityGroupNotFound", 400,
+                           "Security group '" + id + "' does not belong to VPC '" + vpc_id + "'.");
+  }
+  return sgs;
+}
+
+ApiResult<nlohmann::json> Service::CreateMountTarget(const RequestContext& ctx, const json& in) {
+  // Checks that need only our tables run first, on a reader; the network
+  // interface is created outside our write transaction (Network has its own),
+  // and the checks run again inside it. mutate_mu_ keeps them consistent.
+  std::string fs_id, az_name, vpc_id;
+  auto pre = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_available_file_system(c, ctx, in);
+    if (!fs.ok()) return fail(fs.error());
+    fs_id = fs->id;
+    az_name = fs->doc.value("AvailabilityZoneName", "");
+    return json();
+  });
+  if (!pre.ok()) return pre;
+
+  auto subnet = network_.subnet(ctx, in.value("SubnetId", ""));
+  if (!subnet.ok()) return fail(subnet.error());
+  // A One Zone file system has mount targets only in its own zone.
+  if (!az_name.empty() && subnet->availability_zone != az_name)
+    return service_error("AvailabilityZonesMismatch", 400,
+                         "File system '" + fs_id + "' is in " + az_name + " but subnet '" +
+                             subnet->id + "' is in " + subnet->availability_zone + ".");
+
+  std::string ip_type = in.value("IpAddressType", "IPV4_ONLY");
+  bool ipv4 = ip_type != "IPV6_ONLY";
+  bool ipv6 = ip_type != "IPV4_ONLY";
+  if (!ipv4 && in.contains("IpAddress"))
+    return bad_request("IpAddress cannot be specified when IpAddressType is IPV6_ONLY.");
+  if (!ipv6 && in.contains("Ipv6Address"))
+    return bad_request("Ipv6Address cannot be specified when IpAddressType is IPV4_ONLY.");
+
+  std::vector<std::string> requested = strings(in.value("SecurityGroups", json::array()));
+  if (requested.empty()) {
+    auto def = network_.default_security_group(ctx, subnet->vpc_id);
+    if (!def.ok()) return fail(def.error());
+    requested.push_back(def->id);
+  }
+  auto sgs = check_security_groups(network_, ctx, requested, subnet->vpc_id);
+  if (!sgs.ok()) return fail(sgs.error());
+
+  auto conflict = [&](meta::Conn& c) -> std::optional<ServiceError> {
+    for (const auto& mt : live_children(c, kind::kMountTarget, fs_id)) {
+      if (mt.token == subnet->availability_zone)
+        return service_error("MountTargetConflict", 409,
+                             "File system '" + fs_id + "' already has a mount target in " +
+                                 subnet->availability_zone + ".")
+            .error;
+      // All mount targets of a file system are in one VPC.
+      if (mt.doc.value("VpcId", "") != subnet->vpc_id)
+        return service_error("MountTargetConflict", 409,
+                             "File system '" + fs_id + "' has mount targets in VPC '" +
+                                 mt.doc.value("VpcId", "") + "'.")
+            .error;
+    }
+    return std::nullopt;
+  };
+  auto check = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    if (auto e = conflict(c)) return fail(*e);
+    return json();
+  });
+  if (!check.ok()) return check;
+
+  std::string mt_id;
+  {
+    auto type =
+        in_read([&](meta::Conn& c) -> ApiResult<json> { return json(resource_id_type(c, ctx)); });
+    mt_id = type.ok() && *type == "SHORT_ID" ? "fsmt-" + random_hex(8) : make_id("fsmt");
+  }
+  std::optional<std::string> ip;
+  if (in.contains("IpAddress")) ip = in["IpAddress"].get<std::string>();
+  std::optional<std::string> ip6;
+  if (in.contains("Ipv6Address")) ip6 = in["Ipv6Address"].get<std::string>();
+  auto eni =
+      network_.create_network_interface(ctx, subnet->id, ip, ipv4, ipv6, ip6, *sgs,
+                                        "EFS mount target for " + fs_id + " (" + mt_id + ")");
+  if (!eni.ok()) return fail(eni.error());
+
+  auto out = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_available_file_system(c, ctx, json{{"FileSystemId", fs_id}});
+    if (!fs.ok()) return fail(fs.error());
+    if (auto e = conflict(c)) return fail(*e);
+    Record r;
+    r.kind = kind::kMountTarget;
+    r.id = mt_id;
+    r.account = ctx.account_id;
+    r.region = ctx.region;
+    r.parent_id = fs_id;
+    r.token = subnet->availability_zone;
+    r.created_at = now();
+    r.doc = {{"SubnetId", subnet->id},
+             {"NetworkInterfaceId", eni->id},
+             {"AvailabilityZoneName", subnet->availability_zone},
+             {"AvailabilityZoneId", subnet->availability_zone_id},
+             {"VpcId", subnet->vpc_id},
+             {"IpAddressType", ip_type},
+             {"SecurityGroups", *sgs}};
+    if (!eni->private_ip.empty()) r.doc["IpAddress"] = eni->private_ip;
+    if (!eni->ipv6_address.empty()) r.doc["Ipv6Address"] = eni->ipv6_address;
+    store::insert(c, r);
+    return describe_mount_target(r);
+  });
+  if (!out.ok()) {
+    // Give the address back: the mount target was not created.
+    (void)network_.delete_network_interface(ctx, eni->id);
+    return out;
+  }
+  spdlog::info("efs: created mount target {} for {} at {}", mt_id, fs_id,
+               eni->private_ip.empty() ? eni->ipv6_address : eni->private_ip);
+  mount_targets_dirty_ = true;
+  return out;
+}
+
+ApiResult<nlohmann::json> Service::DescribeMountTargets(const RequestContext& ctx, const json& in) {
+  int given = (in.contains("FileSystemId") ? 1 : 0) + (in.contains("MountTargetId") ? 1 : 0) +
+              (in.contains("AccessPointId") ? 1 : 0);
+  if (given != 1)
+    return bad_request("Specify exactly one of FileSystemId, MountTargetId or AccessPointId.");
+  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+    std::vector<Record> matches;
+    if (in.contains("MountTargetId")) {
+      auto mt = find_mount_target(c, ctx, in["MountTargetId"]);
+      if (!mt) return mt_not_found(in["MountTargetId"]);
+      matches.push_back(std::move(*mt));
+    } else {
+      std::string fs_id;
+      if (in.contains("AccessPointId")) {
+        auto ap = find_access_point(c, ctx, in["AccessPointId"]);
+        if (!ap) return ap_not_found(resource_id(in["AccessPointId"]));
+        fs_id = ap->parent_id;
+      } else {
+        auto fs = require_file_system(c, ctx, in);
+        if (!fs.ok()) return fail(fs.error());
+        fs_id = fs->id;
+      }
+      matches = live_children(c, kind::kMountTarget, fs_id);
+    }
+    std::vector<int64_t> pos;
+    for (const auto& r : matches) pos.push_back(r.seq);
+    auto page = paginate(pos, in, "Marker", "MaxItems", 10);
+    if (!page.ok()) return fail(page.error());
+    json out;
+    if (in.contains("Marker")) out["Marker"] = in["Marker"];
+    out["MountTargets"] = json::array();
+    for (auto i = page->begin; i < page->end; ++i)
+      out["MountTargets"].push_back(describe_mount_target(matches[i]));
+    if (page->next) out["NextMarker"] = *page->next;
+    return out;
+  });
+}
+
+ApiResult<nlohmann::json> Service::DeleteMountTarget(const RequestContext& ctx, const json& in) {
+  std::string eni;
+  auto out = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto mt = find_mount_target(c, ctx, in.value("MountTargetId", ""));
+    if (!mt) return mt_not_found(in.value("MountTargetId", ""));
+    if (mt->deleting_at) return json::object();
+    mt->deleting_at = now();
+    eni = mt->doc.value("NetworkInterfaceId", "");
+    store::update(c, *mt);
+    return json::object();
+  });
+  if (!out.ok()) return out;
+  if (!eni.empty()) {
+    auto d = network_.delete_network_interface(ctx, eni);
+    if (!d.ok()) spdlog::warn("efs: deleting {}: {}", eni, d.error().message);
+  }
+  mount_targets_dirty_ = true;
+  return out;
+}
+
+ApiResult<nlohmann::json> Service::DescribeMountTargetSecurityGroups(const RequestContext& ctx,
+                                                                     const json& in) {
+  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto mt = find_mount_target(c, ctx, in.value("MountTargetId", ""));
+    if (!mt) return mt_not_found(in.value("MountTargetId", ""));
+    auto s = state_of(*mt);
+    if (s != "available")
+      return service_error("IncorrectMountTargetState", 409,
+                           "Mount target '" + mt->id + "' is in the '" + s + "' state.");
+    return json{{"SecurityGroups", mt->doc.value("SecurityGroups", json::array())}};
+  });
+}
+
+ApiResult<nlohmann::json> Service::ModifyMountTargetSecurityGroups(const RequestContext& ctx,
+                                                                   const json& in) {
+  std::string vpc_id, eni;
+  auto pre = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto mt = find_mount_target(c, ctx, in.value("MountTargetId", ""));
+    if (!mt) return mt_not_found(in.value("MountTargetId", ""));
+    auto s = state_of(*mt);
+    if (s != "available")
+      return service_error("IncorrectMountTargetState", 409,
+                           "Mount target '" + mt->id + "' is in the '" + s + "' state.");
+    vpc_id = mt->doc.value("VpcId", "");
+    eni = mt->doc.value("NetworkInterfaceId", "");
+    return json();
+  });
+  if (!pre.ok()) return pre;
+  std::vector<std::string> requested = strings(in.value("SecurityGroups", json::array()));
+  if (requested.empty()) {
+    auto def = network_.default_security_group(ctx, vpc_id);
+    if (!def.ok()) return fail(def.error());
+    requested.push_back(def->id);
+  }
+  auto sgs = check_security_groups(network_, ctx, requested, vpc_id);
+  if (!sgs.ok()) return fail(sgs.error());
+  auto set = network_.set_security_groups(ctx, eni, *sgs);
+  if (!set.ok()) return fail(set.error());
+  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto mt = find_mount_target(c, ctx, in.value("MountTargetId", ""));
+    if (!mt) return mt_not_found(in.value("MountTargetId", ""));
+    mt->doc["SecurityGroups"] = *sgs;
+    store::update(c, *mt);
+    return json::object();
+  });
+}
+
+}  // namespace efs

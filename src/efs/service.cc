@@ -1,0 +1,393 @@
+// Service plumbing: opening, the operation table, transactions, lazily
+// computed lifecycle states and the Catalog the NFS server reads.
+#include "efs/service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "efs/internal.h"
+#include "meta/db.h"
+
+namespace efs {
+
+using detail::internal_error;
+
+Result<std::unique_ptr<Service>, Error> Service::open(meta::Db& db, Network& network, Clock& clock,
+                                                      Options options, DataPlane data_plane) {
+  auto st = db.ensure_schema("efs", efs_migrations());
+  if (!st.ok()) return fail(Error{"efs schema: " + st.error().message});
+  return std::unique_ptr<Service>(
+      new Service(db, network, clock, std::move(options), std::move(data_plane)));
+}
+
+Service::Service(meta::Db& db, Network& network, Clock& clock, Options options,
+                 DataPlane data_plane)
+    : db_(db),
+      network_(network),
+      clock_(clock),
+      options_(std::move(options)),
+      data_plane_(std::move(data_plane)) {}
+
+std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
+  using Handler = ApiResult<json> (Service::*)(const RequestContext&, const json&);
+  // Operations that change state run under mutate_mu_; all run settle() first
+  // so they see every state transition that is due.
+  struct Row {
+    const char* name;
+    Handler handler;
+    bool mutates;
+  };
+  static const Row rows[] = {
+      {"CreateAccessPoint", &Service::CreateAccessPoint, true},
+      {"CreateFileSystem", &Service::CreateFileSystem, true},
+      {"CreateMountTarget", &Service::CreateMountTarget, true},
+      {"CreateReplicationConfiguration", &Service::CreateReplicationConfiguration, true},
+      {"CreateTags", &Service::CreateTags, true},
+      {"DeleteAccessPoint", &Service::DeleteAccessPoint, true},
+      {"DeleteFileSystem", &Service::DeleteFileSystem, true},
+      {"DeleteFileSystemPolicy", &Service::DeleteFileSystemPolicy, true},
+      {"DeleteMountTarget", &Service::DeleteMountTarget, true},
+      {"DeleteReplicationConfiguration", &Service::DeleteReplicationConfiguration, true},
+      {"DeleteTags", &Service::DeleteTags, true},
+      {"DescribeAccessPoints", &Service::DescribeAccessPoints, false},
+      {"DescribeAccountPreferences", &Service::DescribeAccountPreferences, false},
+      {"DescribeBackupPolicy", &Service::DescribeBackupPolicy, false},
+      {"DescribeFileSystemPolicy", &Service::DescribeFileSystemPolicy, false},
+      {"DescribeFileSystems", &Service::DescribeFileSystems, false},
+      {"DescribeLifecycleConfiguration", &Service::DescribeLifecycleConfiguration, false},
+      {"DescribeMountTargetSecurityGroups", &Service::DescribeMountTargetSecurityGroups, false},
+      {"DescribeMountTargets", &Service::DescribeMountTargets, false},
+      {"DescribeReplicationConfigurations", &Service::DescribeReplicationConfigurations, false},
+      {"DescribeTags", &Service::DescribeTags, false},
+      {"ListTagsForResource", &Service::ListTagsForResource, false},
+      {"ModifyMountTargetSecurityGroups", &Service::ModifyMountTargetSecurityGroups, true},
+      {"PutAccountPreferences", &Service::PutAccountPreferences, true},
+      {"PutBackupPolicy", &Service::PutBackupPolicy, true},
+      {"PutFileSystemPolicy", &Service::PutFileSystemPolicy, true},
+      {"PutLifecycleConfiguration", &Service::PutLifecycleConfiguration, true},
+      {"TagResource", &Service::TagResource, true},
+      {"UntagResource", &Service::UntagResource, true},
+      {"UpdateFileSystem", &Service::UpdateFileSystem, true},
+      {"UpdateFileSystemProtection", &Service::UpdateFileSystemProtection, true},
+  };
+  std::vector<std::pair<std::string, JsonOperation>> out;
+  for (const auto& r : rows) {
+    Handler h = r.handler;
+    bool mutates = r.mutates;
+    std::string name = r.name;
+    out.emplace_back(
+        name,
+        [this, h, mutates, name](const RequestContext& given,
+                                 const json& in) -> ApiResult<json> {
+          if (!in.is_object())
+            return detail::bad_request("The request body must be a JSON object.");
+          // Requests without a SigV4 scope act in the configured defaults.
+          RequestContext ctx = given;
+          if (ctx.region.empty()) ctx.region = options_.default_region;
+          if (ctx.account_id.empty()) ctx.account_id = options_.default_account;
+          settle();
+          ApiResult<json> result = json::object();
+          try {
+            if (mutates) {
+              std::lock_guard lock(mutate_mu_);
+              result = (this->*h)(ctx, in);
+            } else {
+              result = (this->*h)(ctx, in);
+            }
+          } catch (const nlohmann::json::exception& e) {
+            // A member of the wrong JSON type got past the protocol layer.
+            result = detail::bad_request(name + ": malformed input: " + e.what());
+          } catch (const StoreFailure& e) {
+            result = detail::internal_error(name + ": " + e.what());
+          }
+          if (!result.ok())
+            spdlog::debug("efs: {} -> {} ({})", name, result.error().code, result.error().message);
+          settle();  // fire hooks for transitions this operation made due (e.g. delay 0)
+          return result;
+        });
+  }
+  return out;
+}
+
+ApiResult<nlohmann::json> Service::in_write(const std::function<ApiResult<json>(meta::Conn&)>& fn) {
+  std::optional<ApiResult<json>> out;
+  std::string store_error;
+  auto st = db_.write([&](meta::Conn& c) -> Status<> {
+    try {
+      out.emplace(fn(c));
+    } catch (const StoreFailure& e) {
+      store_error = e.what();
+      return fail(Error{store_error});
+    } catch (const nlohmann::json::exception& e) {
+      // A request member of the wrong JSON type: the caller's error.
+      out.emplace(detail::bad_request(std::string("malformed input: ") + e.what()));
+      return fail(Error{"rolled back: malformed input"});
+    }
+    if (!out->ok()) return fail(Error{"rolled back: " + out->error().code});
+    return {};
+  });
+  if (out && !out->ok()) return std::move(*out);
+  if (!st.ok()) return internal_error(st.error().message);
+  return std::move(*out);
+}
+
+ApiResult<nlohmann::json> Service::in_read(
+    const std::function<ApiResult<json>(meta::Conn&)>& fn) const {
+  std::optional<ApiResult<json>> out;
+  auto st = db_.read([&](meta::Conn& c) -> Status<> {
+    try {
+      out.emplace(fn(c));
+    } catch (const StoreFailure& e) {
+      return fail(Error{e.what()});
+    } catch (const nlohmann::json::exception& e) {
+      out.emplace(detail::bad_request(std::string("malformed input: ") + e.what()));
+    }
+    return {};
+  });
+  if (!st.ok()) return internal_error(st.error().message);
+  return std::move(*out);
+}
+
+std::string Service::state_of(const Record& r) const {
+  double t = now();
+  if (r.deleting_at) return t < *r.deleting_at + delay_seconds() ? "deleting" : "gone";
+  return t < r.created_at + delay_seconds() ? "creating" : "available";
+}
+
+void Service::tick() {
+  settle();
+}
+
+void Service::settle() {
+  std::vector<std::string> created, deleted;
+  bool mount_targets_changed = mount_targets_dirty_.exchange(false);
+  {
+    std::lock_guard lock(settle_mu_);
+    // Cheap check on a reader first: most calls have nothing to do.
+    bool due = false;
+    auto rs = db_.read([&](meta::Conn& c) -> Status<> {
+      try {
+        for (const auto& r : store::unsettled(c, now() - delay_seconds())) {
+          auto s = state_of(r);
+          if (s == "gone" || (s == "available" && !r.notified)) due = true;
+        }
+      } catch (const StoreFailure& e) {
+        return fail(Error{e.what()});
+      }
+      return {};
+    });
+    if (!rs.ok()) {
+      spdlog::error("efs: settle read failed: {}", rs.error().message);
+      return;
+    }
+    if (!due && !mount_targets_changed) return;
+    auto ws = db_.write([&](meta::Conn& c) -> Status<> {
+      created.clear();
+      deleted.clear();
+      try {
+        for (auto& r : store::unsettled(c, now() - delay_seconds())) {
+          auto s = state_of(r);
+          if (s == "gone") {
+            store::remove(c, r.kind, r.id);
+            if (r.kind == kind::kFileSystem) deleted.push_back(r.id);
+            if (r.kind == kind::kMountTarget) mount_targets_changed = true;
+          } else if (s == "available" && !r.notified) {
+            r.notified = true;
+            store::update(c, r);
+            if (r.kind == kind::kFileSystem) created.push_back(r.id);
+            if (r.kind == kind::kMountTarget) mount_targets_changed = true;
+          }
+        }
+      } catch (const StoreFailure& e) {
+        return fail(Error{e.what()});
+      }
+      return {};
+    });
+    if (!ws.ok()) {
+      spdlog::error("efs: settle write failed: {}", ws.error().message);
+      return;
+    }
+  }
+  // Hooks run outside every lock: they may call back into the Catalog. A
+  // throwing hook is logged; the model's state is already committed.
+  auto guarded = [](const char* what, const std::function<void()>& fn) {
+    try {
+      fn();
+    } catch (const std::exception& e) {
+      spdlog::error("efs: data plane hook {} failed: {}", what, e.what());
+    }
+  };
+  for (const auto& id : created) {
+    spdlog::info("efs: file system {} is available", id);
+    if (data_plane_.file_system_created)
+      guarded("file_system_created", [&] { data_plane_.file_system_created(id); });
+  }
+  for (const auto& id : deleted) {
+    spdlog::info("efs: file system {} is deleted", id);
+    if (data_plane_.file_system_deleted)
+      guarded("file_system_deleted", [&] { data_plane_.file_system_deleted(id); });
+  }
+  if (mount_targets_changed && data_plane_.mount_targets_changed)
+    guarded("mount_targets_changed", [&] { data_plane_.mount_targets_changed(); });
+}
+
+// ---- lookups ----
+
+std::optional<Record> Service::find_file_system(meta::Conn& c, const RequestContext& ctx,
+                                                const std::string& id_or_arn) const {
+  auto r = store::get(c, kind::kFileSystem, detail::resource_id(id_or_arn));
+  if (!r || r->account != ctx.account_id || r->region != ctx.region || is_gone(*r))
+    return std::nullopt;
+  return r;
+}
+
+std::optional<Record> Service::find_access_point(meta::Conn& c, const RequestContext& ctx,
+                                                 const std::string& id_or_arn) const {
+  auto r = store::get(c, kind::kAccessPoint, detail::resource_id(id_or_arn));
+  if (!r || r->account != ctx.account_id || r->region != ctx.region || is_gone(*r))
+    return std::nullopt;
+  return r;
+}
+
+std::optional<Record> Service::find_mount_target(meta::Conn& c, const RequestContext& ctx,
+                                                 const std::string& id) const {
+  auto r = store::get(c, kind::kMountTarget, id);
+  if (!r || r->account != ctx.account_id || r->region != ctx.region || is_gone(*r))
+    return std::nullopt;
+  return r;
+}
+
+ApiResult<Record> Service::require_file_system(meta::Conn& c, const RequestContext& ctx,
+                                               const json& in, const char* member) const {
+  std::string id = in.value(member, "");
+  if (id.empty()) return detail::bad_request(std::string(member) + " is required.");
+  auto fs = find_file_system(c, ctx, id);
+  if (!fs) return detail::fs_not_found(detail::resource_id(id));
+  return std::move(*fs);
+}
+
+ApiResult<Record> Service::require_available_file_system(meta::Conn& c, const RequestContext& ctx,
+                                                         const json& in, const char* member) const {
+  auto fs = require_file_system(c, ctx, in, member);
+  if (!fs.ok()) return fs;
+  auto s = state_of(*fs);
+  if (s != "available") return detail::incorrect_fs_state(fs->id, s);
+  return fs;
+}
+
+std::vector<Record> Service::live_children(meta::Conn& c, const std::string& k,
+                                           const std::string& parent_id) const {
+  std::vector<Record> out;
+  for (auto& r : store::children(c, k, parent_id))
+    if (!is_gone(r)) out.push_back(std::move(r));
+  return out;
+}
+
+// ---- Catalog ----
+
+namespace {
+
+ExportedFileSystem exported(const Record& fs) {
+  ExportedFileSystem e;
+  e.id = fs.id;
+  e.encrypted = fs.doc.value("Encrypted", false);
+  e.kms_key_id = fs.doc.value("KmsKeyId", "");
+  return e;
+}
+
+ExportedAccessPoint exported_ap(const Record& ap) {
+  ExportedAccessPoint e;
+  e.id = ap.id;
+  e.fs_id = ap.parent_id;
+  const auto& d = ap.doc;
+  if (d.contains("PosixUser")) {
+    PosixUser u;
+    u.uid = d["PosixUser"].value("Uid", uint32_t{0});
+    u.gid = d["PosixUser"].value("Gid", uint32_t{0});
+    if (d["PosixUser"].contains("SecondaryGids"))
+      for (const auto& g : d["PosixUser"]["SecondaryGids"]) u.secondary_gids.push_back(g);
+    e.posix_user = u;
+  }
+  if (d.contains("RootDirectory")) {
+    const auto& rd = d["RootDirectory"];
+    e.root_path = rd.value("Path", "/");
+    if (rd.contains("CreationInfo")) {
+      CreationInfo ci;
+      ci.owner_uid = rd["CreationInfo"].value("OwnerUid", uint32_t{0});
+      ci.owner_gid = rd["CreationInfo"].value("OwnerGid", uint32_t{0});
+      ci.permissions = static_cast<uint32_t>(
+          std::stoul(rd["CreationInfo"].value("Permissions", std::string("755")), nullptr, 8));
+      e.creation_info = ci;
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+std::vector<ExportedFileSystem> Service::available_file_systems() const {
+  std::vector<ExportedFileSystem> out;
+  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    // "notified": the data plane has created the root before we export it.
+    for (const auto& fs : store::list_all(c, kind::kFileSystem))
+      if (fs.notified && state_of(fs) == "available") out.push_back(exported(fs));
+    return json();
+  });
+  if (!r.ok()) out.clear();
+  return out;
+}
+
+std::optional<ExportedFileSystem> Service::available_file_system(const std::string& id) const {
+  std::optional<ExportedFileSystem> out;
+  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = store::get(c, kind::kFileSystem, id);
+    if (fs && fs->notified && state_of(*fs) == "available") out = exported(*fs);
+    return json();
+  });
+  if (!r.ok()) return std::nullopt;
+  return out;
+}
+
+std::vector<ExportedAccessPoint> Service::available_access_points() const {
+  std::vector<ExportedAccessPoint> out;
+  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    for (const auto& ap : store::list_all(c, kind::kAccessPoint)) {
+      if (state_of(ap) != "available") continue;
+      auto fs = store::get(c, kind::kFileSystem, ap.parent_id);
+      if (fs && fs->notified && state_of(*fs) == "available") out.push_back(exported_ap(ap));
+    }
+    return json();
+  });
+  if (!r.ok()) out.clear();
+  return out;
+}
+
+std::optional<ExportedAccessPoint> Service::available_access_point(const std::string& id) const {
+  std::optional<ExportedAccessPoint> out;
+  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto ap = store::get(c, kind::kAccessPoint, id);
+    if (!ap || state_of(*ap) != "available") return json();
+    auto fs = store::get(c, kind::kFileSystem, ap->parent_id);
+    if (fs && fs->notified && state_of(*fs) == "available") out = exported_ap(*ap);
+    return json();
+  });
+  if (!r.ok()) return std::nullopt;
+  return out;
+}
+
+std::vector<MountTargetAddress> Service::available_mount_targets() const {
+  std::vector<MountTargetAddress> out;
+  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    for (const auto& mt : store::list_all(c, kind::kMountTarget)) {
+      if (state_of(mt) != "available") continue;
+      if (mt.doc.contains("IpAddress"))
+        out.push_back({mt.id, mt.parent_id, mt.doc["IpAddress"].get<std::string>()});
+      if (mt.doc.contains("Ipv6Address"))
+        out.push_back({mt.id, mt.parent_id, mt.doc["Ipv6Address"].get<std::string>()});
+    }
+    return json();
+  });
+  if (!r.ok()) out.clear();
+  return out;
+}
+
+}  // namespace efs

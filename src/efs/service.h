@@ -1,0 +1,163 @@
+// efs::Service: the EFS management model behind the rest-json API
+// (spec/efs-2015-02-01.json, all 31 operations) and the Catalog the NFS
+// server reads. Every resource lives in SQLite (see docs/schema-efs.md), so
+// IDs, timestamps and settings survive a restart.
+//
+// Lifecycle states are computed from timestamps against the Clock rather than
+// moved by timers: a resource is "creating" until created_at + state_delay,
+// "deleting" until deleting_at + state_delay, then gone. settle() (run before
+// every operation and by tick()) removes what is gone and fires the DataPlane
+// hooks exactly once per transition, so a restart loses nothing.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+#include "efs/catalog.h"
+#include "efs/error.h"
+#include "efs/network.h"
+#include "efs/record.h"
+
+namespace efs {
+
+namespace meta {
+class Db;
+class Conn;
+}  // namespace meta
+
+struct ServiceOptions {
+  std::string default_region = "us-east-1";
+  std::string default_account = "000000000000";
+  // How long creating/deleting/enabling states last.
+  std::chrono::milliseconds state_delay{1000};
+  // EFS quotas (per account and region; per file system for access points).
+  // Adjustable so tests can reach them cheaply.
+  int max_file_systems = 1000;
+  int max_access_points_per_file_system = 10000;
+};
+
+class Service : public Catalog {
+ public:
+  using Options = ServiceOptions;
+  using json = nlohmann::json;
+
+  // Creates the efs tables if needed (Db::ensure_schema("efs", ...)).
+  static Result<std::unique_ptr<Service>, Error> open(meta::Db& db, Network& network, Clock& clock,
+                                                      Options options, DataPlane data_plane);
+
+  // One handler per operation of the model, by exact operation name.
+  std::vector<std::pair<std::string, JsonOperation>> operations();
+
+  // Moves lazily-computed states forward and fires DataPlane hooks for
+  // transitions nobody has observed yet. The server calls this every ~100 ms.
+  void tick();
+
+  // Catalog (any account and region: the NFS server exports them all).
+  std::vector<ExportedFileSystem> available_file_systems() const override;
+  std::optional<ExportedFileSystem> available_file_system(const std::string& id) const override;
+  std::vector<ExportedAccessPoint> available_access_points() const override;
+  std::optional<ExportedAccessPoint> available_access_point(const std::string& id) const override;
+  std::vector<MountTargetAddress> available_mount_targets() const override;
+
+  // Operations, named as in the model. Input is the merged, validated request.
+  ApiResult<json> CreateFileSystem(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeFileSystems(const RequestContext& ctx, const json& in);
+  ApiResult<json> UpdateFileSystem(const RequestContext& ctx, const json& in);
+  ApiResult<json> DeleteFileSystem(const RequestContext& ctx, const json& in);
+  ApiResult<json> UpdateFileSystemProtection(const RequestContext& ctx, const json& in);
+  ApiResult<json> CreateMountTarget(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeMountTargets(const RequestContext& ctx, const json& in);
+  ApiResult<json> DeleteMountTarget(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeMountTargetSecurityGroups(const RequestContext& ctx, const json& in);
+  ApiResult<json> ModifyMountTargetSecurityGroups(const RequestContext& ctx, const json& in);
+  ApiResult<json> CreateAccessPoint(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeAccessPoints(const RequestContext& ctx, const json& in);
+  ApiResult<json> DeleteAccessPoint(const RequestContext& ctx, const json& in);
+  ApiResult<json> PutLifecycleConfiguration(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeLifecycleConfiguration(const RequestContext& ctx, const json& in);
+  ApiResult<json> PutBackupPolicy(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeBackupPolicy(const RequestContext& ctx, const json& in);
+  ApiResult<json> PutFileSystemPolicy(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeFileSystemPolicy(const RequestContext& ctx, const json& in);
+  ApiResult<json> DeleteFileSystemPolicy(const RequestContext& ctx, const json& in);
+  ApiResult<json> CreateTags(const RequestContext& ctx, const json& in);
+  ApiResult<json> DeleteTags(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeTags(const RequestContext& ctx, const json& in);
+  ApiResult<json> TagResource(const RequestContext& ctx, const json& in);
+  ApiResult<json> UntagResource(const RequestContext& ctx, const json& in);
+  ApiResult<json> ListTagsForResource(const RequestContext& ctx, const json& in);
+  ApiResult<json> CreateReplicationConfiguration(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeReplicationConfigurations(const RequestContext& ctx, const json& in);
+  ApiResult<json> DeleteReplicationConfiguration(const RequestContext& ctx, const json& in);
+  ApiResult<json> DescribeAccountPreferences(const RequestContext& ctx, const json& in);
+  ApiResult<json> PutAccountPreferences(const RequestContext& ctx, const json& in);
+
+ private:
+  Service(meta::Db& db, Network& network, Clock& clock, Options options, DataPlane data_plane);
+
+  // Runs fn in one write transaction; a ServiceError rolls it back. Store
+  // failures become InternalServerError.
+  ApiResult<json> in_write(const std::function<ApiResult<json>(meta::Conn&)>& fn);
+  ApiResult<json> in_read(const std::function<ApiResult<json>(meta::Conn&)>& fn) const;
+  void settle();
+
+  double now() const { return clock_.now_epoch_seconds(); }
+  double delay_seconds() const { return static_cast<double>(options_.state_delay.count()) / 1e3; }
+  // creating / available / deleting / gone, from the record's timestamps.
+  std::string state_of(const Record& r) const;
+  bool is_gone(const Record& r) const { return state_of(r) == "gone"; }
+
+  // Lookups scoped to ctx (ARNs are accepted where the model allows them).
+  std::optional<Record> find_file_system(meta::Conn& c, const RequestContext& ctx,
+                                         const std::string& id_or_arn) const;
+  std::optional<Record> find_access_point(meta::Conn& c, const RequestContext& ctx,
+                                          const std::string& id_or_arn) const;
+  std::optional<Record> find_mount_target(meta::Conn& c, const RequestContext& ctx,
+                                          const std::string& id) const;
+  ApiResult<Record> require_file_system(meta::Conn& c, const RequestContext& ctx, const json& in,
+                                        const char* member = "FileSystemId") const;
+  ApiResult<Record> require_available_file_system(meta::Conn& c, const RequestContext& ctx,
+                                                  const json& in,
+                                                  const char* member = "FileSystemId") const;
+  std::vector<Record> live_children(meta::Conn& c, const std::string& kind,
+                                    const std::string& parent_id) const;
+
+  // Output shapes.
+  json describe_file_system(meta::Conn& c, const Record& fs) const;
+  json describe_mount_target(const Record& mt) const;
+  json describe_access_point(const Record& ap) const;
+  json describe_replication(const Record& rep) const;
+
+  // Creates a file system record (shared by CreateFileSystem and replication).
+  ApiResult<Record> insert_file_system(meta::Conn& c, const RequestContext& ctx, const json& in);
+  ApiResult<json> tag_resource(const RequestContext& ctx, const std::string& resource_id,
+                               const json& tags);
+  ApiResult<json> untag_resource(const RequestContext& ctx, const std::string& resource_id,
+                                 const json& keys);
+  std::string resource_id_type(meta::Conn& c, const RequestContext& ctx) const;
+
+  meta::Db& db_;
+  Network& network_;
+  Clock& clock_;
+  Options options_;
+  DataPlane data_plane_;
+  // Serializes mutating operations whose checks span a Network call and our
+  // own write transaction (CreateMountTarget), and keeps the others simple.
+  std::mutex mutate_mu_;
+  std::mutex settle_mu_;
+  // Set by operations that change the set of mount targets; settle() fires
+  // DataPlane::mount_targets_changed and clears it.
+  std::atomic<bool> mount_targets_dirty_{false};
+};
+
+}  // namespace efs

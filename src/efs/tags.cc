@@ -1,0 +1,112 @@
+// Tags, both generations: CreateTags/DeleteTags/DescribeTags (file systems,
+// Marker/MaxItems) and TagResource/UntagResource/ListTagsForResource (file
+// systems and access points, NextToken/MaxResults). Tags live in each
+// resource's document; the "Name" tag is also the resource's Name.
+#include <spdlog/spdlog.h>
+
+#include "efs/internal.h"
+#include "efs/service.h"
+#include "meta/db.h"
+
+namespace efs {
+
+using namespace detail;
+
+namespace {
+
+json page_of_tags(const json& tags, const json& in, const char* token, const char* limit,
+                  Result<Page, ServiceError>& page) {
+  std::vector<int64_t> pos;
+  for (std::size_t i = 0; i < tags.size(); ++i) pos.push_back(static_cast<int64_t>(i));
+  page = paginate(pos, in, token, limit, 100);
+  json out = json::array();
+  if (!page.ok()) return out;
+  for (auto i = page->begin; i < page->end; ++i) out.push_back(tags[i]);
+  return out;
+}
+
+}  // namespace
+
+ApiResult<nlohmann::json> Service::tag_resource(const RequestContext& ctx,
+                                                const std::string& resource_id_or_arn,
+                                                const json& add) {
+  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+    std::string id = resource_id(resource_id_or_arn);
+    bool is_ap = id.rfind("fsap-", 0) == 0;
+    auto r = is_ap ? find_access_point(c, ctx, id) : find_file_system(c, ctx, id);
+    if (!r) return is_ap ? ap_not_found(id) : fs_not_found(id);
+    json tags = merge_tags(r->doc.value("Tags", json::array()), add);
+    if (tags.size() > kMaxTags)
+      return bad_request("Resource '" + id + "' would have more than 50 tags.");
+    r->doc["Tags"] = tags;
+    store::update(c, *r);
+    return json::object();
+  });
+}
+
+ApiResult<nlohmann::json> Service::untag_resource(const RequestContext& ctx,
+                                                  const std::string& resource_id_or_arn,
+                                                  const json& keys) {
+  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+    std::string id = resource_id(resource_id_or_arn);
+    bool is_ap = id.rfind("fsap-", 0) == 0;
+    auto r = is_ap ? find_access_point(c, ctx, id) : find_file_system(c, ctx, id);
+    if (!r) return is_ap ? ap_not_found(id) : fs_not_found(id);
+    r->doc["Tags"] = remove_tags(r->doc.value("Tags", json::array()), keys);
+    store::update(c, *r);
+    return json::object();
+  });
+}
+
+ApiResult<nlohmann::json> Service::CreateTags(const RequestContext& ctx, const json& in) {
+  std::string id = resource_id(in.value("FileSystemId", ""));
+  if (id.rfind("fs-", 0) != 0) return fs_not_found(id);
+  return tag_resource(ctx, id, in.value("Tags", json::array()));
+}
+
+ApiResult<nlohmann::json> Service::DeleteTags(const RequestContext& ctx, const json& in) {
+  std::string id = resource_id(in.value("FileSystemId", ""));
+  if (id.rfind("fs-", 0) != 0) return fs_not_found(id);
+  return untag_resource(ctx, id, in.value("TagKeys", json::array()));
+}
+
+ApiResult<nlohmann::json> Service::TagResource(const RequestContext& ctx, const json& in) {
+  return tag_resource(ctx, in.value("ResourceId", ""), in.value("Tags", json::array()));
+}
+
+ApiResult<nlohmann::json> Service::UntagResource(const RequestContext& ctx, const json& in) {
+  return untag_resource(ctx, in.value("ResourceId", ""), in.value("TagKeys", json::array()));
+}
+
+ApiResult<nlohmann::json> Service::DescribeTags(const RequestContext& ctx, const json& in) {
+  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in);
+    if (!fs.ok()) return fail(fs.error());
+    Result<Page, ServiceError> page = Page{};
+    json tags = page_of_tags(fs->doc.value("Tags", json::array()), in, "Marker", "MaxItems", page);
+    if (!page.ok()) return fail(page.error());
+    json out;
+    if (in.contains("Marker")) out["Marker"] = in["Marker"];
+    out["Tags"] = tags;
+    if (page->next) out["NextMarker"] = *page->next;
+    return out;
+  });
+}
+
+ApiResult<nlohmann::json> Service::ListTagsForResource(const RequestContext& ctx, const json& in) {
+  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+    std::string id = resource_id(in.value("ResourceId", ""));
+    bool is_ap = id.rfind("fsap-", 0) == 0;
+    auto r = is_ap ? find_access_point(c, ctx, id) : find_file_system(c, ctx, id);
+    if (!r) return is_ap ? ap_not_found(id) : fs_not_found(id);
+    Result<Page, ServiceError> page = Page{};
+    json tags =
+        page_of_tags(r->doc.value("Tags", json::array()), in, "NextToken", "MaxResults", page);
+    if (!page.ok()) return fail(page.error());
+    json out{{"Tags", tags}};
+    if (page->next) out["NextToken"] = *page->next;
+    return out;
+  });
+}
+
+}  // namespace efs
