@@ -4,6 +4,7 @@
 
 #include <asio.hpp>
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <mutex>
 #include <set>
@@ -228,6 +229,13 @@ int serve(const Config& config) {
   every(io, std::chrono::milliseconds(100), [&] { (*service)->tick(); }, stopped);
   every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
 
+  // Shutdown: stop accepting and close connections, then let the io_context
+  // run dry so that requests in flight finish and every coroutine ends before
+  // the objects it uses are destroyed. A watchdog stops it after 5 s.
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  bool done = false;
+  std::thread watchdog;
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const asio::error_code& e, int sig) {
     if (e) return;
@@ -235,7 +243,13 @@ int serve(const Config& config) {
     stopped->store(true);
     http_server.stop();
     rpc_server.stop();
-    io.stop();
+    watchdog = std::thread([&] {
+      std::unique_lock lk(done_mu);
+      if (!done_cv.wait_for(lk, std::chrono::seconds(5), [&] { return done; })) {
+        spdlog::warn("requests still running after 5 s: stopping anyway");
+        io.stop();
+      }
+    });
   });
 
   spdlog::info("efs-local {} serving: NFS on {}:{}, API on http://{}:{}, data in {}",
@@ -245,6 +259,12 @@ int serve(const Config& config) {
   for (int i = 1; i < nthreads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  {
+    std::lock_guard lk(done_mu);
+    done = true;
+  }
+  done_cv.notify_all();
+  if (watchdog.joinable()) watchdog.join();
   spdlog::info("efs-local stopped");
   return 0;
 }

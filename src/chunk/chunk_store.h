@@ -1,0 +1,121 @@
+// File data of every file system, on local disk. The namespace (sizes, times,
+// links) lives in SQLite (vfs/); this store only keeps bytes, addressed by
+// (file system, inode number). Layout and version: docs/chunk-format.md.
+//
+// Version 1 keeps each inode's bytes in sparse host files of 1 TiB segments
+// under <dir>/chunks/<storage class>/<fs>/<shard>/<ino>[.s<n>], written with
+// pwrite and read with pread, so holes cost nothing and read back as zeros.
+// Segments let a file reach EFS's 52 TB limit on hosts whose own file size
+// limit is lower (ext4: 16 TiB). Storage
+// classes (IA, Archive) and per-file-system encryption come later behind the
+// same calls: callers never see paths.
+//
+// Thread-safe. Open descriptors are kept in a small LRU cache; an entry in use
+// by one call stays open even if another call evicts it.
+#pragma once
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include "common/result.h"
+
+namespace efs::chunk {
+
+enum class StorageClass { standard, ia, archive };
+const char* storage_class_name(StorageClass c);
+
+// Failures carry the errno of the host call that failed (ENOSPC, EIO, ...).
+struct ChunkError {
+  int err = 0;
+  std::string message;
+};
+template <class T = void>
+using CResult = Result<T, ChunkError>;
+
+inline constexpr uint32_t kChunkFormatVersion = 1;
+inline constexpr uint64_t kSegmentBytes = uint64_t{1} << 40;
+
+class ChunkStore {
+ public:
+  // Opens (creating if needed) the store under dir; checks the format version.
+  static Result<std::unique_ptr<ChunkStore>, Error> open(const std::string& dir,
+                                                         std::size_t max_open_files = 256);
+  ~ChunkStore();
+
+  // Fills `out` with the bytes at [offset, offset + out.size()); holes, bytes
+  // past the stored end and files never written read as zeros. The caller
+  // bounds the range by the inode's size.
+  CResult<> read(const std::string& fs, uint64_t ino, uint64_t offset, std::span<uint8_t> out);
+  // Writes all of data at offset (creating the file). Not durable until sync().
+  CResult<> write(const std::string& fs, uint64_t ino, uint64_t offset,
+                  std::span<const uint8_t> data);
+  // Drops stored bytes at and past size. `old_size` is the largest size the
+  // file had (bounds which segments to look at). Growing needs no call: bytes
+  // past the stored end read as zeros.
+  CResult<> truncate(const std::string& fs, uint64_t ino, uint64_t size, uint64_t old_size);
+  // Makes earlier writes and truncates of (fs, ino) through this store
+  // durable (fdatasync of each segment touched since the last sync).
+  CResult<> sync(const std::string& fs, uint64_t ino);
+  // Drops the data of one inode whose size is at most `size`. Missing data
+  // is not an error.
+  CResult<> remove(const std::string& fs, uint64_t ino, uint64_t size);
+  // Drops all data of a file system. Missing data is not an error.
+  CResult<> remove_file_system(const std::string& fs);
+  // Bytes the host actually allocated for (fs, ino): less than the length for
+  // sparse files (EFS meters a sparse file by its real storage).
+  uint64_t allocated_bytes(const std::string& fs, uint64_t ino, uint64_t size);
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  struct Fd;
+  ChunkStore(std::string dir, std::size_t max_open);
+  std::string path(const std::string& fs, uint64_t ino, uint32_t seg) const;
+  // The cached descriptor of one segment; with create, makes the file (and
+  // its directories) if missing. Null (no error) when absent and !create.
+  CResult<std::shared_ptr<Fd>> fd(const std::string& fs, uint64_t ino, uint32_t seg, bool create);
+  void forget(const std::string& fs, uint64_t ino, uint32_t seg);
+  void forget_file_system(const std::string& fs);
+  void mark_dirty(const std::string& fs, uint64_t ino, uint32_t seg);
+
+  std::string dir_;
+  std::size_t max_open_;
+  std::mutex mu_;
+  struct Key {
+    std::string fs;
+    uint64_t ino;
+    uint32_t seg;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& k) const {
+      return std::hash<std::string>()(k.fs) ^ (std::hash<uint64_t>()(k.ino) * 31 + k.seg);
+    }
+  };
+  // Segments written or truncated since their last fdatasync, as a bit mask
+  // per inode (a 52 TB file has 48 segments).
+  struct InoKey {
+    std::string fs;
+    uint64_t ino;
+    bool operator==(const InoKey&) const = default;
+  };
+  struct InoKeyHash {
+    std::size_t operator()(const InoKey& k) const {
+      return std::hash<std::string>()(k.fs) ^ (std::hash<uint64_t>()(k.ino) * 31);
+    }
+  };
+  std::unordered_map<InoKey, uint64_t, InoKeyHash> dirty_;
+  std::list<Key> lru_;  // front = most recently used
+  struct Entry {
+    std::shared_ptr<Fd> fd;
+    std::list<Key>::iterator pos;
+  };
+  std::unordered_map<Key, Entry, KeyHash> open_;
+};
+
+}  // namespace efs::chunk

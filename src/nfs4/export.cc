@@ -1,0 +1,249 @@
+#include "nfs4/export.h"
+
+#include <algorithm>
+
+#include "common/log.h"
+
+namespace efs::nfs4 {
+
+namespace {
+
+int hex_value(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  return -1;
+}
+
+constexpr std::string_view kApPrefix = "fsap-";
+constexpr std::size_t kApHexDigits = 17;
+
+// FNV-1a: a stable number derived from a name (fsid minors, junction fileids).
+uint64_t stable_hash(std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+}  // namespace
+
+bool pack_access_point_id(std::string_view id, uint8_t out[9]) {
+  if (id.size() != kApPrefix.size() + kApHexDigits || id.substr(0, kApPrefix.size()) != kApPrefix)
+    return false;
+  std::fill(out, out + 9, 0);
+  for (std::size_t i = 0; i < kApHexDigits; ++i) {
+    int v = hex_value(id[kApPrefix.size() + i]);
+    if (v < 0) return false;
+    out[i / 2] |= static_cast<uint8_t>(i % 2 == 0 ? v << 4 : v);
+  }
+  return true;
+}
+
+std::string unpack_access_point_id(std::span<const uint8_t, 9> in) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string id(kApPrefix);
+  for (std::size_t i = 0; i < kApHexDigits; ++i) {
+    uint8_t b = in[i / 2];
+    id.push_back(digits[i % 2 == 0 ? b >> 4 : b & 0xf]);
+  }
+  return id;
+}
+
+CurrentFh Exports::pseudo_root() const {
+  CurrentFh fh;
+  fh.kind = FhKind::pseudo_root;
+  fh.ino = kPseudoRootFileid;
+  fh.export_root = kPseudoRootFileid;
+  fh.wire = {static_cast<uint8_t>(FhKind::pseudo_root)};
+  return fh;
+}
+
+std::string Exports::routed_fs(const rpc::CallContext& ctx) const {
+  std::string_view local = ctx.local_address;
+  if (local.empty()) return {};
+  // A dual-stack socket reports IPv4 peers as IPv4-mapped IPv6 addresses.
+  if (local.starts_with("::ffff:") && local.find('.') != std::string_view::npos)
+    local.remove_prefix(7);
+  for (const auto& mt : catalog_.available_mount_targets())
+    if (mt.ip == local) return mt.fs_id;
+  return {};
+}
+
+NResult<CurrentFh> Exports::root(const rpc::CallContext& ctx) {
+  // A mount target's address serves its file system at "/" (as EFS does).
+  std::string fs_id = routed_fs(ctx);
+  if (!fs_id.empty()) return fs_root(fs_id);
+  return pseudo_root();
+}
+
+void Exports::fill_wire(CurrentFh& fh) {
+  fh.wire.clear();
+  fh.wire.push_back(static_cast<uint8_t>(fh.kind));
+  if (fh.kind == FhKind::access_point) {
+    uint8_t packed[9];
+    pack_access_point_id(fh.access_point_id, packed);
+    fh.wire.insert(fh.wire.end(), packed, packed + 9);
+  }
+  if (fh.fs) {
+    auto h = vfs_.make_handle(*fh.fs, fh.ino);
+    fh.wire.insert(fh.wire.end(), h.begin(), h.end());
+  }
+}
+
+NResult<CurrentFh> Exports::fs_root(const std::string& fs_id) {
+  if (!catalog_.available_file_system(fs_id)) return fail(NFS4ERR_STALE);
+  auto fs = vfs_.file_system(fs_id);
+  if (!fs) return fail(NFS4ERR_STALE);
+  CurrentFh fh;
+  fh.kind = FhKind::file_system;
+  fh.ino = fs->root();
+  fh.export_root = fh.ino;
+  fh.fs = std::move(fs);
+  fill_wire(fh);
+  return fh;
+}
+
+NResult<CurrentFh> Exports::access_point_root(const efs::ExportedAccessPoint& ap) {
+  if (!catalog_.available_file_system(ap.fs_id)) return fail(NFS4ERR_STALE);
+  auto fs = vfs_.file_system(ap.fs_id);
+  if (!fs) return fail(NFS4ERR_STALE);
+  vfs::Ino root = 0;
+  {
+    std::lock_guard lock(mu_);
+    auto it = ap_roots_.find(ap.id);
+    if (it != ap_roots_.end()) root = it->second;
+  }
+  if (root == 0) {
+    // EFS creates a missing root directory on first mount when the access
+    // point has CreationInfo; without it, the mount fails (ENOENT).
+    auto r = fs->resolve_path(ap.root_path, ap.creation_info);
+    if (!r) {
+      spdlog::warn("nfs4: access point {} root {} unusable: {}", ap.id, ap.root_path,
+                   static_cast<uint32_t>(r.error()));
+      return fail(to_nfsstat(r.error()));
+    }
+    root = *r;
+    std::lock_guard lock(mu_);
+    ap_roots_[ap.id] = root;
+  }
+  CurrentFh fh;
+  fh.kind = FhKind::access_point;
+  fh.ino = root;
+  fh.export_root = root;
+  fh.access_point_id = ap.id;
+  fh.posix_user = ap.posix_user;
+  fh.fs = std::move(fs);
+  fill_wire(fh);
+  return fh;
+}
+
+NResult<CurrentFh> Exports::from_wire(std::span<const uint8_t> bytes) {
+  if (bytes.empty() || bytes.size() > NFS4_FHSIZE) return fail(NFS4ERR_BADHANDLE);
+  auto kind = static_cast<FhKind>(bytes[0]);
+  switch (kind) {
+    case FhKind::pseudo_root:
+      if (bytes.size() != 1) return fail(NFS4ERR_BADHANDLE);
+      return pseudo_root();
+    case FhKind::file_system:
+    case FhKind::access_point:
+      break;
+    default:
+      return fail(NFS4ERR_BADHANDLE);
+  }
+  CurrentFh fh;
+  fh.kind = kind;
+  std::span<const uint8_t> rest = bytes.subspan(1);
+  std::optional<efs::ExportedAccessPoint> ap;
+  if (kind == FhKind::access_point) {
+    if (rest.size() < 9) return fail(NFS4ERR_BADHANDLE);
+    fh.access_point_id = unpack_access_point_id(rest.first<9>());
+    rest = rest.subspan(9);
+    ap = catalog_.available_access_point(fh.access_point_id);
+    if (!ap) return fail(NFS4ERR_STALE);
+    fh.posix_user = ap->posix_user;
+  }
+  auto r = vfs_.resolve_handle(rest);
+  if (!r) return fail(to_nfsstat(r.error()));
+  fh.fs = std::move(r->first);
+  fh.ino = r->second;
+  // A file system that is being deleted is gone for its clients already.
+  if (!catalog_.available_file_system(fh.fs->id())) return fail(NFS4ERR_STALE);
+  if (ap) {
+    if (ap->fs_id != fh.fs->id()) return fail(NFS4ERR_BADHANDLE);
+    auto root = access_point_root(*ap);
+    if (!root) return fail(root.error());
+    fh.export_root = root->ino;
+  } else {
+    fh.export_root = fh.fs->root();
+  }
+  fh.wire.assign(bytes.begin(), bytes.end());
+  return fh;
+}
+
+CurrentFh Exports::child(const CurrentFh& parent, vfs::Ino ino) {
+  CurrentFh fh;
+  fh.kind = parent.kind;
+  fh.fs = parent.fs;
+  fh.ino = ino;
+  fh.export_root = parent.export_root;
+  fh.access_point_id = parent.access_point_id;
+  fh.posix_user = parent.posix_user;
+  fill_wire(fh);
+  return fh;
+}
+
+std::vector<Exports::Junction> Exports::junctions() {
+  std::vector<Junction> out;
+  for (const auto& f : catalog_.available_file_systems()) {
+    auto fh = fs_root(f.id);
+    if (fh) out.push_back({f.id, std::move(*fh)});
+  }
+  for (const auto& ap : catalog_.available_access_points()) {
+    auto fh = access_point_root(ap);
+    if (fh) out.push_back({ap.id, std::move(*fh)});
+  }
+  std::sort(out.begin(), out.end(),
+            [](const Junction& a, const Junction& b) { return a.name < b.name; });
+  return out;
+}
+
+NResult<CurrentFh> Exports::lookup_junction(std::string_view name) {
+  std::string n(name);
+  if (n.starts_with("fsap-")) {
+    auto ap = catalog_.available_access_point(n);
+    if (!ap) return fail(NFS4ERR_NOENT);
+    return access_point_root(*ap);
+  }
+  if (n.starts_with("fs-")) {
+    if (!catalog_.available_file_system(n)) return fail(NFS4ERR_NOENT);
+    auto fh = fs_root(n);
+    if (!fh) return fail(fh.error() == NFS4ERR_STALE ? NFS4ERR_NOENT : fh.error());
+    return fh;
+  }
+  return fail(NFS4ERR_NOENT);
+}
+
+uint64_t Exports::pseudo_change() {
+  uint64_t h = 1;
+  for (const auto& f : catalog_.available_file_systems()) h = h * 31 + stable_hash(f.id);
+  for (const auto& ap : catalog_.available_access_points()) h = h * 31 + stable_hash(ap.id);
+  return h;
+}
+
+std::pair<uint64_t, uint64_t> Exports::fsid(const CurrentFh& fh) {
+  if (!fh.fs) return {0, 0};
+  // An access point is its own export: a distinct fsid, so a client crossing
+  // from the pseudo-root into it sees a mount point (RFC 7530 7.4).
+  uint64_t minor = fh.kind == FhKind::access_point ? stable_hash(fh.access_point_id) | 1 : 0;
+  // +1: the pseudo-root owns {0, 0}, and a vfs may number file systems from 0.
+  return {fh.fs->fsid() + 1, minor};
+}
+
+uint64_t Exports::junction_fileid(std::string_view name) {
+  // Distinct from the pseudo-root's own fileid (1).
+  return (stable_hash(name) >> 1) | 2;
+}
+
+}  // namespace efs::nfs4

@@ -1,0 +1,89 @@
+// What a client can reach: the pseudo-root "/" listing every available file
+// system (fs-...) and access point (fsap-...), each a new fsid; mount target
+// addresses routed straight to their file system's root; and the wire form
+// of our file handles.
+//
+// File handle layout (at most NFS4_FHSIZE = 128 bytes, RFC 7530 4.2.1), version 1:
+//   byte 0        kind (FhKind)
+//   pseudo_root:  nothing else
+//   file_system:  vfs handle (Vfs::make_handle)
+//   access_point: 9 bytes: the 17 hex digits of fsap-<id> packed as nibbles,
+//                 then the vfs handle
+// Handles are persistent (FH4_PERSISTENT): none of the bytes depend on the process.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "efs/catalog.h"
+#include "nfs4/compound.h"
+#include "rpc/program.h"
+#include "vfs/vfs.h"
+
+namespace efs::nfs4 {
+
+template <class T>
+using NResult = Result<T, nfsstat4>;
+
+inline nfsstat4 to_nfsstat(vfs::Errc e) {
+  return static_cast<nfsstat4>(e);
+}
+
+// The pseudo-root's fileid and the fileids its entries are mounted on.
+inline constexpr uint64_t kPseudoRootFileid = 1;
+
+class Exports {
+ public:
+  Exports(vfs::Vfs& vfs, const efs::Catalog& catalog) : vfs_(vfs), catalog_(catalog) {}
+
+  // PUTROOTFH: the pseudo-root, or for a connection accepted on a mount
+  // target's address, that file system's root.
+  NResult<CurrentFh> root(const rpc::CallContext& ctx);
+  // The file system a mount target address routes to ("" if none).
+  std::string routed_fs(const rpc::CallContext& ctx) const;
+  CurrentFh pseudo_root() const;
+
+  // PUTFH: badhandle for malformed bytes, stale for a deleted object, file
+  // system or access point.
+  NResult<CurrentFh> from_wire(std::span<const uint8_t> fh);
+
+  // The handle of another object in the same export as `parent`.
+  CurrentFh child(const CurrentFh& parent, vfs::Ino ino);
+
+  // An entry of the pseudo-root.
+  struct Junction {
+    std::string name;  // fs-... or fsap-...
+    CurrentFh fh;      // the export's root
+  };
+  std::vector<Junction> junctions();
+  NResult<CurrentFh> lookup_junction(std::string_view name);
+  // Changes whenever the set of junctions changes (the pseudo-root's change attribute).
+  uint64_t pseudo_change();
+
+  // The fsid (major, minor) of the export a handle lives in.
+  static std::pair<uint64_t, uint64_t> fsid(const CurrentFh& fh);
+  // The fileid a junction's root shows as mounted_on_fileid.
+  static uint64_t junction_fileid(std::string_view name);
+
+ private:
+  NResult<CurrentFh> fs_root(const std::string& fs_id);
+  NResult<CurrentFh> access_point_root(const efs::ExportedAccessPoint& ap);
+  void fill_wire(CurrentFh& fh);
+
+  vfs::Vfs& vfs_;
+  const efs::Catalog& catalog_;
+  std::mutex mu_;
+  std::map<std::string, vfs::Ino> ap_roots_;  // fsap-... -> its resolved root directory
+};
+
+// "fsap-<17 hex>" <-> 9 packed bytes. False / empty for a malformed id.
+bool pack_access_point_id(std::string_view id, uint8_t out[9]);
+std::string unpack_access_point_id(std::span<const uint8_t, 9> in);
+
+}  // namespace efs::nfs4

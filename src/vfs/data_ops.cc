@@ -1,0 +1,223 @@
+// File data and attribute changes: read, write, commit, setattr.
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+#include "vfs/file_system.h"
+#include "vfs/permission.h"
+
+namespace efs::vfs {
+
+namespace {
+
+Errc chunk_errc(const chunk::ChunkError& e) {
+  switch (e.err) {
+    case ENOSPC:
+      return Errc::nospc;
+    case EDQUOT:
+      return Errc::dquot;
+    case EFBIG:
+      return Errc::fbig;
+    default:
+      return Errc::io;
+  }
+}
+
+Errc data_type_check(const Inode& n) {
+  if (n.type == FileType::dir) return Errc::isdir;
+  if (n.type == FileType::lnk) return Errc::inval;  // RFC 8881 18.22.4 / 18.32.4
+  if (n.type != FileType::reg) return Errc::inval;
+  return Errc::ok;
+}
+
+}  // namespace
+
+VResult<ReadResult> FileSystemImpl::read(Ino ino, uint64_t offset, uint32_t count) {
+  auto n = get_inode(ino);
+  if (!n) return fail(n.error());
+  if (Errc e = data_type_check(*n); e != Errc::ok) return fail(e);
+  ReadResult out;
+  if (offset >= n->size) {
+    out.eof = true;
+    return out;
+  }
+  uint64_t len = std::min<uint64_t>(count, n->size - offset);
+  out.data.resize(len);
+  if (auto r = chunks_.read(id_, ino, offset, out.data); !r) {
+    spdlog::error("vfs {}: read inode {}: {}", id_, ino, r.error().message);
+    return fail(chunk_errc(r.error()));
+  }
+  out.eof = offset + len >= n->size;
+  // EFS does not update atime on reads.
+  return out;
+}
+
+VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<const uint8_t> data,
+                                           Stability stable) {
+  if (deleted_) return fail(Errc::stale);
+  StripeLock lock(*this, {ino});
+  auto n = get_inode(ino);
+  if (!n) return fail(n.error());
+  if (Errc e = data_type_check(*n); e != Errc::ok) return fail(e);
+  if (offset > kMaxFileSize || data.size() > kMaxFileSize - offset) {
+    spdlog::info("vfs {}: write to inode {} past the EFS file size limit", id_, ino);
+    return fail(Errc::fbig);
+  }
+  WriteResult res;
+  res.count = static_cast<uint32_t>(data.size());
+  if (data.empty()) {
+    res.committed = stable == Stability::unstable ? Stability::unstable : Stability::file_sync;
+    return res;
+  }
+  if (offset > n->size) {
+    // Bytes between the old end and offset must read as zeros, even if an
+    // earlier unacknowledged write left bytes there before a crash.
+    if (auto r = chunks_.truncate(id_, ino, n->size, n->size); !r) {
+      return fail(chunk_errc(r.error()));
+    }
+  }
+  if (auto r = chunks_.write(id_, ino, offset, data); !r) {
+    spdlog::error("vfs {}: write inode {}: {}", id_, ino, r.error().message);
+    return fail(chunk_errc(r.error()));
+  }
+  uint64_t new_size = std::max<uint64_t>(n->size, offset + data.size());
+  Time now = now_time();
+  if (stable == Stability::unstable) {
+    // RFC 8881 18.32.3: UNSTABLE data and its metadata need not be durable
+    // until COMMIT; keep the new size and times in memory until then.
+    std::lock_guard lk(pending_mu_);
+    pending_[ino] = Pending{new_size, now, now, n->change + 1};
+    res.committed = Stability::unstable;
+    return res;
+  }
+  if (auto r = chunks_.sync(id_, ino); !r) return fail(chunk_errc(r.error()));
+  Errc e = write_tx([&](Tx& tx) {
+    Inode row;
+    if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;
+    row.size = std::max(row.size, new_size);
+    row.mtime = row.ctime = now;
+    ++row.change;
+    return store(tx, row);
+  });
+  if (e != Errc::ok) return fail(e);
+  res.committed = Stability::file_sync;
+  return res;
+}
+
+VResult<bool> FileSystemImpl::commit(Ino ino) {
+  if (deleted_) return fail(Errc::stale);
+  StripeLock lock(*this, {ino});
+  auto n = get_inode(ino);
+  if (!n) return fail(n.error());
+  if (n->type == FileType::dir) return fail(Errc::isdir);
+  if (n->type != FileType::reg) return fail(Errc::inval);
+  if (auto r = chunks_.sync(id_, ino); !r) {
+    spdlog::error("vfs {}: commit inode {}: {}", id_, ino, r.error().message);
+    return fail(chunk_errc(r.error()));
+  }
+  if (!pending(ino)) return true;
+  Errc e = write_tx([&](Tx& tx) {
+    Inode row;
+    if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;  // folds the overlay
+    return store(tx, row);
+  });
+  if (e != Errc::ok) return fail(e);
+  return true;
+}
+
+Errc FileSystemImpl::apply_setattr(Tx& tx, const Cred& cred, Inode& n, const SetAttr& a,
+                                   bool creating) {
+  (void)tx;
+  bool root = cred.uid == 0;
+  bool owner = cred.uid == n.uid;
+  bool changed = false;
+  Time now = now_time();
+  if (a.uid && *a.uid != n.uid) {
+    // Only root gives a file away (POSIX chown, _POSIX_CHOWN_RESTRICTED).
+    if (!root) return Errc::perm;
+  }
+  if (a.gid && *a.gid != n.gid) {
+    // The owner may change the group to one it belongs to.
+    if (!root && !(owner && in_group(cred, *a.gid))) return Errc::perm;
+  }
+  if (a.mode && !root && !owner) return Errc::perm;
+  if (a.size) {
+    if (n.type == FileType::dir) return Errc::isdir;
+    if (n.type != FileType::reg) return Errc::inval;
+    if (*a.size > kMaxFileSize) {
+      spdlog::info("vfs {}: size {} of inode {} past the EFS limit", id_, *a.size, n.ino);
+      return Errc::fbig;
+    }
+    // nfsd lets the owner truncate a file it opened for writing even without
+    // a w bit (NFSD_MAY_OWNER_OVERRIDE); everyone else needs write permission.
+    if (!creating && !owner && !may(cred, n, kMayWrite)) return Errc::access;
+  }
+  bool explicit_times = a.atime_how == TimeHow::client_time || a.mtime_how == TimeHow::client_time;
+  bool server_times = a.atime_how == TimeHow::server_time || a.mtime_how == TimeHow::server_time;
+  // utimensat(2): explicit times need ownership; "now" also write permission.
+  if (explicit_times && !root && !owner) return Errc::perm;
+  if (server_times && !root && !owner && !may(cred, n, kMayWrite)) return Errc::access;
+
+  bool owner_changed = false;
+  if (a.uid && *a.uid != n.uid) {
+    n.uid = *a.uid;
+    owner_changed = true;
+  }
+  if (a.gid && *a.gid != n.gid) {
+    n.gid = *a.gid;
+    owner_changed = true;
+  }
+  if (a.uid || a.gid) changed = true;
+  if (a.mode) {
+    uint32_t mode = *a.mode & 07777;
+    // chmod(2): a non-root caller outside the file's group cannot set S_ISGID
+    // on a regular file; the bit is cleared silently.
+    if (!root && n.type == FileType::reg && !in_group(cred, n.gid)) mode &= ~02000u;
+    n.mode = mode;
+    changed = true;
+  }
+  if (owner_changed && !root && n.type == FileType::reg) {
+    n.mode &= ~06000u;  // chown by a non-root caller drops set-ID bits
+  }
+  if (a.size) {
+    if (*a.size != n.size) n.mtime = now;
+    n.size = *a.size;
+    changed = true;
+  }
+  if (a.atime_how == TimeHow::client_time) n.atime = a.atime;
+  if (a.atime_how == TimeHow::server_time) n.atime = now;
+  if (a.mtime_how == TimeHow::client_time) n.mtime = a.mtime;
+  if (a.mtime_how == TimeHow::server_time) n.mtime = now;
+  if (a.atime_how != TimeHow::dont_change || a.mtime_how != TimeHow::dont_change) changed = true;
+  if (changed && !creating) {
+    n.ctime = now;
+    ++n.change;
+  }
+  return Errc::ok;
+}
+
+VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& attrs) {
+  if (deleted_) return fail(Errc::stale);
+  StripeLock lock(*this, {ino});
+  Inode out;
+  Errc e = write_tx([&](Tx& tx) {
+    if (Errc le = load(tx.c, ino, out); le != Errc::ok) return le;
+    if (attrs.empty()) return Errc::ok;
+    uint64_t old_size = out.size;
+    if (Errc ae = apply_setattr(tx, cred, out, attrs, false); ae != Errc::ok) return ae;
+    if (attrs.size && *attrs.size != old_size) {
+      // Drop stored bytes past the smaller of the two sizes, so growing
+      // exposes zeros (bytes past the stored end read as zeros). Done before
+      // the row commits: a crash in between leaves the old size over bytes
+      // that read as zeros, never stale bytes under a new size.
+      uint64_t cut = std::min(old_size, *attrs.size);
+      if (auto r = chunks_.truncate(id_, ino, cut, old_size); !r) return chunk_errc(r.error());
+      if (auto r = chunks_.sync(id_, ino); !r) return chunk_errc(r.error());
+    }
+    return store(tx, out);
+  });
+  if (e != Errc::ok) return fail(e);
+  return to_attr(out);
+}
+
+}  // namespace efs::vfs

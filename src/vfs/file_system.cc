@@ -1,0 +1,329 @@
+#include "vfs/file_system.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "vfs/permission.h"
+
+namespace efs::vfs {
+
+Errc check_name(std::string_view name) {
+  if (name.empty()) return Errc::inval;
+  if (name.size() > kMaxNameBytes) return Errc::nametoolong;
+  if (name == "." || name == "..") return Errc::badname;
+  if (name.find('/') != std::string_view::npos || name.find('\0') != std::string_view::npos) {
+    return Errc::badname;
+  }
+  return Errc::ok;
+}
+
+FileSystemImpl::FileSystemImpl(meta::Db& db, GroupCommit& commits, chunk::ChunkStore& chunks,
+                               std::string id, int64_t num, uint32_t generation)
+    : db_(db),
+      commits_(commits),
+      chunks_(chunks),
+      id_(std::move(id)),
+      table_(num),
+      generation_(generation) {}
+
+FileSystemImpl::StripeLock::StripeLock(FileSystemImpl& fs, std::vector<Ino> inos) : fs_(fs) {
+  for (Ino i : inos) {
+    if (i) held_.push_back(i % fs.stripes_.size());
+  }
+  std::sort(held_.begin(), held_.end());
+  held_.erase(std::unique(held_.begin(), held_.end()), held_.end());
+  for (auto s : held_) fs_.stripes_[s].lock();
+}
+
+FileSystemImpl::StripeLock::~StripeLock() {
+  for (auto it = held_.rbegin(); it != held_.rend(); ++it) fs_.stripes_[*it].unlock();
+}
+
+Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn) {
+  if (deleted_) return Errc::stale;
+  Errc e = Errc::ok;
+  std::vector<std::pair<Ino, uint64_t>> stored;
+  std::vector<std::pair<Ino, uint64_t>> dropped;
+  auto s = commits_.run([&](meta::Conn& c) -> Status<> {
+    Tx tx{c, {}, {}};
+    e = fn(tx);
+    if (e != Errc::ok) return fail(Error{"vfs operation failed"});
+    stored = std::move(tx.stored);
+    dropped = std::move(tx.dropped_data);
+    return {};
+  });
+  if (!s) {
+    if (e == Errc::ok) {
+      spdlog::error("vfs {}: transaction failed: {}", id_, s.error().message);
+      return Errc::io;
+    }
+    return e;
+  }
+  if (!stored.empty()) {
+    std::lock_guard lk(pending_mu_);
+    for (auto [ino, change] : stored) {
+      auto it = pending_.find(ino);
+      if (it != pending_.end() && it->second.change <= change) pending_.erase(it);
+    }
+  }
+  for (auto [ino, size] : dropped) {
+    if (auto r = chunks_.remove(id_, ino, size); !r) {
+      // The namespace no longer names it; leftover bytes only cost disk.
+      spdlog::warn("vfs {}: dropping data of inode {}: {}", id_, ino, r.error().message);
+    }
+  }
+  return Errc::ok;
+}
+
+Errc FileSystemImpl::read_tx(const std::function<Errc(meta::Conn&)>& fn) {
+  if (deleted_) return Errc::stale;
+  Errc e = Errc::ok;
+  auto s = db_.read([&](meta::Conn& c) -> Status<> {
+    e = fn(c);
+    if (e != Errc::ok) return fail(Error{"vfs read failed"});
+    return {};
+  });
+  if (!s && e == Errc::ok) {
+    spdlog::error("vfs {}: read failed: {}", id_, s.error().message);
+    return Errc::io;
+  }
+  return e;
+}
+
+std::optional<FileSystemImpl::Pending> FileSystemImpl::pending(Ino ino) {
+  std::lock_guard lk(pending_mu_);
+  auto it = pending_.find(ino);
+  if (it == pending_.end()) return std::nullopt;
+  return it->second;
+}
+
+void FileSystemImpl::apply(const std::optional<Pending>& p, Inode& n) const {
+  // An overlay is newer than the row it was built on; once folded (the row's
+  // change caught up) it no longer applies.
+  if (!p || p->change <= n.change || n.type != FileType::reg) return;
+  n.size = p->size;
+  n.mtime = p->mtime;
+  n.ctime = p->ctime;
+  n.change = p->change;
+}
+
+Errc FileSystemImpl::load(meta::Conn& c, Ino ino, Inode& out, Errc missing) {
+  auto p = pending(ino);
+  auto r = table_.get(c, ino);
+  if (!r) return Errc::io;
+  if (!*r) return missing;
+  out = std::move(**r);
+  apply(p, out);
+  return Errc::ok;
+}
+
+Errc FileSystemImpl::store(Tx& tx, const Inode& n) {
+  if (!table_.put(tx.c, n)) return Errc::io;
+  if (n.type == FileType::reg) tx.stored.emplace_back(n.ino, n.change);
+  return Errc::ok;
+}
+
+VResult<Inode> FileSystemImpl::get_inode(Ino ino) {
+  // Overlay first, then the row: a row read later is never older than the
+  // overlay, so the change attribute never appears to go backwards.
+  auto p = pending(ino);
+  Inode n;
+  Errc e = read_tx([&](meta::Conn& c) {
+    auto r = table_.get(c, ino);
+    if (!r) return Errc::io;
+    if (!*r) return Errc::stale;
+    n = std::move(**r);
+    return Errc::ok;
+  });
+  if (e != Errc::ok) return fail(e);
+  apply(p, n);
+  return n;
+}
+
+VResult<Attr> FileSystemImpl::getattr(Ino ino) {
+  auto n = get_inode(ino);
+  if (!n) return fail(n.error());
+  return to_attr(*n);
+}
+
+VResult<bool> FileSystemImpl::exists(Ino ino) {
+  bool found = false;
+  Errc e = read_tx([&](meta::Conn& c) {
+    auto r = table_.get(c, ino);
+    if (!r) return Errc::io;
+    found = r->has_value();
+    return Errc::ok;
+  });
+  if (e != Errc::ok) return fail(e);
+  return found;
+}
+
+VResult<Attr> FileSystemImpl::lookup(const Cred& cred, Ino dir, std::string_view name) {
+  if (Errc e = check_name(name); e != Errc::ok) return fail(e);
+  Inode d, child;
+  Errc e = read_tx([&](meta::Conn& c) {
+    if (Errc le = load(c, dir, d); le != Errc::ok) return le;
+    if (d.type != FileType::dir) return Errc::notdir;
+    if (!may(cred, d, kMayExec)) return Errc::access;
+    auto r = table_.find(c, dir, name);
+    if (!r) return Errc::io;
+    if (!*r) return Errc::noent;
+    return load(c, (*r)->child, child, Errc::noent);
+  });
+  if (e != Errc::ok) return fail(e);
+  return to_attr(child);
+}
+
+VResult<Attr> FileSystemImpl::lookup_parent(const Cred& cred, Ino dir) {
+  Inode d, parent;
+  Errc e = read_tx([&](meta::Conn& c) {
+    if (Errc le = load(c, dir, d); le != Errc::ok) return le;
+    if (d.type != FileType::dir) return Errc::notdir;
+    if (!may(cred, d, kMayExec)) return Errc::access;
+    return load(c, d.ino == kRootIno ? kRootIno : d.parent, parent, Errc::noent);
+  });
+  if (e != Errc::ok) return fail(e);
+  return to_attr(parent);
+}
+
+VResult<uint32_t> FileSystemImpl::access(const Cred& cred, Ino ino, uint32_t want) {
+  auto n = get_inode(ino);
+  if (!n) return fail(n.error());
+  return granted_access(cred, *n, want);
+}
+
+VResult<std::string> FileSystemImpl::readlink(Ino ino) {
+  auto n = get_inode(ino);
+  if (!n) return fail(n.error());
+  // RFC 8881 18.24.4: READLINK of a non-symlink is NFS4ERR_INVAL.
+  if (n->type != FileType::lnk) return fail(Errc::inval);
+  return std::move(n->target);
+}
+
+VResult<ReaddirResult> FileSystemImpl::readdir(const Cred& cred, Ino dir, uint64_t cookie,
+                                               uint32_t max_entries) {
+  // Cookies 1 and 2 are reserved ("." and ".." in some clients); RFC 8881
+  // 18.23.3 lets the server reject them. Cookies are never reused, so any
+  // other value below the directory's next cookie is a valid place to resume.
+  if (cookie == 1 || cookie == 2) return fail(Errc::bad_cookie);
+  if (max_entries == 0) return fail(Errc::toosmall);
+  ReaddirResult out;
+  Errc e = read_tx([&](meta::Conn& c) {
+    Inode d;
+    if (Errc le = load(c, dir, d); le != Errc::ok) return le;
+    if (d.type != FileType::dir) return Errc::notdir;
+    if (!may(cred, d, kMayRead)) return Errc::access;
+    if (cookie >= d.next_cookie) return Errc::bad_cookie;
+    auto rows = table_.list(c, dir, cookie, max_entries + 1);
+    if (!rows) return Errc::io;
+    out.eof = rows->size() <= max_entries;
+    if (!out.eof) rows->pop_back();
+    out.entries.reserve(rows->size());
+    for (auto& row : *rows) {
+      Inode child;
+      if (Errc ce = load(c, row.child, child, Errc::io); ce != Errc::ok) {
+        spdlog::error("vfs {}: entry '{}' of dir {} names missing inode {}", id_, row.name, dir,
+                      row.child);
+        return ce;
+      }
+      out.entries.push_back(DirEntry{std::move(row.name), to_attr(child), row.cookie});
+    }
+    return Errc::ok;
+  });
+  if (e != Errc::ok) return fail(e);
+  return out;
+}
+
+Errc FileSystemImpl::depth(meta::Conn& c, Ino dir, uint32_t& out) {
+  out = 0;
+  Ino cur = dir;
+  while (cur != kRootIno) {
+    auto r = table_.get(c, cur);
+    if (!r) return Errc::io;
+    if (!*r) return Errc::stale;
+    cur = (*r)->parent;
+    if (++out > kMaxDepth + 1) break;  // a loop would be a bug; do not spin
+  }
+  return Errc::ok;
+}
+
+Errc FileSystemImpl::is_within(meta::Conn& c, Ino dir, Ino ancestor, bool& out) {
+  out = false;
+  Ino cur = dir;
+  for (uint32_t steps = 0; steps <= kMaxDepth + 1; ++steps) {
+    if (cur == ancestor) {
+      out = true;
+      return Errc::ok;
+    }
+    if (cur == kRootIno) return Errc::ok;
+    auto r = table_.get(c, cur);
+    if (!r) return Errc::io;
+    if (!*r) return Errc::stale;
+    cur = (*r)->parent;
+  }
+  return Errc::ok;
+}
+
+VResult<Ino> FileSystemImpl::resolve_path(std::string_view path,
+                                          const std::optional<CreationInfo>& create) {
+  if (path.empty() || path[0] != '/') return fail(Errc::inval);
+  Cred root_cred;  // access point root directories are resolved as root
+  Ino cur = kRootIno;
+  std::size_t pos = 0;
+  while (pos < path.size()) {
+    std::size_t next = path.find('/', pos);
+    if (next == std::string_view::npos) next = path.size();
+    std::string_view comp = path.substr(pos, next - pos);
+    pos = next + 1;
+    if (comp.empty()) continue;
+    if (Errc e = check_name(comp); e != Errc::ok) return fail(Errc::inval);
+    auto found = lookup(root_cred, cur, comp);
+    if (!found && found.error() == Errc::noent && create) {
+      // EFS CreationInfo: missing directories of an access point's root path
+      // are made with the given owner and permissions.
+      SetAttr sa;
+      sa.mode = create->permissions & 07777;
+      sa.uid = create->owner_uid;
+      sa.gid = create->owner_gid;
+      auto made = mkdir(root_cred, cur, comp, sa);
+      if (!made && made.error() == Errc::exist) {
+        found = lookup(root_cred, cur, comp);  // made by a concurrent caller
+      } else if (!made) {
+        return fail(made.error());
+      } else {
+        found = made->attr;
+      }
+    }
+    if (!found) return fail(found.error());
+    if (found->type != FileType::dir) return fail(Errc::notdir);
+    cur = found->ino;
+  }
+  return cur;
+}
+
+MeteredSize FileSystemImpl::metered_size() {
+  // Files up to 1 MiB are metered by their size; larger ones by what the host
+  // really stores when that is less: EFS meters a sparse file by its actual
+  // storage ("Metering EFS file system objects").
+  constexpr uint64_t kLargeFile = 1 << 20;
+  MeteredSize m;
+  InodeTable::Metering rows;
+  Errc e = read_tx([&](meta::Conn& c) {
+    auto r = table_.metered_bytes(c, kLargeFile);
+    if (!r) return Errc::io;
+    rows = std::move(*r);
+    return Errc::ok;
+  });
+  if (e != Errc::ok) return m;
+  uint64_t total = rows.bytes;
+  for (auto [ino, size] : rows.large_files) {
+    uint64_t logical = (size + 4095) / 4096 * 4096;
+    total += std::min(logical, chunks_.allocated_bytes(id_, ino, size));
+  }
+  m.total = total;
+  m.standard = total;
+  return m;
+}
+
+}  // namespace efs::vfs

@@ -1,0 +1,151 @@
+// One file system's namespace and data: the implementation of
+// vfs::FileSystem. Split by data flow: file_system.cc (reads: getattr,
+// lookup, access, readdir, resolve_path, metering), namespace_ops.cc
+// (create, mkdir, symlink, link, remove, rename), data_ops.cc (read, write,
+// commit, setattr).
+//
+// Concurrency: every metadata change runs in one SQLite write transaction
+// (group-committed with concurrent ones, each in its own savepoint; the Db
+// serializes them), so checks and changes inside one are atomic. UNSTABLE
+// writes do not touch SQLite: their new size, mtime, ctime and change live in
+// an in-memory overlay (pending_) until COMMIT, a stable write or any other
+// change of that inode folds them into its row. Operations that change a
+// regular file's row hold that inode's stripe lock, so an overlay is never
+// built on a stale row.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "chunk/chunk_store.h"
+#include "meta/db.h"
+#include "vfs/group_commit.h"
+#include "vfs/inode_table.h"
+#include "vfs/vfs.h"
+
+namespace efs::vfs {
+
+class FileSystemImpl final : public FileSystem {
+ public:
+  FileSystemImpl(meta::Db& db, GroupCommit& commits, chunk::ChunkStore& chunks, std::string id,
+                 int64_t num, uint32_t generation);
+
+  const std::string& id() const override { return id_; }
+  uint64_t fsid() const override { return static_cast<uint64_t>(table_.fs_num()); }
+  Ino root() const override { return kRootIno; }
+
+  VResult<Attr> getattr(Ino ino) override;
+  VResult<Attr> lookup(const Cred& cred, Ino dir, std::string_view name) override;
+  VResult<Attr> lookup_parent(const Cred& cred, Ino dir) override;
+  VResult<uint32_t> access(const Cred& cred, Ino ino, uint32_t want) override;
+  VResult<CreateResult> create_file(const Cred& cred, Ino dir, std::string_view name,
+                                    CreateMode how, const SetAttr& attrs,
+                                    uint64_t verifier) override;
+  VResult<CreateResult> mkdir(const Cred& cred, Ino dir, std::string_view name,
+                              const SetAttr& attrs) override;
+  VResult<CreateResult> symlink(const Cred& cred, Ino dir, std::string_view name,
+                                std::string_view target, const SetAttr& attrs) override;
+  VResult<std::string> readlink(Ino ino) override;
+  VResult<ChangeInfo> link(const Cred& cred, Ino target, Ino dir, std::string_view name) override;
+  VResult<ChangeInfo> remove(const Cred& cred, Ino dir, std::string_view name) override;
+  VResult<RenameResult> rename(const Cred& cred, Ino src_dir, std::string_view src_name,
+                               Ino dst_dir, std::string_view dst_name) override;
+  VResult<Attr> setattr(const Cred& cred, Ino ino, const SetAttr& attrs) override;
+  VResult<ReadResult> read(Ino ino, uint64_t offset, uint32_t count) override;
+  VResult<WriteResult> write(Ino ino, uint64_t offset, std::span<const uint8_t> data,
+                             Stability stable) override;
+  VResult<bool> commit(Ino ino) override;
+  VResult<ReaddirResult> readdir(const Cred& cred, Ino dir, uint64_t cookie,
+                                 uint32_t max_entries) override;
+  VResult<Ino> resolve_path(std::string_view path,
+                            const std::optional<CreationInfo>& create) override;
+  MeteredSize metered_size() override;
+
+  // For Vfs: the generation every handle of this file system carries.
+  uint32_t generation() const { return generation_; }
+  // True if ino exists (handles: stale otherwise).
+  VResult<bool> exists(Ino ino);
+  // Called when the file system is deleted: every later call gives stale.
+  void mark_deleted() { deleted_ = true; }
+  bool deleted() const { return deleted_; }
+
+ private:
+  // The size, times and change of a regular file after UNSTABLE writes not
+  // yet folded into its row.
+  struct Pending {
+    uint64_t size = 0;
+    Time mtime, ctime;
+    uint64_t change = 0;
+  };
+
+  // One write transaction. Rows of regular files stored through it are
+  // remembered so their overlays can be dropped once it commits.
+  struct Tx {
+    meta::Conn& c;
+    std::vector<std::pair<Ino, uint64_t>> stored;
+    std::vector<std::pair<Ino, uint64_t>> dropped_data;  // (inode, size): data to drop
+  };
+
+  // Locks the stripes of a set of inodes in a fixed order (no deadlock).
+  class StripeLock {
+   public:
+    StripeLock(FileSystemImpl& fs, std::vector<Ino> inos);
+    ~StripeLock();
+    StripeLock(const StripeLock&) = delete;
+
+   private:
+    FileSystemImpl& fs_;
+    std::vector<std::size_t> held_;
+  };
+
+  // Runs fn in a write transaction; Errc::ok commits, anything else rolls back.
+  Errc write_tx(const std::function<Errc(Tx&)>& fn);
+  // Runs fn on a reader snapshot.
+  Errc read_tx(const std::function<Errc(meta::Conn&)>& fn);
+
+  // Row of ino with its overlay applied; noent/stale if missing.
+  Errc load(meta::Conn& c, Ino ino, Inode& out, Errc missing = Errc::stale);
+  Errc store(Tx& tx, const Inode& n);
+  std::optional<Pending> pending(Ino ino);
+  void apply(const std::optional<Pending>& p, Inode& n) const;
+  VResult<Inode> get_inode(Ino ino);
+
+  // Shared by create_file / mkdir / symlink.
+  struct NewObject {
+    FileType type;
+    uint32_t mode;
+    std::string target;
+    uint64_t verifier = 0;
+  };
+  Errc make_object(Tx& tx, const Cred& cred, Inode& dir, std::string_view name,
+                   const NewObject& obj, const SetAttr& attrs, Inode& out);
+  // Checks + applies attrs to n in tx (setattr rules).
+  Errc apply_setattr(Tx& tx, const Cred& cred, Inode& n, const SetAttr& attrs, bool creating);
+  // Depth of directory ino below the root (root = 0).
+  Errc depth(meta::Conn& c, Ino dir, uint32_t& out);
+  // True if `dir` is `ancestor` or lies below it.
+  Errc is_within(meta::Conn& c, Ino dir, Ino ancestor, bool& out);
+  Errc check_live() const { return deleted_ ? Errc::stale : Errc::ok; }
+
+  meta::Db& db_;
+  GroupCommit& commits_;
+  chunk::ChunkStore& chunks_;
+  std::string id_;
+  InodeTable table_;
+  uint32_t generation_;
+  std::atomic<bool> deleted_{false};
+
+  std::mutex pending_mu_;
+  std::unordered_map<Ino, Pending> pending_;
+  std::array<std::mutex, 64> stripes_;
+};
+
+// "" -> inval; over 255 bytes -> nametoolong; ".", "..", '/' or NUL -> badname
+// (RFC 8881 18.16.4 / 15.1.7: the component name rules Linux nfsd applies).
+Errc check_name(std::string_view name);
+
+}  // namespace efs::vfs

@@ -1,0 +1,47 @@
+// Group commit for namespace changes. Every completed metadata operation must
+// be durable before it is answered (DESIGN.md, "Durability"), and with
+// synchronous=FULL each SQLite commit costs an fsync of the WAL. Operations
+// that arrive while a commit is in flight are gathered and run, each inside
+// its own savepoint, in the next transaction: one fsync for the whole batch,
+// the same serial order and the same all-or-nothing result per operation.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+#include "common/result.h"
+#include "meta/db.h"
+
+namespace efs::vfs {
+
+class GroupCommit {
+ public:
+  explicit GroupCommit(meta::Db& db) : db_(db) {}
+
+  // Runs fn inside a write transaction, possibly shared with concurrent
+  // callers. If fn fails, only its own changes are rolled back and its error
+  // returned. Returns once the transaction holding fn's changes committed.
+  Status<> run(const std::function<Status<>(meta::Conn&)>& fn);
+
+  // Transactions committed so far (for tests and metrics).
+  uint64_t transactions() const { return transactions_.load(); }
+
+ private:
+  struct Request {
+    const std::function<Status<>(meta::Conn&)>* fn;
+    Status<> result;
+    bool done = false;
+  };
+  meta::Db& db_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Request*> queue_;
+  bool leader_active_ = false;
+  std::atomic<uint64_t> transactions_{0};
+};
+
+}  // namespace efs::vfs

@@ -1,0 +1,156 @@
+// Vfs: the file systems of one data dir, and the file handles that name
+// their inodes.
+#include "vfs/vfs.h"
+
+#include <spdlog/spdlog.h>
+
+#include <mutex>
+#include <unordered_map>
+
+#include "chunk/chunk_store.h"
+#include "common/ids.h"
+#include "meta/db.h"
+#include "vfs/file_handle.h"
+#include "vfs/file_system.h"
+#include "vfs/group_commit.h"
+#include "vfs/inode_table.h"
+
+namespace efs::vfs {
+
+namespace {
+
+class VfsImpl final : public Vfs {
+ public:
+  VfsImpl(meta::Db& db, std::unique_ptr<chunk::ChunkStore> chunks)
+      : db_(db), commits_(db), chunks_(std::move(chunks)), verifier_(random_u64()) {}
+
+  Status<> create_file_system(const std::string& fs_id) override {
+    if (!is_id(fs_id, "fs")) return fail(Error{"vfs: not a file system id: " + fs_id});
+    return db_.write([&](meta::Conn& c) -> Status<> {
+      auto& q = c.stmt("SELECT 1 FROM vfs_file_systems WHERE fs_id = ?");
+      q.bind_all(fs_id);
+      bool exists = q.step();
+      q.reset();
+      if (exists) return {};
+      auto& ins = c.stmt(
+          "INSERT INTO vfs_file_systems(fs_id, generation, next_ino) VALUES (?, ?, ?) "
+          "RETURNING num");
+      uint32_t gen = static_cast<uint32_t>(random_u64());
+      ins.bind_all(fs_id, static_cast<int64_t>(gen), static_cast<int64_t>(kRootIno + 1));
+      if (!ins.step()) return fail(Error{"vfs: create " + fs_id + ": " + ins.error()});
+      int64_t num = ins.i64(0);
+      ins.reset();
+      InodeTable t(num);
+      Inode root;
+      root.ino = kRootIno;
+      root.type = FileType::dir;
+      root.mode = 0755;
+      root.nlink = 2;
+      root.atime = root.mtime = root.ctime = root.btime = now_time();
+      root.generation = gen;
+      root.parent = kRootIno;
+      if (auto s = t.put(c, root); !s) return s;
+      spdlog::info("vfs: created namespace of {}", fs_id);
+      return {};
+    });
+  }
+
+  Status<> delete_file_system(const std::string& fs_id) override {
+    {
+      std::lock_guard lk(mu_);
+      auto it = by_id_.find(fs_id);
+      if (it != by_id_.end()) {
+        it->second->mark_deleted();
+        by_id_.erase(it);
+      }
+    }
+    auto s = db_.write([&](meta::Conn& c) -> Status<> {
+      auto& q = c.stmt("SELECT num FROM vfs_file_systems WHERE fs_id = ?");
+      q.bind_all(fs_id);
+      if (!q.step()) {
+        q.reset();
+        return {};
+      }
+      int64_t num = q.i64(0);
+      q.reset();
+      for (const char* sql :
+           {"DELETE FROM vfs_dirents WHERE fs = ?", "DELETE FROM vfs_inodes WHERE fs = ?",
+            "DELETE FROM vfs_file_systems WHERE num = ?"}) {
+        auto& d = c.stmt(sql);
+        d.bind_all(num);
+        if (!d.run()) return fail(Error{"vfs: delete " + fs_id + ": " + d.error()});
+      }
+      return {};
+    });
+    if (!s) return s;
+    if (auto r = chunks_->remove_file_system(fs_id); !r) {
+      return fail(Error{"vfs: delete data of " + fs_id + ": " + r.error().message});
+    }
+    spdlog::info("vfs: deleted namespace and data of {}", fs_id);
+    return {};
+  }
+
+  std::shared_ptr<FileSystem> file_system(const std::string& fs_id) override { return find(fs_id); }
+
+  std::vector<uint8_t> make_handle(const FileSystem& fs, Ino ino) override {
+    auto& impl = static_cast<const FileSystemImpl&>(fs);
+    return encode_handle(HandleFields{fs.id(), ino, impl.generation()});
+  }
+
+  VResult<std::pair<std::shared_ptr<FileSystem>, Ino>> resolve_handle(
+      std::span<const uint8_t> handle) override {
+    auto f = decode_handle(handle);
+    if (!f) return fail(Errc::badhandle);
+    auto fs = find(f->fs_id);
+    if (!fs || fs->generation() != f->generation) return fail(Errc::stale);
+    auto live = fs->exists(f->ino);
+    if (!live) return fail(live.error());
+    if (!*live) return fail(Errc::stale);
+    return std::pair<std::shared_ptr<FileSystem>, Ino>(std::move(fs), f->ino);
+  }
+
+  uint64_t write_verifier() const override { return verifier_; }
+
+ private:
+  std::shared_ptr<FileSystemImpl> find(const std::string& fs_id) {
+    std::lock_guard lk(mu_);
+    auto it = by_id_.find(fs_id);
+    if (it != by_id_.end()) return it->second;
+    int64_t num = 0;
+    uint32_t gen = 0;
+    bool found = false;
+    auto s = db_.read([&](meta::Conn& c) -> Status<> {
+      auto& q = c.stmt("SELECT num, generation FROM vfs_file_systems WHERE fs_id = ?");
+      q.bind_all(fs_id);
+      if (q.step()) {
+        found = true;
+        num = q.i64(0);
+        gen = static_cast<uint32_t>(q.i64(1));
+      }
+      q.reset();
+      return {};
+    });
+    if (!s || !found) return nullptr;
+    auto fs = std::make_shared<FileSystemImpl>(db_, commits_, *chunks_, fs_id, num, gen);
+    by_id_.emplace(fs_id, fs);
+    return fs;
+  }
+
+  meta::Db& db_;
+  GroupCommit commits_;
+  std::unique_ptr<chunk::ChunkStore> chunks_;
+  uint64_t verifier_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<FileSystemImpl>> by_id_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& data_dir) {
+  if (auto s = db.ensure_schema("vfs", schema_migrations()); !s) return fail(s.error());
+  auto chunks = chunk::ChunkStore::open(data_dir);
+  if (!chunks) return fail(chunks.error());
+  return std::unique_ptr<Vfs>(new VfsImpl(db, std::move(*chunks)));
+}
+
+}  // namespace efs::vfs

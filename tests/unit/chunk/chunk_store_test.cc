@@ -1,0 +1,150 @@
+#include "chunk/chunk_store.h"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "common/ids.h"
+
+using efs::chunk::ChunkStore;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    path =
+        (std::filesystem::temp_directory_path() / ("chunk-test-" + efs::random_hex(12))).string();
+    std::filesystem::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+std::vector<uint8_t> bytes(std::string_view s) {
+  return {s.begin(), s.end()};
+}
+
+const std::string kFs = "fs-0123456789abcdef0";
+
+}  // namespace
+
+TEST_CASE("chunk store: write, read back, holes read as zeros") {
+  TempDir d;
+  auto store = ChunkStore::open(d.path);
+  REQUIRE(store.ok());
+  auto& s = **store;
+  REQUIRE(s.write(kFs, 7, 0, bytes("hello")).ok());
+  REQUIRE(s.write(kFs, 7, 10000, bytes("world")).ok());
+  std::vector<uint8_t> out(20, 0xff);
+  REQUIRE(s.read(kFs, 7, 0, out).ok());
+  CHECK(std::string(out.begin(), out.begin() + 5) == "hello");
+  for (std::size_t i = 5; i < out.size(); ++i) CHECK(out[i] == 0);
+  std::vector<uint8_t> tail(8, 0xff);
+  REQUIRE(s.read(kFs, 7, 10000, tail).ok());
+  CHECK(std::string(tail.begin(), tail.begin() + 5) == "world");
+  CHECK(tail[5] == 0);  // past the stored end
+  // Sparse: the hole is not allocated.
+  CHECK(s.allocated_bytes(kFs, 7, 10005) < 10000);
+}
+
+TEST_CASE("chunk store: never-written inode reads zeros; remove is idempotent") {
+  TempDir d;
+  auto store = ChunkStore::open(d.path);
+  REQUIRE(store.ok());
+  std::vector<uint8_t> out(4, 0xff);
+  REQUIRE((*store)->read(kFs, 99, 0, out).ok());
+  CHECK(out == std::vector<uint8_t>(4, 0));
+  CHECK((*store)->remove(kFs, 99, 0).ok());
+  CHECK((*store)->sync(kFs, 99).ok());
+}
+
+TEST_CASE("chunk store: truncate down then up exposes zeros") {
+  TempDir d;
+  auto store = ChunkStore::open(d.path);
+  REQUIRE(store.ok());
+  auto& s = **store;
+  REQUIRE(s.write(kFs, 3, 0, bytes("abcdefgh")).ok());
+  REQUIRE(s.truncate(kFs, 3, 2, 8).ok());
+  std::vector<uint8_t> out(8);
+  REQUIRE(s.read(kFs, 3, 0, out).ok());
+  CHECK(out == std::vector<uint8_t>{'a', 'b', 0, 0, 0, 0, 0, 0});
+  REQUIRE(s.sync(kFs, 3).ok());
+}
+
+TEST_CASE("chunk store: remove and remove_file_system drop data, with a full fd cache") {
+  TempDir d;
+  auto store = ChunkStore::open(d.path, 2);  // tiny cache forces eviction
+  REQUIRE(store.ok());
+  auto& s = **store;
+  for (uint64_t ino = 1; ino <= 5; ++ino) REQUIRE(s.write(kFs, ino, 0, bytes("x")).ok());
+  std::vector<uint8_t> out(1);
+  for (uint64_t ino = 1; ino <= 5; ++ino) {
+    REQUIRE(s.read(kFs, ino, 0, out).ok());
+    CHECK(out[0] == 'x');
+  }
+  REQUIRE(s.remove(kFs, 2, 1).ok());
+  REQUIRE(s.read(kFs, 2, 0, out).ok());
+  CHECK(out[0] == 0);
+  REQUIRE(s.remove_file_system(kFs).ok());
+  REQUIRE(s.read(kFs, 1, 0, out).ok());
+  CHECK(out[0] == 0);
+  CHECK(!std::filesystem::exists(d.path + "/chunks/standard/" + kFs));
+}
+
+TEST_CASE("chunk store: data survives reopening; a foreign format version is refused") {
+  TempDir d;
+  {
+    auto store = ChunkStore::open(d.path);
+    REQUIRE(store.ok());
+    REQUIRE((*store)->write(kFs, 1, 0, bytes("keep")).ok());
+    REQUIRE((*store)->sync(kFs, 1).ok());
+  }
+  {
+    auto store = ChunkStore::open(d.path);
+    REQUIRE(store.ok());
+    std::vector<uint8_t> out(4);
+    REQUIRE((*store)->read(kFs, 1, 0, out).ok());
+    CHECK(out == bytes("keep"));
+  }
+  {
+    std::ofstream f(d.path + "/chunks/FORMAT");
+    f << "efs-local chunk store v999\n";
+  }
+  CHECK(!ChunkStore::open(d.path).ok());
+}
+
+TEST_CASE("chunk store: segments carry a file past the host's file size limit") {
+  TempDir d;
+  auto store = ChunkStore::open(d.path);
+  REQUIRE(store.ok());
+  auto& s = **store;
+  const uint64_t max = 52673613135872ULL;  // EFS's largest file
+  // A write that straddles two segments.
+  uint64_t edge = efs::chunk::kSegmentBytes - 2;
+  REQUIRE(s.write(kFs, 4, edge, bytes("abcd")).ok());
+  REQUIRE(s.write(kFs, 4, max - 3, bytes("end")).ok());
+  std::vector<uint8_t> out(4);
+  REQUIRE(s.read(kFs, 4, edge, out).ok());
+  CHECK(out == bytes("abcd"));
+  std::vector<uint8_t> tail(3);
+  REQUIRE(s.read(kFs, 4, max - 3, tail).ok());
+  CHECK(tail == bytes("end"));
+  REQUIRE(s.sync(kFs, 4).ok());
+  CHECK(std::filesystem::exists(d.path + "/chunks/standard/" + kFs + "/04/4.s1"));
+  // Truncating into segment 0 drops the later segments.
+  REQUIRE(s.truncate(kFs, 4, 10, max).ok());
+  REQUIRE(s.read(kFs, 4, max - 3, tail).ok());
+  CHECK(tail == std::vector<uint8_t>(3, 0));
+  CHECK(!std::filesystem::exists(d.path + "/chunks/standard/" + kFs + "/04/4.s1"));
+  REQUIRE(s.read(kFs, 4, edge, out).ok());
+  CHECK(out == std::vector<uint8_t>(4, 0));
+  REQUIRE(s.write(kFs, 4, max - 3, bytes("end")).ok());
+  REQUIRE(s.remove(kFs, 4, max).ok());
+  CHECK(!std::filesystem::exists(d.path + "/chunks/standard/" + kFs + "/04/4.s47"));
+}

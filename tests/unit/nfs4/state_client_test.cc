@@ -1,0 +1,349 @@
+// The state layer's client and session rules without the COMPOUND loop:
+// SETCLIENTID/CONFIRM (RFC 7530 16.33-16.34), EXCHANGE_ID / CREATE_SESSION /
+// SEQUENCE (RFC 8881 18.35, 18.36, 18.46), leases, grace.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+
+#include "common/ids.h"
+#include "meta/db.h"
+#include "nfs4/state/state_manager.h"
+
+namespace efs::nfs4 {
+
+namespace {
+
+std::vector<uint8_t> bytes(const std::string& s) {
+  return {s.begin(), s.end()};
+}
+Verifier verf(uint8_t b) {
+  Verifier v;
+  v.fill(b);
+  return v;
+}
+
+ChannelAttrs big_attrs() {
+  return ChannelAttrs{0, 4u << 20, 4u << 20, 1u << 20, 1000, 1000};
+}
+
+// A confirmed 4.1 client with one session.
+struct Client41 {
+  uint64_t clientid = 0;
+  SessionId sid{};
+};
+Client41 make41(StateManager& sm, const std::string& owner, uint32_t uid = 1000) {
+  auto ex = sm.exchange_id(verf(1), bytes(owner), 0, 0, uid);
+  REQUIRE(ex.ok());
+  CreateSessionArgs a{ex->clientid, ex->sequenceid, 0, big_attrs(), big_attrs(), 0};
+  auto cs = sm.create_session(a, uid, 7);
+  REQUIRE(cs.ok());
+  return {ex->clientid, cs->sessionid};
+}
+
+}  // namespace
+
+TEST_CASE("SETCLIENTID then SETCLIENTID_CONFIRM confirms; a wrong confirm is STALE_CLIENTID") {
+  Clock clock;
+  StateManager sm(clock);
+  auto r = sm.setclientid(verf(1), bytes("linux-a"), 1000, 0x40000000);
+  REQUIRE(r.ok());
+  Verifier wrong = r->confirm;
+  wrong[0] ^= 0xff;
+  CHECK(sm.setclientid_confirm(r->clientid, wrong, 1000) == Nfs4Stat::stale_clientid);
+  CHECK(sm.renew(r->clientid) == Nfs4Stat::stale_clientid);  // not confirmed yet
+  CHECK(sm.setclientid_confirm(r->clientid, r->confirm, 1000) == Nfs4Stat::ok);
+  // A retransmitted confirm is fine.
+  CHECK(sm.setclientid_confirm(r->clientid, r->confirm, 1000) == Nfs4Stat::ok);
+  CHECK(sm.renew(r->clientid) == Nfs4Stat::ok);
+  CHECK(sm.client_count() == 1);
+  // A client id from another boot.
+  CHECK(sm.renew(r->clientid ^ (uint64_t(0xffff) << 40)) == Nfs4Stat::stale_clientid);
+}
+
+TEST_CASE("SETCLIENTID callback update keeps the client id; a reboot gets a new one") {
+  Clock clock;
+  StateManager sm(clock);
+  auto a = sm.setclientid(verf(1), bytes("linux-a"), 1000, 1);
+  REQUIRE(a.ok());
+  REQUIRE(sm.setclientid_confirm(a->clientid, a->confirm, 1000) == Nfs4Stat::ok);
+  auto upd = sm.setclientid(verf(1), bytes("linux-a"), 1000, 2);
+  REQUIRE(upd.ok());
+  CHECK(upd->clientid == a->clientid);
+  CHECK(upd->confirm != a->confirm);
+  CHECK(sm.setclientid_confirm(a->clientid, upd->confirm, 1000) == Nfs4Stat::ok);
+  auto reboot = sm.setclientid(verf(2), bytes("linux-a"), 1000, 2);
+  REQUIRE(reboot.ok());
+  CHECK(reboot->clientid != a->clientid);
+  CHECK(sm.setclientid_confirm(reboot->clientid, reboot->confirm, 1000) == Nfs4Stat::ok);
+  CHECK(sm.client_count() == 1);  // the old incarnation is gone
+  CHECK(sm.renew(a->clientid) == Nfs4Stat::stale_clientid);
+}
+
+TEST_CASE("SETCLIENTID by another principal of an owner with state is CLID_INUSE") {
+  Clock clock;
+  StateManager sm(clock);
+  auto a = sm.setclientid(verf(1), bytes("shared"), 1000, 0);
+  REQUIRE(a.ok());
+  REQUIRE(sm.setclientid_confirm(a->clientid, a->confirm, 1000) == Nfs4Stat::ok);
+  OpenRequest req;
+  req.clientid = a->clientid;
+  req.owner = bytes("oo");
+  req.access = kShareAccessRead;
+  auto st = sm.open_begin(req);
+  REQUIRE(st.status == Nfs4Stat::ok);
+  REQUIRE(sm.open_commit(st, req, FileKey{1, 10}).ok());
+  auto other = sm.setclientid(verf(1), bytes("shared"), 2000, 0);
+  REQUIRE(!other.ok());
+  CHECK(other.error() == Nfs4Stat::clid_inuse);
+  // The confirm of a record by a different principal is refused too.
+  auto own = sm.setclientid(verf(3), bytes("mine"), 1000, 0);
+  REQUIRE(own.ok());
+  CHECK(sm.setclientid_confirm(own->clientid, own->confirm, 2000) == Nfs4Stat::clid_inuse);
+}
+
+TEST_CASE("EXCHANGE_ID cases: new, same again, update, restart, bad flags") {
+  Clock clock;
+  StateManager sm(clock);
+  auto bad = sm.exchange_id(verf(1), bytes("c"), kExchgIdConfirmedR, 0, 1000);
+  REQUIRE(!bad.ok());
+  CHECK(bad.error() == Nfs4Stat::inval);
+  auto mach = sm.exchange_id(verf(1), bytes("c"), 0, 1, 1000);
+  CHECK((!mach.ok() && mach.error() == Nfs4Stat::inval));
+  auto ssv = sm.exchange_id(verf(1), bytes("c"), 0, 2, 1000);
+  CHECK((!ssv.ok() && ssv.error() == Nfs4Stat::encr_alg_unsupp));
+  // Update of a record that is not confirmed: NOENT (case 7/9).
+  auto noent = sm.exchange_id(verf(1), bytes("c"), kExchgIdUpdConfirmedRecA, 0, 1000);
+  CHECK((!noent.ok() && noent.error() == Nfs4Stat::noent));
+
+  auto c = make41(sm, "c");
+  auto again = sm.exchange_id(verf(1), bytes("c"), 0, 0, 1000);
+  REQUIRE(again.ok());
+  CHECK(again->clientid == c.clientid);
+  CHECK((again->flags & kExchgIdConfirmedR) != 0);
+  CHECK((again->flags & kExchgIdUseNonPnfs) != 0);
+  CHECK(again->sequenceid == 2);
+
+  auto upd = sm.exchange_id(verf(1), bytes("c"), kExchgIdUpdConfirmedRecA, 0, 1000);
+  CHECK((upd.ok() && upd->clientid == c.clientid));
+  auto perm = sm.exchange_id(verf(1), bytes("c"), kExchgIdUpdConfirmedRecA, 0, 2000);
+  CHECK((!perm.ok() && perm.error() == Nfs4Stat::perm));
+  auto notsame = sm.exchange_id(verf(9), bytes("c"), kExchgIdUpdConfirmedRecA, 0, 1000);
+  CHECK((!notsame.ok() && notsame.error() == Nfs4Stat::not_same));
+
+  // Client restart: new verifier -> a new unconfirmed client id; the old
+  // session lives until CREATE_SESSION confirms the new record.
+  auto restart = sm.exchange_id(verf(2), bytes("c"), 0, 0, 1000);
+  REQUIRE(restart.ok());
+  CHECK(restart->clientid != c.clientid);
+  CHECK((restart->flags & kExchgIdConfirmedR) == 0);
+  SequenceArgs sq{c.sid, 1, 0, 0, false};
+  CHECK(sm.sequence(sq, 7).ok());
+  CreateSessionArgs a{restart->clientid, restart->sequenceid, 0, big_attrs(), big_attrs(), 0};
+  REQUIRE(sm.create_session(a, 1000, 8).ok());
+  sq.sequenceid = 2;
+  auto gone = sm.sequence(sq, 7);
+  CHECK((!gone.ok() && gone.error() == Nfs4Stat::badsession));
+}
+
+TEST_CASE("CREATE_SESSION: sequence ids, replay, limits negotiated down") {
+  Clock clock;
+  StateOptions o;
+  StateManager sm(clock, o);
+  auto ex = sm.exchange_id(verf(1), bytes("c"), 0, 0, 1000);
+  REQUIRE(ex.ok());
+  CreateSessionArgs a{ex->clientid, ex->sequenceid + 1, kCreateSessionPersist,
+                      big_attrs(),  big_attrs(),        0};
+  auto mis = sm.create_session(a, 1000, 1);
+  CHECK((!mis.ok() && mis.error() == Nfs4Stat::seq_misordered));
+  a.sequence = ex->sequenceid;
+  auto wrong_uid = sm.create_session(a, 0, 1);
+  CHECK((!wrong_uid.ok() && wrong_uid.error() == Nfs4Stat::clid_inuse));
+  auto cs = sm.create_session(a, 1000, 1);
+  REQUIRE(cs.ok());
+  CHECK(cs->flags == 0);  // no persistent reply cache (EFS)
+  CHECK(cs->fore.maxrequestsize == o.max_request_size);
+  CHECK(cs->fore.maxresponsesize == o.max_response_size);
+  CHECK(cs->fore.maxresponsesize_cached == o.max_response_size_cached);
+  CHECK(cs->fore.maxoperations == o.max_operations);
+  CHECK(cs->fore.maxrequests == o.max_slots);
+  // The same request again: the same answer (the CREATE_SESSION replay).
+  auto replay = sm.create_session(a, 1000, 1);
+  REQUIRE(replay.ok());
+  CHECK(replay->sessionid == cs->sessionid);
+  // Small client values are kept.
+  a.sequence++;
+  a.fore = ChannelAttrs{0, 8192, 8192, 1024, 8, 4};
+  auto small = sm.create_session(a, 1000, 1);
+  REQUIRE(small.ok());
+  CHECK(small->sessionid != cs->sessionid);
+  CHECK(small->fore.maxoperations == 8);
+  CHECK(small->fore.maxrequests == 4);
+  CHECK(sm.create_session(CreateSessionArgs{12345, 1, 0, {}, {}, 0}, 1000, 1).error() ==
+        Nfs4Stat::stale_clientid);
+}
+
+TEST_CASE("SEQUENCE: new request, replay from the cache, misordered, bad slot, in progress") {
+  Clock clock;
+  StateManager sm(clock);
+  auto c = make41(sm, "c");
+  SequenceArgs sq{c.sid, 1, 3, 3, true};
+  auto r1 = sm.sequence(sq, 7);
+  REQUIRE(r1.ok());
+  CHECK(!r1->replay);
+  CHECK(r1->highest_slotid == 63);
+  // While slot 3 runs, a retransmission waits.
+  auto busy = sm.sequence(sq, 7);
+  CHECK((!busy.ok() && busy.error() == Nfs4Stat::delay));
+  r1->session->store_reply(3, {1, 2, 3, 4});
+  auto again = sm.sequence(sq, 7);
+  REQUIRE(again.ok());
+  REQUIRE(again->replay);
+  CHECK(*again->replay == std::vector<uint8_t>{1, 2, 3, 4});
+  sq.sequenceid = 5;
+  CHECK(sm.sequence(sq, 7).error() == Nfs4Stat::seq_misordered);
+  sq.sequenceid = 2;
+  REQUIRE(sm.sequence(sq, 7).ok());
+  // A reply too big for the cache is not kept: a retry is RETRY_UNCACHED_REP.
+  r1->session->store_reply(3, std::vector<uint8_t>(r1->session->max_response_cached() + 1));
+  CHECK(sm.sequence(sq, 7).error() == Nfs4Stat::retry_uncached_rep);
+  sq.slotid = 64;
+  sq.sequenceid = 1;
+  CHECK(sm.sequence(sq, 7).error() == Nfs4Stat::badslot);
+  SessionId nosuch{};
+  CHECK(sm.sequence(SequenceArgs{nosuch, 1, 0, 0, false}, 7).error() == Nfs4Stat::badsession);
+}
+
+TEST_CASE("DESTROY_CLIENTID is CLIENTID_BUSY while a session remains") {
+  Clock clock;
+  StateManager sm(clock);
+  auto c = make41(sm, "c");
+  CHECK(sm.destroy_clientid(c.clientid) == Nfs4Stat::clientid_busy);
+  auto b = sm.bind_conn_to_session(c.sid, kCdfcBackOrBoth, 9);
+  CHECK((b.ok() && *b == kCdfsBoth));
+  CHECK(sm.bind_conn_to_session(c.sid, 5, 9).error() == Nfs4Stat::inval);
+  CHECK(sm.destroy_session(c.sid, 7) == Nfs4Stat::ok);
+  CHECK(sm.destroy_session(c.sid, 7) == Nfs4Stat::badsession);
+  CHECK(sm.destroy_clientid(c.clientid) == Nfs4Stat::ok);
+  CHECK(sm.destroy_clientid(c.clientid) == Nfs4Stat::stale_clientid);
+  CHECK(sm.client_count() == 0);
+}
+
+TEST_CASE("lease expiry releases a 4.0 client's state: EXPIRED afterwards") {
+  Clock clock;
+  StateOptions o;
+  o.lease_time = std::chrono::seconds(10);
+  StateManager sm(clock, o);
+  auto a = sm.setclientid(verf(1), bytes("c40"), 1000, 0);
+  REQUIRE(a.ok());
+  REQUIRE(sm.setclientid_confirm(a->clientid, a->confirm, 1000) == Nfs4Stat::ok);
+  OpenRequest req;
+  req.clientid = a->clientid;
+  req.owner = bytes("oo");
+  req.seqid = 1;
+  req.access = kShareAccessBoth;
+  auto st = sm.open_begin(req);
+  REQUIRE(st.status == Nfs4Stat::ok);
+  auto g = sm.open_commit(st, req, FileKey{1, 10});
+  REQUIRE(g.ok());
+  clock.advance(std::chrono::seconds(6));
+  CHECK(sm.renew(a->clientid) == Nfs4Stat::ok);
+  clock.advance(std::chrono::seconds(6));
+  sm.tick();
+  CHECK(sm.open_count() == 1);  // renewed 6 s ago: still alive
+  clock.advance(std::chrono::seconds(11));
+  sm.tick();
+  CHECK(sm.open_count() == 0);
+  CHECK(sm.client_count() == 0);
+  CHECK(sm.renew(a->clientid) == Nfs4Stat::expired);
+  CHECK(sm.check_io_stateid(g->sid, FileKey{1, 10}, false, 0, nullptr) == Nfs4Stat::expired);
+}
+
+TEST_CASE("lease expiry of a 4.1 client drops its sessions: BADSESSION") {
+  Clock clock;
+  StateOptions o;
+  o.lease_time = std::chrono::seconds(10);
+  StateManager sm(clock, o);
+  auto c = make41(sm, "c");
+  clock.advance(std::chrono::seconds(8));
+  REQUIRE(sm.sequence(SequenceArgs{c.sid, 1, 0, 0, false}, 7).ok());  // renews
+  clock.advance(std::chrono::seconds(8));
+  sm.tick();
+  CHECK(sm.client_count() == 1);
+  clock.advance(std::chrono::seconds(11));
+  sm.tick();
+  CHECK(sm.client_count() == 0);
+  CHECK(sm.sequence(SequenceArgs{c.sid, 2, 0, 0, false}, 7).error() == Nfs4Stat::badsession);
+}
+
+TEST_CASE("grace after restart: reclaims from known clients, GRACE for others, then NO_GRACE") {
+  auto dir = std::filesystem::temp_directory_path() / ("nfs4state-" + random_hex(8));
+  std::filesystem::create_directories(dir);
+  auto db = meta::Db::open((dir / "meta.db").string());
+  REQUIRE(db.ok());
+  Clock clock;
+  StateOptions o;
+  o.grace_time = std::chrono::seconds(30);
+  {
+    StateManager before(clock, o, db->get());
+    CHECK(!before.in_grace());  // nothing to reclaim on a fresh data dir
+    make41(before, "old-client");
+  }
+  StateManager sm(clock, o, db->get());
+  CHECK(sm.in_grace());
+  auto oldc = make41(sm, "old-client");
+  auto newc = make41(sm, "new-client");
+  auto seq = sm.sequence(SequenceArgs{oldc.sid, 1, 0, 0, false}, 7);
+  REQUIRE(seq.ok());
+  auto seq_new = sm.sequence(SequenceArgs{newc.sid, 1, 0, 0, false}, 7);
+  REQUIRE(seq_new.ok());
+
+  OpenRequest req;
+  req.minorversion = 1;
+  req.owner = bytes("oo");
+  req.access = kShareAccessRead;
+  req.session_client = seq_new->client;
+  CHECK(sm.open_begin(req).status == Nfs4Stat::grace);
+  req.reclaim = true;
+  CHECK(sm.open_begin(req).status == Nfs4Stat::no_grace);  // never held state here
+  req.session_client = seq->client;
+  auto st = sm.open_begin(req);
+  REQUIRE(st.status == Nfs4Stat::ok);
+  REQUIRE(sm.open_commit(st, req, FileKey{1, 10}).ok());
+  CHECK(sm.reclaim_complete(*seq->client, false) == Nfs4Stat::ok);
+  CHECK(sm.reclaim_complete(*seq->client, false) == Nfs4Stat::complete_already);
+  // Every client that held state said it is done: grace ends early.
+  CHECK(!sm.in_grace());
+  CHECK(sm.open_begin(req).status == Nfs4Stat::no_grace);
+  req.reclaim = false;
+  CHECK(sm.open_begin(req).status == Nfs4Stat::ok);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("grace ends by time when a known client never comes back") {
+  auto dir = std::filesystem::temp_directory_path() / ("nfs4state-" + random_hex(8));
+  std::filesystem::create_directories(dir);
+  auto db = meta::Db::open((dir / "meta.db").string());
+  REQUIRE(db.ok());
+  Clock clock;
+  StateOptions o;
+  o.grace_time = std::chrono::seconds(30);
+  {
+    StateManager before(clock, o, db->get());
+    auto a = before.setclientid(verf(1), bytes("c40"), 0, 0);
+    REQUIRE(a.ok());
+    REQUIRE(before.setclientid_confirm(a->clientid, a->confirm, 0) == Nfs4Stat::ok);
+  }
+  {
+    StateManager sm(clock, o, db->get());
+    CHECK(sm.in_grace());
+    clock.advance(std::chrono::seconds(31));
+    sm.tick();
+    CHECK(!sm.in_grace());
+  }
+  // The record of the client that did not come back is forgotten.
+  StateManager later(clock, o, db->get());
+  CHECK(!later.in_grace());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace efs::nfs4
