@@ -12,6 +12,7 @@
 
 #include "api/ec2_query.h"
 #include "api/model.h"
+#include "api/request_context.h"
 #include "api/rest_json.h"
 #include "common/clock.h"
 #include "common/ids.h"

@@ -140,10 +140,11 @@ def test_mount_targets(efs, ec2):
     efs.modify_mount_target_security_groups(MountTargetId=mt["MountTargetId"], SecurityGroups=[new_sg])
     assert efs.describe_mount_target_security_groups(MountTargetId=mt["MountTargetId"])[
         "SecurityGroups"] == [new_sg]
+    six = [ec2.create_security_group(GroupName="efs6-" + uuid.uuid4().hex[:8], Description="efs",
+                                     VpcId=s0["VpcId"])["GroupId"] for _ in range(6)]
     with pytest.raises(ClientError) as ei:
-        efs.modify_mount_target_security_groups(MountTargetId=mt["MountTargetId"],
-                                                SecurityGroups=[new_sg] * 6)
-    assert err(ei)[1] == 400
+        efs.modify_mount_target_security_groups(MountTargetId=mt["MountTargetId"], SecurityGroups=six)
+    assert err(ei) == ("SecurityGroupLimitExceeded", 400)
 
     ap = efs.create_access_point(FileSystemId=fid)
     by_ap = efs.describe_mount_targets(AccessPointId=ap["AccessPointId"])["MountTargets"]
@@ -193,9 +194,13 @@ def test_access_points(efs):
             break
     assert len(seen) == 5 and apid in seen
     efs.delete_access_point(AccessPointId=apid)
-    with pytest.raises(ClientError) as ei:
-        efs.describe_access_points(AccessPointId=apid)
-    assert err(ei) == ("AccessPointNotFound", 404)
+
+    def gone():
+        try:
+            return efs.describe_access_points(AccessPointId=apid)["AccessPoints"][0]["LifeCycleState"]
+        except ClientError as e:
+            return err(type("E", (), {"value": e}))
+    wait_state(gone, ("AccessPointNotFound", 404))
     with pytest.raises(ClientError) as ei:
         efs.create_access_point(FileSystemId=fid, RootDirectory={"Path": "relative"})
     assert err(ei)[1] == 400

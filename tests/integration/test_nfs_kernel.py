@@ -23,7 +23,7 @@ def run_ok(server, fid, script, vers="4.1", **kw):
 
 
 def sums(out):
-    return dict(re.findall(r"^([0-9a-f]{64})\s+(\S+)$", out, re.M))
+    return {name: digest for digest, name in re.findall(r"^([0-9a-f]{64})\s+(\S+)$", out, re.M)}
 
 
 @pytest.mark.parametrize("vers", VERSIONS)
