@@ -12,6 +12,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 STAGES=${STAGES:-"unit asan fuzz integration"}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+# Let ccache reuse objects across clones of the repository in other folders
+# (CI builds a fresh clone): paths are hashed relative to the checkout.
+export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=true
 
 bash tools/install-deps.sh --test || { echo "install-deps failed"; exit 1; }
 

@@ -2,6 +2,8 @@
 // computed lifecycle states and the Catalog the NFS server reads.
 #include "efs/service.h"
 
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "efs/internal.h"
@@ -125,6 +127,7 @@ ApiResult<nlohmann::json> Service::in_write(const std::function<ApiResult<json>(
     if (!out->ok()) return fail(Error{"rolled back: " + out->error().code});
     return {};
   });
+  write_generation_.fetch_add(1, std::memory_order_release);
   if (out && !out->ok()) return std::move(*out);
   if (!st.ok()) return internal_error(st.error().message);
   return std::move(*out);
@@ -202,6 +205,7 @@ void Service::settle() {
       }
       return {};
     });
+    write_generation_.fetch_add(1, std::memory_order_release);
     if (!ws.ok()) {
       spdlog::error("efs: settle write failed: {}", ws.error().message);
       return;
@@ -324,70 +328,71 @@ ExportedAccessPoint exported_ap(const Record& ap) {
 
 }  // namespace
 
-std::vector<ExportedFileSystem> Service::available_file_systems() const {
-  std::vector<ExportedFileSystem> out;
+std::shared_ptr<const Service::CatalogSnapshot> Service::build_catalog_snapshot() const {
+  auto snap = std::make_shared<CatalogSnapshot>();
+  snap->generation = write_generation_.load(std::memory_order_acquire);
+  snap->built = std::chrono::steady_clock::now();
+  snap->clock_offset = clock_.offset();
   auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
     // "notified": the data plane has created the root before we export it.
-    for (const auto& fs : store::list_all(c, kind::kFileSystem))
-      if (fs.notified && state_of(fs) == "available") out.push_back(exported(fs));
-    return json();
-  });
-  if (!r.ok()) out.clear();
-  return out;
-}
-
-std::optional<ExportedFileSystem> Service::available_file_system(const std::string& id) const {
-  std::optional<ExportedFileSystem> out;
-  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = store::get(c, kind::kFileSystem, id);
-    if (fs && fs->notified && state_of(*fs) == "available") out = exported(*fs);
-    return json();
-  });
-  if (!r.ok()) return std::nullopt;
-  return out;
-}
-
-std::vector<ExportedAccessPoint> Service::available_access_points() const {
-  std::vector<ExportedAccessPoint> out;
-  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
-    for (const auto& ap : store::list_all(c, kind::kAccessPoint)) {
-      if (state_of(ap) != "available") continue;
-      auto fs = store::get(c, kind::kFileSystem, ap.parent_id);
-      if (fs && fs->notified && state_of(*fs) == "available") out.push_back(exported_ap(ap));
+    std::set<std::string> exported_fs;
+    for (const auto& fs : store::list_all(c, kind::kFileSystem)) {
+      if (fs.notified && state_of(fs) == "available") {
+        snap->file_systems.push_back(exported(fs));
+        exported_fs.insert(fs.id);
+      }
     }
-    return json();
-  });
-  if (!r.ok()) out.clear();
-  return out;
-}
-
-std::optional<ExportedAccessPoint> Service::available_access_point(const std::string& id) const {
-  std::optional<ExportedAccessPoint> out;
-  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
-    auto ap = store::get(c, kind::kAccessPoint, id);
-    if (!ap || state_of(*ap) != "available") return json();
-    auto fs = store::get(c, kind::kFileSystem, ap->parent_id);
-    if (fs && fs->notified && state_of(*fs) == "available") out = exported_ap(*ap);
-    return json();
-  });
-  if (!r.ok()) return std::nullopt;
-  return out;
-}
-
-std::vector<MountTargetAddress> Service::available_mount_targets() const {
-  std::vector<MountTargetAddress> out;
-  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    for (const auto& ap : store::list_all(c, kind::kAccessPoint))
+      if (state_of(ap) == "available" && exported_fs.count(ap.parent_id))
+        snap->access_points.push_back(exported_ap(ap));
     for (const auto& mt : store::list_all(c, kind::kMountTarget)) {
       if (state_of(mt) != "available") continue;
       if (mt.doc.contains("IpAddress"))
-        out.push_back({mt.id, mt.parent_id, mt.doc["IpAddress"].get<std::string>()});
+        snap->mount_targets.push_back({mt.id, mt.parent_id, mt.doc["IpAddress"].get<std::string>()});
       if (mt.doc.contains("Ipv6Address"))
-        out.push_back({mt.id, mt.parent_id, mt.doc["Ipv6Address"].get<std::string>()});
+        snap->mount_targets.push_back(
+            {mt.id, mt.parent_id, mt.doc["Ipv6Address"].get<std::string>()});
     }
     return json();
   });
-  if (!r.ok()) out.clear();
-  return out;
+  if (!r.ok()) return std::make_shared<CatalogSnapshot>();  // not cached: generation 0
+  return snap;
+}
+
+std::shared_ptr<const Service::CatalogSnapshot> Service::catalog_snapshot() const {
+  std::lock_guard lk(catalog_mu_);
+  auto now = std::chrono::steady_clock::now();
+  if (!catalog_ || catalog_->generation != write_generation_.load(std::memory_order_acquire) ||
+      catalog_->clock_offset != clock_.offset() ||
+      now - catalog_->built > std::chrono::milliseconds(100))
+    catalog_ = build_catalog_snapshot();
+  return catalog_;
+}
+
+std::vector<ExportedFileSystem> Service::available_file_systems() const {
+  return catalog_snapshot()->file_systems;
+}
+
+std::optional<ExportedFileSystem> Service::available_file_system(const std::string& id) const {
+  auto snap = catalog_snapshot();
+  for (const auto& f : snap->file_systems)
+    if (f.id == id) return f;
+  return std::nullopt;
+}
+
+std::vector<ExportedAccessPoint> Service::available_access_points() const {
+  return catalog_snapshot()->access_points;
+}
+
+std::optional<ExportedAccessPoint> Service::available_access_point(const std::string& id) const {
+  auto snap = catalog_snapshot();
+  for (const auto& ap : snap->access_points)
+    if (ap.id == id) return ap;
+  return std::nullopt;
+}
+
+std::vector<MountTargetAddress> Service::available_mount_targets() const {
+  return catalog_snapshot()->mount_targets;
 }
 
 }  // namespace efs

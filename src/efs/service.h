@@ -111,6 +111,23 @@ class Service : public Catalog {
   ApiResult<json> in_read(const std::function<ApiResult<json>(meta::Conn&)>& fn) const;
   void settle();
 
+  // What the Catalog methods answer, read from SQLite at most every 100 ms
+  // and again after every write: the NFS server asks on every PUTFH, which
+  // must not cost a database read and a JSON parse.
+  struct CatalogSnapshot {
+    std::vector<ExportedFileSystem> file_systems;
+    std::vector<ExportedAccessPoint> access_points;
+    std::vector<MountTargetAddress> mount_targets;
+    uint64_t generation = 0;
+    std::chrono::steady_clock::time_point built;
+    Clock::duration clock_offset{};  // states are computed from the clock
+  };
+  std::shared_ptr<const CatalogSnapshot> catalog_snapshot() const;
+  std::shared_ptr<const CatalogSnapshot> build_catalog_snapshot() const;
+  std::atomic<uint64_t> write_generation_{1};
+  mutable std::mutex catalog_mu_;
+  mutable std::shared_ptr<const CatalogSnapshot> catalog_;
+
   double now() const { return clock_.now_epoch_seconds(); }
   double delay_seconds() const { return static_cast<double>(options_.state_delay.count()) / 1e3; }
   // creating / available / deleting / gone, from the record's timestamps.

@@ -155,3 +155,30 @@ def test_pseudo_root_lists_file_systems(server, fs_id):
     p = kernel_client(f"127.0.0.1:{server.nfs_port}", "ls /mnt", export="/")
     assert p.returncode == 0, p.stderr
     assert fs_id in p.stdout.split()
+
+
+def test_size_in_bytes_follows_the_data(server, fs_id):
+    efs = make_client(server)
+    empty = efs.describe_file_systems(FileSystemId=fs_id)["FileSystems"][0]["SizeInBytes"]
+    assert empty["Value"] == 6144
+    run_ok(server, fs_id, "head -c 10485760 /dev/urandom > ten; sync")
+    size = efs.describe_file_systems(FileSystemId=fs_id)["FileSystems"][0]["SizeInBytes"]
+    assert 10485760 <= size["Value"] < 10485760 + 64 * 1024
+    assert size["ValueInStandard"] == size["Value"]
+    assert size["ValueInIA"] == 0
+
+
+def test_deleted_file_system_is_gone_from_nfs(server):
+    from rpcraw import null_call
+    efs = make_client(server)
+    fid = new_fs(efs)
+    run_ok(server, fid, "echo data > f")
+    efs.delete_file_system(FileSystemId=fid)
+    wait_state(lambda: fid in [f["FileSystemId"] for f in efs.describe_file_systems()["FileSystems"]], False)
+    p = kernel_client(f"127.0.0.1:{server.nfs_port}", "ls /mnt", export="/")
+    assert p.returncode == 0, p.stderr
+    assert fid not in p.stdout.split()
+    p = kernel_client(f"127.0.0.1:{server.nfs_port}", "cat f", export=f"/{fid}")
+    assert p.returncode != 0
+    assert null_call("127.0.0.1", server.nfs_port)
+    assert server.alive()
