@@ -111,7 +111,14 @@ Result<std::unique_ptr<Conn>, Error> Db::open_conn(bool readonly) {
   sqlite3_busy_timeout(db, 10000);
   auto c = std::make_unique<Conn>(db);
   if (!readonly) {
-    auto s = c->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+    // WAL with synchronous=NORMAL: a committed transaction is in the WAL
+    // file (the kernel's page cache) before we answer, so it survives the
+    // process dying at any point (kill -9), which is the durability promise
+    // efs-local makes for metadata; it may be lost if the whole machine loses
+    // power before the next checkpoint, like the metadata of a kernel file
+    // system between journal commits (what nfs-ganesha's VFS export relies
+    // on). File data acknowledged as stable (FILE_SYNC, COMMIT) is fsynced.
+    auto s = c->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
     if (!s) return fail(s.error());
   }
   return c;
@@ -138,16 +145,19 @@ Db::~Db() {
 
 Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {
   std::lock_guard lk(write_mu_);
-  if (auto s = writer_->exec("BEGIN IMMEDIATE"); !s) return s;
+  // BEGIN/COMMIT go through cached statements: sqlite3_exec would parse
+  // them again on every transaction of the hot path.
+  if (auto& b = writer_->stmt("BEGIN IMMEDIATE"); !b.run()) return fail(Error{b.error()});
   auto r = fn(*writer_);
   writer_->reset_all();
   if (!r) {
     (void)writer_->exec("ROLLBACK");
     return r;
   }
-  if (auto s = writer_->exec("COMMIT"); !s) {
+  if (auto& cm = writer_->stmt("COMMIT"); !cm.run()) {
+    std::string why = cm.error();
     (void)writer_->exec("ROLLBACK");
-    return s;
+    return fail(Error{why});
   }
   return {};
 }
@@ -167,10 +177,10 @@ Status<> Db::read(const std::function<Status<>(Conn&)>& fn) {
     c = std::move(*o);
   }
   Status<> r = fail(Error{"read transaction failed"});
-  if (c->exec("BEGIN")) {
+  if (c->stmt("BEGIN").run()) {
     r = fn(*c);
     c->reset_all();
-    (void)c->exec("COMMIT");
+    (void)c->stmt("COMMIT").run();
   }
   std::lock_guard lk(read_mu_);
   if (static_cast<int>(idle_readers_.size()) < max_readers_) idle_readers_.push_back(std::move(c));

@@ -1,5 +1,6 @@
 #include "server/server.h"
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <asio.hpp>
@@ -221,6 +222,15 @@ int serve(const Config& config) {
     if (auto r6 = rpc_server.listen("::1", *nfs_port); !r6)
       spdlog::debug("no IPv6 loopback listener: {}", r6.error().message);
   }
+
+  admin.metrics_json = [&] {
+    nlohmann::json m;
+    m["http_connections"] = http_server.connection_count();
+    m["nfs_connections"] = rpc_server.connection_count();
+    m["file_systems_exported"] = (*service)->available_file_systems().size();
+    m["mount_targets_served"] = (*service)->available_mount_targets().size();
+    return m.dump();
+  };
 
   MountTargetListeners mt_listeners(rpc_server, **service, config.listen, *nfs_port);
   mount_targets_changed = [&mt_listeners] { mt_listeners.reconcile(); };

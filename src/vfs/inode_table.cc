@@ -130,8 +130,11 @@ static Inode read_inode(meta::Stmt& s, int col0) {
 }
 
 Status<std::optional<Inode>> InodeTable::get(meta::Conn& c, Ino ino) const {
-  auto& s =
-      c.stmt(std::string("SELECT ") + kInodeColumns + " FROM vfs_inodes WHERE fs = ? AND ino = ?");
+  // Built once: the statement cache is keyed by the SQL text, and this is
+  // the hottest statement of the NFS server.
+  static const std::string kSql =
+      std::string("SELECT ") + kInodeColumns + " FROM vfs_inodes WHERE fs = ? AND ino = ?";
+  auto& s = c.stmt(kSql);
   s.bind_all(fs_, static_cast<int64_t>(ino));
   std::optional<Inode> out;
   if (s.step()) out = read_inode(s, 0);
@@ -141,8 +144,9 @@ Status<std::optional<Inode>> InodeTable::get(meta::Conn& c, Ino ino) const {
 }
 
 Status<> InodeTable::put(meta::Conn& c, const Inode& n) const {
-  auto& s = c.stmt(std::string("INSERT OR REPLACE INTO vfs_inodes(fs, ") + kInodeColumns +
-                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  static const std::string kSql = std::string("INSERT OR REPLACE INTO vfs_inodes(fs, ") +
+                                  kInodeColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+  auto& s = c.stmt(kSql);
   s.bind_all(fs_, static_cast<int64_t>(n.ino), static_cast<int64_t>(n.type), n.mode, n.nlink, n.uid,
              n.gid, static_cast<int64_t>(n.size), n.atime.sec, n.atime.nsec, n.mtime.sec,
              n.mtime.nsec, n.ctime.sec, n.ctime.nsec, n.btime.sec, n.btime.nsec,

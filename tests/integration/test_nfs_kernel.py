@@ -182,3 +182,24 @@ def test_deleted_file_system_is_gone_from_nfs(server):
     assert p.returncode != 0
     assert null_call("127.0.0.1", server.nfs_port)
     assert server.alive()
+
+
+def test_access_point_enforces_user_and_root(server, fs_id):
+    efs = make_client(server)
+    ap = efs.create_access_point(
+        FileSystemId=fs_id, PosixUser={"Uid": 1234, "Gid": 2345},
+        RootDirectory={"Path": "/apps/one", "CreationInfo": {"OwnerUid": 1234, "OwnerGid": 2345,
+                                                             "Permissions": "750"}})["AccessPointId"]
+    wait_state(lambda: efs.describe_access_points(AccessPointId=ap)["AccessPoints"][0]["LifeCycleState"],
+               "available")
+    # Root (uid 0) on the client still writes as the access point's user.
+    p = kernel_client(f"127.0.0.1:{server.nfs_port}", "echo via-ap > made; stat -c '%u:%g %n' made .; ls -a",
+                      export=f"/{ap}")
+    assert p.returncode == 0, p.stderr + server.tail()
+    assert "1234:2345 made" in p.stdout
+    assert "1234:2345 ." in p.stdout
+    # The access point's root is /apps/one of the file system, made with CreationInfo.
+    out = run_ok(server, fs_id, "stat -c '%a %u:%g %n' apps/one; cat apps/one/made; ls /mnt/apps")
+    assert "750 1234:2345 apps/one" in out
+    assert "via-ap" in out
+    assert out.split()[-1] == "one"
