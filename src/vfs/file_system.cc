@@ -215,18 +215,25 @@ VResult<ReaddirResult> FileSystemImpl::readdir(const Cred& cred, Ino dir, uint64
     if (d.type != FileType::dir) return Errc::notdir;
     if (!may(cred, d, kMayRead)) return Errc::access;
     if (cookie >= d.next_cookie) return Errc::bad_cookie;
-    auto rows = table_.list(c, dir, cookie, max_entries + 1);
+    // Overlay first, then the rows (as get_inode does): a row read later is
+    // never older than the overlay taken before it.
+    std::unordered_map<Ino, Pending> overlay;
+    {
+      std::lock_guard lk(pending_mu_);
+      overlay = pending_;
+    }
+    auto rows = table_.list_with_inodes(c, dir, cookie, max_entries + 1);
     if (!rows) return Errc::io;
     out.eof = rows->size() <= max_entries;
     if (!out.eof) rows->pop_back();
     out.entries.reserve(rows->size());
-    for (auto& row : *rows) {
-      Inode child;
-      if (Errc ce = load(c, row.child, child, Errc::io); ce != Errc::ok) {
+    for (auto& [row, child] : *rows) {
+      if (child.ino == 0) {
         spdlog::error("vfs {}: entry '{}' of dir {} names missing inode {}", id_, row.name, dir,
                       row.child);
-        return ce;
+        return Errc::io;
       }
+      if (auto it = overlay.find(row.child); it != overlay.end()) apply(it->second, child);
       out.entries.push_back(DirEntry{std::move(row.name), to_attr(child), row.cookie});
     }
     return Errc::ok;

@@ -240,6 +240,29 @@ Status<std::vector<DirentRow>> InodeTable::list(meta::Conn& c, Ino dir, uint64_t
   return out;
 }
 
+Status<std::vector<std::pair<DirentRow, Inode>>> InodeTable::list_with_inodes(
+    meta::Conn& c, Ino dir, uint64_t after, uint32_t limit) const {
+  // The inode columns do not collide with the entry's (fs is not among them).
+  static const std::string kSql =
+      std::string("SELECT d.name, d.child, d.cookie, i.ino IS NOT NULL, ") + kInodeColumns +
+      " FROM vfs_dirents d LEFT JOIN vfs_inodes i ON i.fs = d.fs AND i.ino = d.child"
+      " WHERE d.fs = ? AND d.dir = ? AND d.cookie > ? ORDER BY d.cookie LIMIT ?";
+  auto& s = c.stmt(kSql);
+  s.bind_all(fs_, static_cast<int64_t>(dir), static_cast<int64_t>(after),
+             static_cast<int64_t>(limit));
+  std::vector<std::pair<DirentRow, Inode>> out;
+  while (s.step()) {
+    auto b = s.blob(0);
+    DirentRow row{std::string(b.begin(), b.end()), static_cast<Ino>(s.i64(1)),
+                  static_cast<uint64_t>(s.i64(2))};
+    out.emplace_back(std::move(row), s.i64(3) ? read_inode(s, 4) : Inode{});
+    if (!s.i64(3)) out.back().second.ino = 0;
+  }
+  if (!s.error().empty()) return fail(sql_error(s, "list entries").error());
+  s.reset();
+  return out;
+}
+
 Status<InodeTable::Metering> InodeTable::metered_bytes(meta::Conn& c, uint64_t large_file) const {
   // EFS user guide, "Metering EFS file system objects": every object is 2 KiB
   // of metadata plus data in 4 KiB increments; a regular file's data is its

@@ -69,6 +69,12 @@ class InodeTable {
   Status<bool> has_entries(meta::Conn& c, Ino dir) const;
   // Up to limit entries with cookie > after, in cookie order.
   Status<std::vector<DirentRow>> list(meta::Conn& c, Ino dir, uint64_t after, uint32_t limit) const;
+  // The same entries with their inodes, in one joined query (READDIR asks for
+  // attributes of every entry). An entry whose inode row is missing is
+  // reported with a default Inode whose ino is 0.
+  Status<std::vector<std::pair<DirentRow, Inode>>> list_with_inodes(meta::Conn& c, Ino dir,
+                                                                    uint64_t after,
+                                                                    uint32_t limit) const;
 
   // Metered bytes of all objects (2 KiB metadata each plus data), except
   // the data of regular files larger than large_file: those are listed so the
