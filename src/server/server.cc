@@ -47,7 +47,11 @@ class MountTargetListeners {
   void reconcile() {
     std::lock_guard lk(mu_);
     std::set<std::string> want;
+    // A wildcard listener (0.0.0.0, ::) already accepts connections to every
+    // mount target address, and the accepted socket's local end still names it.
+    const bool wildcard = main_listen_ == "0.0.0.0" || main_listen_ == "::";
     for (const auto& mt : catalog_.available_mount_targets()) {
+      if (wildcard) break;
       // Only loopback addresses are ever listened on; IPv6 mount targets are
       // served by the ::1 listener.
       if (mt.ip.rfind("127.", 0) == 0 && mt.ip != main_listen_) want.insert(mt.ip);
