@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <thread>
 
@@ -48,6 +49,10 @@ TEST_CASE("group commit: concurrent operations share transactions; a failure rol
             auto& ins = c.stmt("INSERT INTO gc_test(v) VALUES (?)");
             ins.bind_all(v);
             if (!ins.run()) return efs::fail(efs::Error{ins.error()});
+            // Work that takes a moment inside the transaction (as an fsync
+            // does with synchronous=FULL), so the other threads queue up
+            // behind the leader and batching is certain rather than a race.
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
             if (should_fail) return efs::fail(efs::Error{"planned"});
             return {};
           });
