@@ -76,21 +76,13 @@ nfsstat4 op_lock(Compound& c, const LOCK4args& args, LOCK4res& res) {
     req.lock_seqid = e.lock_seqid;
   }
   auto r = sm.lock(req);
-  if (r.replay) {
-    if (!decode_bytes(r.replay->bytes, res)) return res.status = NFS4ERR_SERVERFAULT;
-    return res.status;
-  }
-  res.status = wire(r.status);
-  if (r.status == Nfs4Stat::ok) {
-    res.resok4.lock_stateid = to_wire(r.sid);
-    set_current(c, r.sid);
-  } else if (r.denied) {
-    res.denied = to_wire_denied(*r.denied);
-  }
-  if (c.minorversion == 0) {
-    sm.owner_reply(r.seqid_owner, r.seqid, r.status, OwnerReply{OP_LOCK, encode_bytes(res)});
-  }
-  return res.status;
+  return answer_seqid_op(c, sm, r, OP_LOCK, res, [&](LOCK4res& out) {
+    if (r.status == Nfs4Stat::ok) {
+      out.resok4.lock_stateid = to_wire(r.sid);
+    } else if (r.denied) {
+      out.denied = to_wire_denied(*r.denied);
+    }
+  });
 }
 
 nfsstat4 op_lockt(Compound& c, const LOCKT4args& args, LOCKT4res& res) {
@@ -115,19 +107,9 @@ nfsstat4 op_locku(Compound& c, const LOCKU4args& args, LOCKU4res& res) {
   auto& sm = c.server.state();
   auto r = sm.locku(sid, args.seqid, write == 1, args.offset, args.length, file_key(c.current),
                     c.minorversion, c.client.get());
-  if (r.replay) {
-    if (!decode_bytes(r.replay->bytes, res)) return res.status = NFS4ERR_SERVERFAULT;
-    return res.status;
-  }
-  res.status = wire(r.status);
-  if (r.status == Nfs4Stat::ok) {
-    res.lock_stateid = to_wire(r.sid);
-    set_current(c, r.sid);
-  }
-  if (c.minorversion == 0) {
-    sm.owner_reply(r.seqid_owner, r.seqid, r.status, OwnerReply{OP_LOCKU, encode_bytes(res)});
-  }
-  return res.status;
+  return answer_seqid_op(c, sm, r, OP_LOCKU, res, [&](LOCKU4res& out) {
+    if (r.status == Nfs4Stat::ok) out.lock_stateid = to_wire(r.sid);
+  });
 }
 
 }  // namespace efs::nfs4

@@ -224,14 +224,10 @@ nfsstat4 op_open_confirm(Compound& c, const OPEN_CONFIRM4args& args, OPEN_CONFIR
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
   auto& sm = c.server.state();
   auto r = sm.open_confirm(from_wire(args.open_stateid), args.seqid, file_key(c.current));
-  if (r.replay) {
-    if (!decode_bytes(r.replay->bytes, res)) return res.status = NFS4ERR_SERVERFAULT;
-    return res.status;
-  }
-  res.status = wire(r.status);
-  if (r.status == Nfs4Stat::ok) res.resok4.open_stateid = to_wire(r.sid);
-  sm.owner_reply(r.seqid_owner, r.seqid, r.status, OwnerReply{OP_OPEN_CONFIRM, encode_bytes(res)});
-  return res.status;
+  // OPEN_CONFIRM exists only in 4.0, so the reply is always kept for the owner.
+  return answer_seqid_op(c, sm, r, OP_OPEN_CONFIRM, res, [&](OPEN_CONFIRM4res& out) {
+    if (r.status == Nfs4Stat::ok) out.resok4.open_stateid = to_wire(r.sid);
+  });
 }
 
 nfsstat4 op_open_downgrade(Compound& c, const OPEN_DOWNGRADE4args& args, OPEN_DOWNGRADE4res& res) {
@@ -243,20 +239,9 @@ nfsstat4 op_open_downgrade(Compound& c, const OPEN_DOWNGRADE4args& args, OPEN_DO
       c.minorversion >= 1 ? (args.share_access & kShareAccessMask) : args.share_access;
   auto r = sm.open_downgrade(sid, args.seqid, access, args.share_deny, file_key(c.current),
                              c.minorversion, c.client.get());
-  if (r.replay) {
-    if (!decode_bytes(r.replay->bytes, res)) return res.status = NFS4ERR_SERVERFAULT;
-    return res.status;
-  }
-  res.status = wire(r.status);
-  if (r.status == Nfs4Stat::ok) {
-    res.resok4.open_stateid = to_wire(r.sid);
-    set_current(c, r.sid);
-  }
-  if (c.minorversion == 0) {
-    sm.owner_reply(r.seqid_owner, r.seqid, r.status,
-                   OwnerReply{OP_OPEN_DOWNGRADE, encode_bytes(res)});
-  }
-  return res.status;
+  return answer_seqid_op(c, sm, r, OP_OPEN_DOWNGRADE, res, [&](OPEN_DOWNGRADE4res& out) {
+    if (r.status == Nfs4Stat::ok) out.resok4.open_stateid = to_wire(r.sid);
+  });
 }
 
 nfsstat4 op_close(Compound& c, const CLOSE4args& args, CLOSE4res& res) {
@@ -265,19 +250,9 @@ nfsstat4 op_close(Compound& c, const CLOSE4args& args, CLOSE4res& res) {
   if (nfsstat4 st = resolve(c, args.open_stateid, &sid); st != NFS4_OK) return res.status = st;
   auto& sm = c.server.state();
   auto r = sm.close(sid, args.seqid, file_key(c.current), c.minorversion, c.client.get());
-  if (r.replay) {
-    if (!decode_bytes(r.replay->bytes, res)) return res.status = NFS4ERR_SERVERFAULT;
-    return res.status;
-  }
-  res.status = wire(r.status);
-  if (r.status == Nfs4Stat::ok) {
-    res.open_stateid = to_wire(r.sid);
-    set_current(c, r.sid);
-  }
-  if (c.minorversion == 0) {
-    sm.owner_reply(r.seqid_owner, r.seqid, r.status, OwnerReply{OP_CLOSE, encode_bytes(res)});
-  }
-  return res.status;
+  return answer_seqid_op(c, sm, r, OP_CLOSE, res, [&](CLOSE4res& out) {
+    if (r.status == Nfs4Stat::ok) out.open_stateid = to_wire(r.sid);
+  });
 }
 
 nfsstat4 op_delegreturn(Compound& c, const DELEGRETURN4args& args, DELEGRETURN4res& res) {

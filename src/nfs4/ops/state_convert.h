@@ -75,4 +75,25 @@ bool decode_bytes(const std::vector<uint8_t>& in, T& v) {
   return decode(r, v);
 }
 
+// How the ops that consume an owner's seqid answer (RFC 7530 9.1.7): a
+// retransmission gets the owner's last reply again; otherwise the status,
+// `fill` puts the results (the new stateid, a lock conflict) into res, and a
+// new stateid becomes the 4.1 current stateid. In 4.0 the reply is kept as
+// the owner's last one for the next retransmission.
+template <class R, class Res, class Fill>
+nfsstat4 answer_seqid_op(Compound& c, StateManager& sm, const R& r, nfs_opnum4 op, Res& res,
+                         Fill fill) {
+  if (r.replay) {
+    if (!decode_bytes(r.replay->bytes, res)) return res.status = NFS4ERR_SERVERFAULT;
+    return res.status;
+  }
+  res.status = wire(r.status);
+  fill(res);
+  if (r.status == Nfs4Stat::ok) set_current(c, r.sid);
+  if (c.minorversion == 0) {
+    sm.owner_reply(r.seqid_owner, r.seqid, r.status, OwnerReply{static_cast<uint32_t>(op), encode_bytes(res)});
+  }
+  return res.status;
+}
+
 }  // namespace efs::nfs4::state_convert

@@ -268,30 +268,36 @@ StateOpResult StateManager::open_confirm(const StateId& sid, uint32_t seqid, Fil
   return r;
 }
 
+bool StateManager::open_stateid_op_locked(const StateId& sid, uint32_t seqid, FileKey file,
+                                          uint32_t minorversion, const Client* session_client,
+                                          Found& f, StateOpResult& r) {
+  r.status = lookup_stateid_locked(sid, minorversion, session_client, false, &f);
+  if (r.status != Nfs4Stat::ok) return false;
+  if (f.lock) {
+    r.status = Nfs4Stat::bad_stateid;
+    return false;
+  }
+  if (minorversion == 0) {
+    r.seqid_owner = f.owner;
+    r.seqid = seqid;
+    r.status = owner_seqid_locked(*f.owner, seqid, false, &r.replay);
+    if (r.status != Nfs4Stat::ok || r.replay) return false;
+  }
+  if (f.closed || f.open->file != file) {
+    r.status = Nfs4Stat::bad_stateid;
+    return false;
+  }
+  r.status = seqid_check(sid, *f.sid, minorversion);
+  return r.status == Nfs4Stat::ok;
+}
+
 StateOpResult StateManager::open_downgrade(const StateId& sid, uint32_t seqid, uint32_t access,
                                            uint32_t deny, FileKey file, uint32_t minorversion,
                                            const Client* session_client) {
   StateOpResult r;
   std::lock_guard lk(mu_);
   Found f;
-  r.status = lookup_stateid_locked(sid, minorversion, session_client, false, &f);
-  if (r.status != Nfs4Stat::ok) return r;
-  if (f.lock) {
-    r.status = Nfs4Stat::bad_stateid;
-    return r;
-  }
-  if (minorversion == 0) {
-    r.seqid_owner = f.owner;
-    r.seqid = seqid;
-    r.status = owner_seqid_locked(*f.owner, seqid, false, &r.replay);
-    if (r.status != Nfs4Stat::ok || r.replay) return r;
-  }
-  if (f.closed || f.open->file != file) {
-    r.status = Nfs4Stat::bad_stateid;
-    return r;
-  }
-  r.status = seqid_check(sid, *f.sid, minorversion);
-  if (r.status != Nfs4Stat::ok) return r;
+  if (!open_stateid_op_locked(sid, seqid, file, minorversion, session_client, f, r)) return r;
   OpenState& o = *f.open;
   // RFC 7530 16.19.4: the new access and deny must be ones this open-owner
   // used in an OPEN of this file (a subset of what is held).
@@ -317,24 +323,7 @@ StateOpResult StateManager::close(const StateId& sid, uint32_t seqid, FileKey fi
   StateOpResult r;
   std::lock_guard lk(mu_);
   Found f;
-  r.status = lookup_stateid_locked(sid, minorversion, session_client, false, &f);
-  if (r.status != Nfs4Stat::ok) return r;
-  if (f.lock) {
-    r.status = Nfs4Stat::bad_stateid;
-    return r;
-  }
-  if (minorversion == 0) {
-    r.seqid_owner = f.owner;
-    r.seqid = seqid;
-    r.status = owner_seqid_locked(*f.owner, seqid, false, &r.replay);
-    if (r.status != Nfs4Stat::ok || r.replay) return r;
-  }
-  if (f.closed || f.open->file != file) {
-    r.status = Nfs4Stat::bad_stateid;
-    return r;
-  }
-  r.status = seqid_check(sid, *f.sid, minorversion);
-  if (r.status != Nfs4Stat::ok) return r;
+  if (!open_stateid_op_locked(sid, seqid, file, minorversion, session_client, f, r)) return r;
   auto open = f.open;
   // RFC 7530 16.2.4: CLOSE while the open's lock-owners still hold locks.
   for (auto& l : open->locks) {

@@ -278,6 +278,14 @@ class StateManager {
                               uint32_t minorversion);
   Nfs4Stat owner_seqid_locked(StateOwner& owner, uint32_t seqid, bool for_new_owner,
                               std::optional<OwnerReply>* replay);
+  // The common start of CLOSE and OPEN_DOWNGRADE: sid must name a live open
+  // (not a lock) of `file` with a current seqid; in 4.0 the open-owner's
+  // seqid is checked first (a replay answers with the owner's last reply).
+  // Sets r.status (and r.replay, r.seqid_owner, r.seqid); true when the op
+  // should go on with f.open.
+  bool open_stateid_op_locked(const StateId& sid, uint32_t seqid, FileKey file,
+                              uint32_t minorversion, const Client* session_client, Found& f,
+                              StateOpResult& r);
   void remove_open_locked(const std::shared_ptr<OpenState>& open);
   void remove_lock_state_locked(const std::shared_ptr<LockState>& ls);
   std::shared_ptr<StateOwner> find_owner_locked(bool open_owner, uint64_t clientid,
