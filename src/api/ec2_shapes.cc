@@ -171,7 +171,10 @@ Values group_fields(const SecurityGroup& g, const std::string& f) {
 std::string mac_of(const std::string& eni_id) {
   std::string hex = eni_id.size() >= 14 ? eni_id.substr(4, 10) : "0000000000";
   std::string mac = "0e";
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) mac += ":" + hex.substr(i, 2);
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+    mac += ':';  // appended in place: GCC 12 -O3 warned (-Wrestrict) on ":" + substr
+    mac.append(hex, i, 2);
+  }
   return mac;
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <ctime>
+#include <string_view>
 
 namespace efs::api {
 namespace {
@@ -249,14 +250,22 @@ bool parse_iso8601(const std::string& text, double& epoch_seconds) {
       6) {
     return false;
   }
-  std::string rest = text.substr(static_cast<std::size_t>(consumed));
+  // The tail after the seconds: an optional fraction, then Z or +hh:mm.
+  // Parsed in place (no temporary strings: GCC 12 at -O3 reported a false
+  // -Wrestrict inside the string concatenation this replaced).
+  std::string_view rest(text);
+  rest.remove_prefix(static_cast<std::size_t>(consumed));
   double fraction = 0;
   if (!rest.empty() && rest[0] == '.') {
     std::size_t i = 1;
-    while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) ++i;
+    double scale = 0.1;
+    while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) {
+      fraction += (rest[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
     if (i == 1) return false;
-    fraction = std::strtod(("0" + rest.substr(0, i)).c_str(), nullptr);
-    rest = rest.substr(i);
+    rest.remove_prefix(i);
   }
   long offset = 0;
   if (rest == "Z" || rest == "z") {

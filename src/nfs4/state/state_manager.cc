@@ -134,7 +134,7 @@ void StateManager::load_persisted() {
     spdlog::error("nfs4 state: cannot create client table: {}", s.error().message);
     return;
   }
-  std::set<std::vector<uint8_t>> owners;
+  OwnerSet owners;
   auto r = db_->read([&](meta::Conn& c) -> Status<> {
     auto& st = c.stmt("SELECT owner FROM nfs4_clients");
     while (st.step()) owners.insert(st.blob(0));

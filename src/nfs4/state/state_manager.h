@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,18 @@ enum nfsstat4 : int32_t;  // generated (docs/xdr-codegen.md: enums are int32_t-b
 namespace efs::nfs4 {
 
 struct Compound;
+
+// Orders byte strings (client owners) by length, then bytes. Used instead of
+// std::less<std::vector<uint8_t>>, whose inlined three-way compare GCC 12
+// reports as -Wstringop-overread at -O3 (a false positive that broke the
+// release build).
+struct OwnerLess {
+  bool operator()(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) const {
+    if (a.size() != b.size()) return a.size() < b.size();
+    return !a.empty() && std::memcmp(a.data(), b.data(), a.size()) < 0;
+  }
+};
+using OwnerSet = std::set<std::vector<uint8_t>, OwnerLess>;
 
 struct StateOptions {
   std::chrono::seconds lease_time{90};
@@ -336,9 +349,9 @@ class StateManager {
   // reclaiming (RFC 8881 8.4.2.1).
   bool grace_ = false;
   std::chrono::steady_clock::time_point grace_end_{};
-  std::set<std::vector<uint8_t>> reclaimable_;    // persisted before this boot
-  std::set<std::vector<uint8_t>> reestablished_;  // came back during grace
-  std::set<std::vector<uint8_t>> reclaim_done_;   // sent RECLAIM_COMPLETE
+  OwnerSet reclaimable_;    // persisted before this boot
+  OwnerSet reestablished_;  // came back during grace
+  OwnerSet reclaim_done_;   // sent RECLAIM_COMPLETE
   // Records to delete once mu_ is released (grace ended inside an op).
   std::vector<std::vector<uint8_t>> pending_forget_;
 };
