@@ -14,6 +14,7 @@ SIZE_MIB=${SIZE_MIB:-1024}
 COUNT=${COUNT:-10000}
 REPS=${REPS:-3}
 RANDREADS=${RANDREADS:-20000}
+DD_MIB=${DD_MIB:-1024}
 work=${BENCH_DIR:-$root/build/bench-work}
 rm -rf "$work"; mkdir -p "$work"
 
@@ -95,7 +96,7 @@ figure() {  # figure LABEL ARGS...
   done
 }
 
-dd_speed=$(dd if=/dev/zero of="$work/dd.tmp" bs=1M count=1024 conv=fsync 2>&1 | tail -1)
+dd_speed=$(dd if=/dev/zero of="$work/dd.tmp" bs=1M count="$DD_MIB" conv=fsync 2>&1 | tail -1)
 rm -f "$work/dd.tmp"
 
 figure "seq-write-1GiB-qd1(MiB/s)" --dir b --test seqwrite --qd 1 --size-mib "$SIZE_MIB"
@@ -131,7 +132,7 @@ for line in open(sys.argv[1]):
     label, srv, val, cpu, nbytes = line.split()
     if label not in order: order.append(label)
     rows[label][srv].append((float(val), float(cpu), int(nbytes)))
-print(f"raw disk (dd 1 GiB conv=fsync): {sys.argv[2]}")
+print(f"raw disk (dd conv=fsync): {sys.argv[2]}")
 print()
 print("| figure | efs-local | ganesha | ratio | efs-local CPU s | ganesha CPU s |")
 print("|---|---:|---:|---:|---:|---:|")

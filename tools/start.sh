@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
-[ -d build ] || meson setup build --buildtype=release
-ninja -C build efs-local
-exec build/efs-local serve "$@"
+# Its own build dir: the test command's default (debugoptimized) build in
+# build/ and this release one never overwrite each other.
+[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release >/dev/null
+ninja -C build-release efs-local
+exec build-release/efs-local serve "$@"

@@ -6,11 +6,15 @@
 #
 #   bash tools/test.sh            everything
 #   STAGES="unit integration" bash tools/test.sh    only some stages
+#
+# Stage "commands" runs what README tells a user to type, from this checkout:
+# tools/start.sh (its release build, then the server until health answers)
+# and a short bench/run.sh, so a broken first command fails the test run.
 #   PYTEST_ARGS="-k lifecycle" bash tools/test.sh   pass options to pytest
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-STAGES=${STAGES:-"unit asan fuzz integration"}
+STAGES=${STAGES:-"commands unit asan fuzz integration"}
 export FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 # Let ccache reuse objects across clones of the repository in other folders
 # (CI builds a fresh clone): paths are hashed relative to the checkout.
@@ -35,8 +39,58 @@ note "build"
 [ -f build/build.ninja ] || meson setup build >/dev/null || exit 1
 ninja -C build || { echo "build failed"; exit 1; }
 
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Runs README's first command with free ports and a temporary data dir (flags
+# after the script name pass through to `efs-local serve`), waits until
+# /_efs-local/health answers, checks what it says, and stops it by PID.
+check_start_command() {
+  local tmp api nfs pid ok=0 body
+  tmp=$(mktemp -d)
+  api=$(free_port); nfs=$(free_port)
+  bash tools/start.sh --data-dir "$tmp/data" --api-port "$api" --nfs-port "$nfs" \
+    > "$tmp/start.log" 2>&1 &
+  pid=$!   # start.sh execs the server, so this is efs-local once built
+  for _ in $(seq 1 1800); do   # the release build may run first: up to 15 minutes
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
+    if body=$(curl -sf "http://127.0.0.1:$api/_efs-local/health"); then
+      if echo "$body" | python3 -c "
+import json, sys
+d = json.load(sys.stdin)
+assert d['nfs_port'] == $nfs and d['api_port'] == $api, d
+assert d['data_dir'].startswith('$tmp'), d" ; then ok=1; fi
+      break
+    fi
+    sleep 0.5
+  done
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  if [ $ok = 1 ]; then
+    echo "tools/start.sh: serving health on 127.0.0.1:$api (release build)"
+  else
+    echo "tools/start.sh did not serve health:"; tail -40 "$tmp/start.log"
+  fi
+  rm -rf "$tmp"
+  [ $ok = 1 ]
+}
+
+# bench/run.sh in miniature: both servers, every figure, tiny sizes. It checks
+# that the command works and prints a complete table, not the numbers.
+check_bench_command() {
+  local out
+  out=$(SIZE_MIB=4 COUNT=50 REPS=1 RANDREADS=200 DD_MIB=8 BENCH_DIR=$(mktemp -d) \
+    bash bench/run.sh 2>&1)
+  echo "$out" | tail -14
+  [ "$(echo "$out" | grep -cE '^\| [a-z].*\| [0-9.,]+ \| [0-9.,]+ \| [0-9.]+ \|')" -ge 9 ]
+}
+
 for stage in $STAGES; do
   case $stage in
+  commands)
+    note "README's commands: tools/start.sh (release build), bench/run.sh (short)"
+    for c in check_start_command check_bench_command; do
+      if $c; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("commands:$c"); fi
+    done
+    ;;
   unit)
     note "unit tests"
     meson test -C build --print-errorlogs --num-processes 2 2>&1 | tee /tmp/efs-unit.log
