@@ -1,6 +1,7 @@
 // Group commit for namespace changes. Every completed metadata operation must
-// be durable before it is answered (DESIGN.md, "Durability"), and with
-// synchronous=FULL each SQLite commit costs an fsync of the WAL. Operations
+// be durable before it is answered (DESIGN.md, "Durability"). Each SQLite
+// commit costs a write of the WAL (synchronous=NORMAL, src/meta/db.cc: durable
+// across kill -9 of the process; FULL would add an fsync each). Operations
 // that arrive while a commit is in flight are gathered and run, each inside
 // its own savepoint, in the next transaction: one fsync for the whole batch,
 // the same serial order and the same all-or-nothing result per operation.
