@@ -37,7 +37,9 @@ ReplyCache::Key ReplyCache::key_of(const std::string& address, uint16_t port, ui
 
 std::size_t ReplyCache::KeyHash::operator()(const Key& k) const {
   std::size_t h = std::hash<std::string>{}(k.address);
-  auto mix = [&h](uint64_t v) { h ^= std::hash<uint64_t>{}(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+  auto mix = [&h](uint64_t v) {
+    h ^= std::hash<uint64_t>{}(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  };
   mix((uint64_t(k.xid) << 32) | k.port);
   mix((uint64_t(k.proc) << 32) | k.length);
   mix(k.checksum);

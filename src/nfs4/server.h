@@ -21,7 +21,7 @@ class Db;
 
 namespace efs::nfs4 {
 
-class StateManager;     // src/nfs4/state/state_manager.h
+class StateManager;    // src/nfs4/state/state_manager.h
 struct CompoundFacts;  // src/nfs4/compound.h
 
 struct ServerOptions {
@@ -74,8 +74,7 @@ class Server : public rpc::Program {
   // One attempt at a call: the reply, or nullopt when the call is a
   // retransmission of a 4.0 call still in progress (try again later).
   std::optional<rpc::Reply> try_handle(const rpc::CallContext& ctx, std::span<const uint8_t> args);
-  rpc::Reply run(const rpc::CallContext& ctx, std::span<const uint8_t> args,
-                 CompoundFacts* facts);
+  rpc::Reply run(const rpc::CallContext& ctx, std::span<const uint8_t> args, CompoundFacts* facts);
 };
 
 }  // namespace efs::nfs4

@@ -47,8 +47,8 @@ void Session::store_reply(uint32_t slotid, const std::vector<uint8_t>& reply) {
 // ---------------------------------------------------------------- 4.0
 
 SResult<SetClientIdOk> StateManager::setclientid(const Verifier& verifier,
-                                                 std::span<const uint8_t> id, const Principal& principal,
-                                                 uint32_t cb_program) {
+                                                 std::span<const uint8_t> id,
+                                                 const Principal& principal, uint32_t cb_program) {
   std::lock_guard lk(mu_);
   std::shared_ptr<Client> conf, unconf;
   for (auto& [cid, c] : confirmed_) {
@@ -150,14 +150,14 @@ Nfs4Stat StateManager::renew(uint64_t clientid) {
 
 SResult<ExchangeIdOk> StateManager::exchange_id(const Verifier& verifier,
                                                 std::span<const uint8_t> id, uint32_t flags,
-                                                uint32_t state_protect_how, const Principal& principal) {
+                                                uint32_t state_protect_how,
+                                                const Principal& principal) {
   // RFC 8881 18.35.3: undefined flag bits, or CONFIRMED_R from a client, are
   // invalid. SUPP_FENCE_OPS (0x4) is defined by NFSv4.2 (RFC 7862 15.1), not
   // 4.1, so a 4.1 EXCHANGE_ID carrying it is refused as Linux nfsd does.
-  constexpr uint32_t kClientFlags = kExchgIdSuppMovedRefer | kExchgIdSuppMovedMigr |
-                                    kExchgIdBindPrincStateid | kExchgIdUseNonPnfs |
-                                    kExchgIdUsePnfsMds | kExchgIdUsePnfsDs |
-                                    kExchgIdUpdConfirmedRecA;
+  constexpr uint32_t kClientFlags =
+      kExchgIdSuppMovedRefer | kExchgIdSuppMovedMigr | kExchgIdBindPrincStateid |
+      kExchgIdUseNonPnfs | kExchgIdUsePnfsMds | kExchgIdUsePnfsDs | kExchgIdUpdConfirmedRecA;
   if (flags & ~kClientFlags) {
     spdlog::info("nfs4 EXCHANGE_ID: undefined eia_flags bits {:#x}: INVAL", flags & ~kClientFlags);
     return fail(Nfs4Stat::inval);
@@ -233,8 +233,9 @@ SResult<CreateSessionResult> StateManager::create_session(const CreateSessionArg
   // SEQUENCE-only COMPOUND is NFS4ERR_TOOSMALL.
   if (args.fore.maxrequestsize < kMinForeRequestSize ||
       args.fore.maxresponsesize < kMinForeResponseSize) {
-    spdlog::info("nfs4 CREATE_SESSION: fore channel maxrequestsize {} / maxresponsesize {}: TOOSMALL",
-                 args.fore.maxrequestsize, args.fore.maxresponsesize);
+    spdlog::info(
+        "nfs4 CREATE_SESSION: fore channel maxrequestsize {} / maxresponsesize {}: TOOSMALL",
+        args.fore.maxrequestsize, args.fore.maxresponsesize);
     return fail(Nfs4Stat::toosmall);
   }
   std::vector<uint8_t> persist;

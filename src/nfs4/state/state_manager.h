@@ -66,7 +66,7 @@ using OwnerSet = std::set<std::vector<uint8_t>, OwnerLess>;
 // NFSD_MIN_REQ_HDR_SEQ_SZ / NFSD_MIN_RESP_HDR_SEQ_SZ are 64 each because they
 // leave out the leading RPC header words; we count the whole reply, see
 // kRpcReplyHeaderSize in compound.h.)
-inline constexpr uint32_t kMinForeRequestSize = 24 + 8 + 8 + 12 + 4 + 32;   // 88
+inline constexpr uint32_t kMinForeRequestSize = 24 + 8 + 8 + 12 + 4 + 32;  // 88
 inline constexpr uint32_t kMinForeResponseSize = 24 + 12 + 8 + 36;         // 80
 
 struct StateOptions {
@@ -196,16 +196,18 @@ class StateManager {
   // ---- 4.0 clients (RFC 7530 16.33, 16.34, 16.29) ----
   SResult<SetClientIdOk> setclientid(const Verifier& verifier, std::span<const uint8_t> id,
                                      const Principal& principal, uint32_t cb_program);
-  Nfs4Stat setclientid_confirm(uint64_t clientid, const Verifier& confirm, const Principal& principal);
+  Nfs4Stat setclientid_confirm(uint64_t clientid, const Verifier& confirm,
+                               const Principal& principal);
   Nfs4Stat renew(uint64_t clientid);
 
   // ---- 4.1 clients and sessions (RFC 8881 18.35-18.37, 18.46, 18.34, 18.50, 18.51) ----
   // state_protect_how is state_protect_how4 (0 SP4_NONE, 1 SP4_MACH_CRED, 2 SP4_SSV);
   // only SP4_NONE is served.
   SResult<ExchangeIdOk> exchange_id(const Verifier& verifier, std::span<const uint8_t> id,
-                                    uint32_t flags, uint32_t state_protect_how, const Principal& principal);
-  SResult<CreateSessionResult> create_session(const CreateSessionArgs& args, const Principal& principal,
-                                              uint64_t connection_id);
+                                    uint32_t flags, uint32_t state_protect_how,
+                                    const Principal& principal);
+  SResult<CreateSessionResult> create_session(const CreateSessionArgs& args,
+                                              const Principal& principal, uint64_t connection_id);
   Nfs4Stat destroy_session(const SessionId& id, uint64_t connection_id);
   // Returns the channel_dir_from_server4 granted.
   SResult<uint32_t> bind_conn_to_session(const SessionId& id, uint32_t dir, uint64_t connection_id);

@@ -1,11 +1,12 @@
 // The NFSv4.0 duplicate request cache: the cache alone (bounds, in progress)
 // and in front of the COMPOUND loop (a retransmitted CREATE/REMOVE gets the
 // first reply, not EXIST/NOENT; 4.1 and idempotent compounds are not kept).
+#include "nfs4/reply_cache.h"
+
 #include <doctest/doctest.h>
 
 #include "fixture.h"
 #include "nfs4/attrs.h"
-#include "nfs4/reply_cache.h"
 
 namespace efs::nfs4::test {
 
@@ -31,8 +32,7 @@ COMPOUND4res decode_res(const rpc::Reply& reply) {
 }
 
 // A call from one client address and port with a chosen xid.
-rpc::Reply send(Fixture& f, uint32_t xid, const std::vector<uint8_t>& args,
-                uint16_t port = 900) {
+rpc::Reply send(Fixture& f, uint32_t xid, const std::vector<uint8_t>& args, uint16_t port = 900) {
   rpc::CallContext c = f.ctx;
   c.xid = xid;
   c.remote_address = "127.0.0.1";

@@ -179,8 +179,7 @@ TEST_CASE("CREATE_SESSION: sequence ids, replay, limits negotiated down") {
   CHECK(small->fore.maxoperations == 8);
   CHECK(small->fore.maxrequests == 4);
   CHECK(sm.create_session(CreateSessionArgs{12345, 1, 0, big_attrs(), big_attrs(), 0}, 1000, 1)
-            .error() ==
-        Nfs4Stat::stale_clientid);
+            .error() == Nfs4Stat::stale_clientid);
 }
 
 TEST_CASE("SEQUENCE: new request, replay from the cache, misordered, bad slot, in progress") {
@@ -575,11 +574,11 @@ TEST_CASE("grace: non-reclaim OPEN is GRACE for everyone, even after RECLAIM_COM
   {
     StateManager before(clock, o, db->get());
     auto ex = before.exchange_id(v8(1), owner_bytes("old-1"), 0, 0, 0);
-    REQUIRE(before.create_session({ex->clientid, ex->sequenceid, 0, roomy(), roomy(), 0}, 0, 1)
-                .ok());
+    REQUIRE(
+        before.create_session({ex->clientid, ex->sequenceid, 0, roomy(), roomy(), 0}, 0, 1).ok());
     auto ex2 = before.exchange_id(v8(1), owner_bytes("old-2"), 0, 0, 0);
-    REQUIRE(before.create_session({ex2->clientid, ex2->sequenceid, 0, roomy(), roomy(), 0}, 0, 1)
-                .ok());
+    REQUIRE(
+        before.create_session({ex2->clientid, ex2->sequenceid, 0, roomy(), roomy(), 0}, 0, 1).ok());
   }
   StateManager sm(clock, o, db->get());
   REQUIRE(sm.in_grace());
