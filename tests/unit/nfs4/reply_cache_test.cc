@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "fixture.h"
 #include "nfs4/attrs.h"
 
@@ -123,6 +126,31 @@ TEST_CASE("4.0: a retransmitted CREATE or REMOVE gets the first reply, byte for 
   CHECK(rm_again.body == removed.body);
   CHECK(decode_res(rm_again).status == NFS4_OK);
   CHECK(decode_res(send(f, 7004, rm)).status == NFS4ERR_NOENT);
+}
+
+TEST_CASE("4.0: a retransmission while the first transmission runs waits for its reply") {
+  Fixture f;
+  auto root = f.fh_of({});
+  auto create = encode_args({putfh(root), mkdir("slow")});
+  // The first transmission is "running": its entry is in progress.
+  auto key = ReplyCache::key_of("127.0.0.1", 900, 7100, 1, create);
+  REQUIRE(f.server->reply_cache().begin(key, f.clock.steady_now()).state ==
+          ReplyCache::State::miss);
+  std::atomic<bool> answered{false};
+  rpc::Reply second;
+  std::thread retransmission([&] {
+    second = send(f, 7100, create);
+    answered = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(!answered.load());  // neither executed nor answered yet
+  // The first transmission ends: the waiting one gets exactly its reply.
+  std::vector<uint8_t> first_reply = encode_args({});  // any bytes stand for it
+  f.server->reply_cache().finish(key, first_reply, f.clock.steady_now());
+  retransmission.join();
+  CHECK(second.body == first_reply);
+  // And mkdir never ran a second time: "slow" does not exist.
+  CHECK(f.run({putfh(root), lookup("slow")}).status == NFS4ERR_NOENT);
 }
 
 TEST_CASE("4.0: a retransmitted SETCLIENTID gets the same client id and confirm verifier") {
