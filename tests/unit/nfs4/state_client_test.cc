@@ -383,15 +383,33 @@ TEST_CASE("SETCLIENTID reboot: the old client's opens and locks go, its stateids
   REQUIRE(st.status == Nfs4Stat::ok);
   auto g = sm.open_commit(st, req, FileKey{1, 10});
   REQUIRE(g.ok());
+  sm.owner_reply(st.owner, 1, Nfs4Stat::ok, OwnerReply{});
+  auto conf = sm.open_confirm(g->sid, 2, FileKey{1, 10});
+  REQUIRE(conf.status == Nfs4Stat::ok);
+  sm.owner_reply(conf.seqid_owner, 2, Nfs4Stat::ok, OwnerReply{});
+  LockRequest lr;
+  lr.write = true;
+  lr.length = 10;
+  lr.file = FileKey{1, 10};
+  lr.new_lock_owner = true;
+  lr.open_sid = conf.sid;
+  lr.open_seqid = 3;
+  lr.lo_clientid = a->clientid;
+  lr.lo_owner = owner_bytes("lo");
+  auto lk = sm.lock(lr);
+  REQUIRE(lk.status == Nfs4Stat::ok);
   CHECK(sm.open_count() == 1);
+  CHECK(sm.lock_range_count(FileKey{1, 10}) == 1);
   // The client reboots: same id string, new verifier.
   auto b = sm.setclientid(v8(2), owner_bytes("rebooter"), 0, 0);
   REQUIRE(b.ok());
   CHECK(sm.open_count() == 1);  // RFC 7530 16.33.5: nothing goes before the confirm
   REQUIRE(sm.setclientid_confirm(b->clientid, b->confirm, 0) == Nfs4Stat::ok);
   CHECK(sm.open_count() == 0);
-  CHECK(sm.check_io_stateid(g->sid, FileKey{1, 10}, false, 0, nullptr) == Nfs4Stat::expired);
-  auto cl = sm.close(g->sid, 2, FileKey{1, 10}, 0, nullptr);
+  CHECK(sm.lock_range_count(FileKey{1, 10}) == 0);
+  CHECK(sm.check_io_stateid(conf.sid, FileKey{1, 10}, false, 0, nullptr) == Nfs4Stat::expired);
+  CHECK(sm.check_io_stateid(lk.sid, FileKey{1, 10}, true, 0, nullptr) == Nfs4Stat::expired);
+  auto cl = sm.close(conf.sid, 3, FileKey{1, 10}, 0, nullptr);
   CHECK(cl.status == Nfs4Stat::expired);
   CHECK(sm.renew(a->clientid) == Nfs4Stat::stale_clientid);
   CHECK(sm.renew(b->clientid) == Nfs4Stat::ok);
