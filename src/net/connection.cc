@@ -50,6 +50,7 @@ Connection::Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket
   auto remote = socket_.remote_endpoint(ec);
   if (!ec) {
     ctx_.remote_address = address_string(remote.address());
+    ctx_.remote_port = remote.port();
     peer_ = ctx_.remote_address + ":" + std::to_string(remote.port());
   }
   // Replies are small and latency-bound; do not let Nagle hold them back.

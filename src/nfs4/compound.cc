@@ -202,6 +202,31 @@ bool sessionless(uint32_t op) {
          op == OP_BIND_CONN_TO_SESSION || op == OP_DESTROY_CLIENTID;
 }
 
+// Ops whose second execution differs from the first (RFC 7530 9.1.7 and
+// 15.2: CREATE answers EXIST, REMOVE NOENT, a seqid op BAD_SEQID ...): a 4.0
+// COMPOUND that ran one has its reply kept by the duplicate request cache.
+bool non_idempotent(uint32_t op) {
+  switch (op) {
+    case OP_CREATE:
+    case OP_REMOVE:
+    case OP_RENAME:
+    case OP_LINK:
+    case OP_SETATTR:
+    case OP_OPEN:
+    case OP_OPEN_CONFIRM:
+    case OP_CLOSE:
+    case OP_OPEN_DOWNGRADE:
+    case OP_LOCK:
+    case OP_LOCKU:
+    case OP_SETCLIENTID:
+    case OP_SETCLIENTID_CONFIRM:
+    case OP_RELEASE_LOCKOWNER:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Tags are opaque to the server but echoed; a longer one is refused rather
 // than echoed (a hostile client could otherwise double every reply).
 constexpr uint32_t kMaxTagBytes = 1024;
@@ -234,7 +259,8 @@ void effective_cred(Compound& c) {
 }  // namespace
 
 std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::CallContext& ctx,
-                                                 std::span<const uint8_t> args) {
+                                                 std::span<const uint8_t> args,
+                                                 CompoundFacts* facts) {
   xdr::Reader r(args);
   auto tag = r.opaque(0xffffffffu);
   uint32_t minor = r.u32();
@@ -243,6 +269,7 @@ std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::Call
     spdlog::info("nfs4: xid {:#x}: COMPOUND header undecodable", ctx.xid);
     return std::nullopt;
   }
+  if (facts) facts->minorversion = minor;
 
   std::vector<uint8_t> out;
   out.reserve(512);
@@ -339,6 +366,7 @@ std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::Call
     }
 
     spdlog::trace("nfs4: xid {:#x}: op {}/{} {}", ctx.xid, i + 1, count, row->name);
+    if (facts && non_idempotent(op)) facts->non_idempotent = true;
     const std::size_t op_start = w.size();
     w.u32(op);
     nfsstat4 st = row->run(c, r, w);
@@ -351,12 +379,25 @@ std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::Call
       spdlog::debug("nfs4: xid {:#x}: replying from the session's reply cache", ctx.xid);
       return std::move(*c.replay);
     }
-    if (c.session && w.size() > c.session->max_response()) {
-      // RFC 8881 18.46.3 ca_maxresponsesize: this op's result does not fit.
-      out.resize(op_start);
-      --done;  // replaced by the error result
-      op_result(op, NFS4ERR_REP_TOO_BIG);
-      break;
+    if (c.session) {
+      // RFC 8881 18.46.3 / 2.10.6.4: the reply (with its RPC header) must fit
+      // ca_maxresponsesize, and, when SEQUENCE asked for it to be cached,
+      // ca_maxresponsesize_cached; the op whose result does not fit fails.
+      const std::size_t reply_size = w.size() + kRpcReplyHeaderSize;
+      nfsstat4 too_big = NFS4_OK;
+      if (reply_size > c.session->max_response()) {
+        too_big = NFS4ERR_REP_TOO_BIG;
+      } else if (c.cachethis && reply_size > c.session->max_response_cached()) {
+        too_big = NFS4ERR_REP_TOO_BIG_TO_CACHE;
+      }
+      if (too_big != NFS4_OK) {
+        spdlog::debug("nfs4: xid {:#x}: op {} reply of {} bytes: {}", ctx.xid, row->name,
+                      reply_size, static_cast<int>(too_big));
+        out.resize(op_start);
+        --done;  // replaced by the error result
+        op_result(op, too_big);
+        break;
+      }
     }
     if (st != NFS4_OK) {
       spdlog::debug("nfs4: xid {:#x}: op {} {} -> {}", ctx.xid, i, row->name, static_cast<int>(st));

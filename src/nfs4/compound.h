@@ -101,13 +101,32 @@ struct Compound {
   // SEQUENCE sets it: the loop calls it with the whole encoded COMPOUND4res
   // when the compound ends (the slot's reply cache).
   std::function<void(const std::vector<uint8_t>&)> store_reply;
+  // SEQUENCE's sa_cachethis: the reply must fit ca_maxresponsesize_cached
+  // (RFC 8881 18.46.3, else NFS4ERR_REP_TOO_BIG_TO_CACHE).
+  bool cachethis = false;
+};
+
+// What the loop tells its caller about a COMPOUND it ran (the 4.0 duplicate
+// request cache in server.cc decides from it whether to keep the reply).
+struct CompoundFacts {
+  uint32_t minorversion = 0;
+  // An op ran that must not run twice: CREATE, REMOVE, RENAME, LINK,
+  // SETATTR, the seqid-consuming state ops, SETCLIENTID(_CONFIRM).
+  bool non_idempotent = false;
 };
 
 // Runs one COMPOUND: decodes COMPOUND4args from `args`, runs the ops, and
 // returns the encoded COMPOUND4res (or nullopt when the arguments are not even
 // a COMPOUND4args header: the RPC layer answers GARBAGE_ARGS).
+// `facts`, when given, is filled in.
 std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::CallContext& ctx,
-                                                 std::span<const uint8_t> args);
+                                                 std::span<const uint8_t> args,
+                                                 CompoundFacts* facts = nullptr);
+
+// The size of an accepted RPC reply header with an AUTH_NONE verifier (xid,
+// mtype, reply_stat, verifier flavor and length, accept_stat): RFC 8881
+// 18.36.3 counts RPC headers in ca_maxresponsesize(_cached).
+inline constexpr std::size_t kRpcReplyHeaderSize = 24;
 
 // Hard cap on ops in one COMPOUND without a session limit (a 10,000-op
 // compound is refused with NFS4ERR_RESOURCE / TOO_MANY_OPS before any op runs).

@@ -1,19 +1,43 @@
 #include "nfs4/server.h"
 
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
+#include <asio/use_awaitable.hpp>
+#include <thread>
+
 #include "common/log.h"
 #include "nfs4/compound.h"
 #include "nfs4/state/state_manager.h"
+#include "xdr/xdr.h"
 
 namespace efs::nfs4 {
 
 namespace {
 constexpr uint32_t kProcNull = 0;
 constexpr uint32_t kProcCompound = 1;
+// How often a retransmission waiting for its first transmission looks again.
+constexpr std::chrono::milliseconds kInProgressPoll{2};
+
+// The minor version of a COMPOUND4args (after its tag), or nullopt when the
+// header does not decode (the loop then answers GARBAGE_ARGS).
+std::optional<uint32_t> compound_minor(std::span<const uint8_t> args) {
+  xdr::Reader r(args);
+  r.opaque(0xffffffffu);
+  uint32_t minor = r.u32();
+  if (!r.ok()) return std::nullopt;
+  return minor;
+}
+
 }  // namespace
 
 Server::Server(vfs::Vfs& vfs, const efs::Catalog& catalog, Clock& clock, ServerOptions options,
                meta::Db* db)
-    : vfs_(vfs), catalog_(catalog), clock_(clock), options_(options), exports_(vfs, catalog) {
+    : vfs_(vfs),
+      catalog_(catalog),
+      clock_(clock),
+      options_(options),
+      exports_(vfs, catalog),
+      reply_cache_(options.reply_cache) {
   auto since_epoch = clock.now().time_since_epoch();
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(since_epoch).count();
   start_time_ = {ns / 1000000000, static_cast<uint32_t>(ns % 1000000000)};
@@ -25,13 +49,14 @@ Server::Server(vfs::Vfs& vfs, const efs::Catalog& catalog, Clock& clock, ServerO
 
 Server::~Server() = default;
 
-rpc::Reply Server::handle(const rpc::CallContext& ctx, std::span<const uint8_t> args) {
+rpc::Reply Server::run(const rpc::CallContext& ctx, std::span<const uint8_t> args,
+                       CompoundFacts* facts) {
   rpc::Reply reply;
   switch (ctx.proc) {
     case kProcNull:
       return reply;
     case kProcCompound: {
-      auto body = run_compound(*this, ctx, args);
+      auto body = run_compound(*this, ctx, args, facts);
       if (!body) {
         reply.stat = rpc::AcceptStat::garbage_args;
         return reply;
@@ -46,9 +71,59 @@ rpc::Reply Server::handle(const rpc::CallContext& ctx, std::span<const uint8_t> 
   }
 }
 
+std::optional<rpc::Reply> Server::try_handle(const rpc::CallContext& ctx,
+                                             std::span<const uint8_t> args) {
+  // Only 4.0 COMPOUNDs go through the duplicate request cache (reply_cache.h
+  // says why it lives here); 4.1 has its session slots, NULL is harmless.
+  if (ctx.proc != kProcCompound || compound_minor(args) != 0u) return run(ctx, args, nullptr);
+
+  auto key = ReplyCache::key_of(ctx.remote_address, ctx.remote_port, ctx.xid, ctx.proc, args);
+  auto found = reply_cache_.begin(key, clock_.steady_now());
+  if (found.state == ReplyCache::State::hit) {
+    spdlog::debug("nfs4: xid {:#x} from {}:{}: retransmission answered from the reply cache",
+                  ctx.xid, ctx.remote_address, ctx.remote_port);
+    rpc::Reply reply;
+    reply.body = std::move(found.reply);
+    return reply;
+  }
+  if (found.state == ReplyCache::State::in_progress) return std::nullopt;
+
+  // The entry is in progress until finish() or abandon(), even if an op throws.
+  struct Abandon {
+    ReplyCache& cache;
+    const ReplyCache::Key& key;
+    bool armed = true;
+    ~Abandon() {
+      if (armed) cache.abandon(key);
+    }
+  } guard{reply_cache_, key};
+  CompoundFacts facts;
+  rpc::Reply reply = run(ctx, args, &facts);
+  if (reply.stat == rpc::AcceptStat::success && facts.non_idempotent) {
+    guard.armed = false;
+    reply_cache_.finish(key, reply.body, clock_.steady_now());
+  }
+  return reply;
+}
+
+rpc::Reply Server::handle(const rpc::CallContext& ctx, std::span<const uint8_t> args) {
+  for (;;) {
+    if (auto reply = try_handle(ctx, args)) return std::move(*reply);
+    std::this_thread::sleep_for(kInProgressPoll);
+  }
+}
+
 asio::awaitable<rpc::Reply> Server::call(const rpc::CallContext& ctx,
                                          std::span<const uint8_t> args) {
-  co_return handle(ctx, args);
+  std::optional<asio::steady_timer> timer;
+  for (;;) {
+    if (auto reply = try_handle(ctx, args)) co_return std::move(*reply);
+    // A retransmission of a call that still runs (on another connection of
+    // the same client): wait for its reply without holding a thread.
+    if (!timer) timer.emplace(co_await asio::this_coro::executor);
+    timer->expires_after(kInProgressPoll);
+    co_await timer->async_wait(asio::use_awaitable);
+  }
 }
 
 void Server::connection_closed(uint64_t connection_id) {

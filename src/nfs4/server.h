@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "common/clock.h"
 #include "efs/catalog.h"
 #include "nfs4/export.h"
+#include "nfs4/reply_cache.h"
 #include "rpc/program.h"
 #include "vfs/vfs.h"
 
@@ -19,11 +21,13 @@ class Db;
 
 namespace efs::nfs4 {
 
-class StateManager;  // src/nfs4/state/state_manager.h
+class StateManager;    // src/nfs4/state/state_manager.h
+struct CompoundFacts;  // src/nfs4/compound.h
 
 struct ServerOptions {
   std::chrono::seconds lease_time{90};
   std::chrono::seconds grace_time{90};
+  ReplyCacheOptions reply_cache;  // the 4.0 duplicate request cache (reply_cache.h)
 };
 
 class Server : public rpc::Program {
@@ -40,7 +44,8 @@ class Server : public rpc::Program {
                                    std::span<const uint8_t> args) override;
   void connection_closed(uint64_t connection_id) override;
 
-  // The synchronous core of call() (tests and call() both use it).
+  // The synchronous form of call() for tests: a retransmission of a 4.0
+  // call still in progress blocks this thread until the first one ends.
   rpc::Reply handle(const rpc::CallContext& ctx, std::span<const uint8_t> args);
 
   // Called every second by the server's timer: lease expiry.
@@ -52,6 +57,7 @@ class Server : public rpc::Program {
   StateManager& state() { return *state_; }
   Exports& exports() { return exports_; }
   const ServerOptions& options() const { return options_; }
+  ReplyCache& reply_cache() { return reply_cache_; }
   // When this server started (the pseudo-root's timestamps).
   vfs::Time start_time() const { return start_time_; }
 
@@ -63,6 +69,12 @@ class Server : public rpc::Program {
   Exports exports_;
   vfs::Time start_time_;
   std::unique_ptr<StateManager> state_;
+  ReplyCache reply_cache_;
+
+  // One attempt at a call: the reply, or nullopt when the call is a
+  // retransmission of a 4.0 call still in progress (try again later).
+  std::optional<rpc::Reply> try_handle(const rpc::CallContext& ctx, std::span<const uint8_t> args);
+  rpc::Reply run(const rpc::CallContext& ctx, std::span<const uint8_t> args, CompoundFacts* facts);
 };
 
 }  // namespace efs::nfs4

@@ -29,6 +29,7 @@ struct CallContext {
   std::string local_address;        // address the connection was accepted on (mount targets)
   uint16_t local_port = 0;
   std::string remote_address;
+  uint16_t remote_port = 0;         // the client's port (the 4.0 duplicate request cache key)
   uint64_t connection_id = 0;       // unique per TCP connection (BIND_CONN_TO_SESSION)
 };
 

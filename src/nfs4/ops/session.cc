@@ -108,6 +108,7 @@ nfsstat4 op_sequence(Compound& c, const SEQUENCE4args& args, SEQUENCE4res& res) 
   ok.sr_status_flags = r->status_flags;
   c.session = r->session;
   c.client = r->client;
+  c.cachethis = args.sa_cachethis;
   if (r->replay) {
     // RFC 8881 2.10.6.1.3: a retransmission gets the cached reply, whole.
     c.replay = std::move(*r->replay);

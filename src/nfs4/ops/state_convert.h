@@ -51,10 +51,11 @@ inline void set_current(Compound& c, const StateId& s) {
   c.has_current_stateid = true;
 }
 
-// The principal that owns a client record: the AUTH_SYS uid (before access
-// point squashing).
-inline uint32_t principal(const Compound& c) {
-  return c.call.auth_sys ? c.call.auth_sys->uid : 65534u;
+// The principal that owns a client record: the AUTH_SYS uid and machine
+// name (before access point squashing); AUTH_NONE is nobody.
+inline Principal principal(const Compound& c) {
+  if (!c.call.auth_sys) return Principal{65534u};
+  return Principal{c.call.auth_sys->uid, c.call.auth_sys->machine_name};
 }
 
 inline FileKey file_key(const CurrentFh& fh) {

@@ -47,8 +47,8 @@ void Session::store_reply(uint32_t slotid, const std::vector<uint8_t>& reply) {
 // ---------------------------------------------------------------- 4.0
 
 SResult<SetClientIdOk> StateManager::setclientid(const Verifier& verifier,
-                                                 std::span<const uint8_t> id, uint32_t principal,
-                                                 uint32_t cb_program) {
+                                                 std::span<const uint8_t> id,
+                                                 const Principal& principal, uint32_t cb_program) {
   std::lock_guard lk(mu_);
   std::shared_ptr<Client> conf, unconf;
   for (auto& [cid, c] : confirmed_) {
@@ -61,7 +61,7 @@ SResult<SetClientIdOk> StateManager::setclientid(const Verifier& verifier,
     // RFC 7530 16.33.5: another principal's record with live state keeps its id.
     if (client_has_state_locked(*conf) && !lease_expired_locked(*conf)) {
       spdlog::info("nfs4 SETCLIENTID: owner in use by uid {} (caller uid {}): CLID_INUSE",
-                   conf->principal, principal);
+                   conf->principal.uid, principal.uid);
       return fail(Nfs4Stat::clid_inuse);
     }
     expire_client_locked(conf, false);
@@ -85,7 +85,7 @@ SResult<SetClientIdOk> StateManager::setclientid(const Verifier& verifier,
 }
 
 Nfs4Stat StateManager::setclientid_confirm(uint64_t clientid, const Verifier& confirm,
-                                           uint32_t principal) {
+                                           const Principal& principal) {
   std::vector<uint8_t> persist;
   {
     std::lock_guard lk(mu_);
@@ -103,19 +103,31 @@ Nfs4Stat StateManager::setclientid_confirm(uint64_t clientid, const Verifier& co
         renew_locked(*conf);
         return Nfs4Stat::ok;
       }
-      // A client that rebooted: its earlier incarnation's state goes now.
+      // A client that rebooted (RFC 7530 16.34.5, 9.6.1): its earlier
+      // incarnation's opens and locks are released now. The old client id
+      // is simply unknown afterwards (STALE_CLIENTID), but its stateids
+      // answer NFS4ERR_EXPIRED: RFC 7530 13.1.5.3 defines EXPIRED for state
+      // "released due to cancellation of the client's lease", which is what
+      // confirming the new incarnation does, while STALE_STATEID (13.1.5.5)
+      // is for stateids of an earlier *server* instance, which these are not.
       std::vector<std::shared_ptr<Client>> old;
       for (auto& [cid, c] : confirmed_) {
         if (same_owner(*c, unconf->owner_id, 0)) old.push_back(c);
       }
-      for (auto& c : old) expire_client_locked(c, false);
+      for (auto& c : old) {
+        spdlog::info("nfs4 SETCLIENTID_CONFIRM: client {:x} rebooted; state of {:x} released",
+                     clientid, c->clientid);
+        expire_client_locked(c, false);
+        superseded_.insert(c->clientid);
+      }
       unconf->confirmed = true;
       unconf->may_reclaim = grace_locked() && reclaimable_.count(unconf->owner_id);
       if (unconf->may_reclaim) reestablished_.insert(unconf->owner_id);
       renew_locked(*unconf);
       confirmed_[clientid] = unconf;
       persist = unconf->owner_id;
-      spdlog::info("nfs4 SETCLIENTID_CONFIRM: client {:x} confirmed (uid {})", clientid, principal);
+      spdlog::info("nfs4 SETCLIENTID_CONFIRM: client {:x} confirmed (uid {})", clientid,
+                   principal.uid);
     } else if (conf && conf->minorversion == 0 && conf->confirm == confirm) {
       // A retransmitted confirm of a record already confirmed.
       if (conf->principal != principal) return Nfs4Stat::clid_inuse;
@@ -138,13 +150,18 @@ Nfs4Stat StateManager::renew(uint64_t clientid) {
 
 SResult<ExchangeIdOk> StateManager::exchange_id(const Verifier& verifier,
                                                 std::span<const uint8_t> id, uint32_t flags,
-                                                uint32_t state_protect_how, uint32_t principal) {
-  // RFC 8881 18.35.3: undefined flag bits, or CONFIRMED_R from a client, are invalid.
-  constexpr uint32_t kClientFlags = kExchgIdSuppMovedRefer | kExchgIdSuppMovedMigr |
-                                    kExchgIdSuppFenceOps | kExchgIdBindPrincStateid |
-                                    kExchgIdUseNonPnfs | kExchgIdUsePnfsMds | kExchgIdUsePnfsDs |
-                                    kExchgIdUpdConfirmedRecA;
-  if (flags & ~kClientFlags) return fail(Nfs4Stat::inval);
+                                                uint32_t state_protect_how,
+                                                const Principal& principal) {
+  // RFC 8881 18.35.3: undefined flag bits, or CONFIRMED_R from a client, are
+  // invalid. SUPP_FENCE_OPS (0x4) is defined by NFSv4.2 (RFC 7862 15.1), not
+  // 4.1, so a 4.1 EXCHANGE_ID carrying it is refused as Linux nfsd does.
+  constexpr uint32_t kClientFlags =
+      kExchgIdSuppMovedRefer | kExchgIdSuppMovedMigr | kExchgIdBindPrincStateid |
+      kExchgIdUseNonPnfs | kExchgIdUsePnfsMds | kExchgIdUsePnfsDs | kExchgIdUpdConfirmedRecA;
+  if (flags & ~kClientFlags) {
+    spdlog::info("nfs4 EXCHANGE_ID: undefined eia_flags bits {:#x}: INVAL", flags & ~kClientFlags);
+    return fail(Nfs4Stat::inval);
+  }
   if (id.empty()) return fail(Nfs4Stat::inval);
   // Only SP4_NONE: SP4_MACH_CRED needs a machine credential that AUTH_SYS
   // cannot prove (what Linux nfsd also answers), and we implement no SSV
@@ -174,7 +191,7 @@ SResult<ExchangeIdOk> StateManager::exchange_id(const Verifier& verifier,
       // Case 3: another principal's live record.
       if (client_has_state_locked(*conf) && !lease_expired_locked(*conf)) {
         spdlog::info("nfs4 EXCHANGE_ID: owner in use by uid {} (caller uid {}): CLID_INUSE",
-                     conf->principal, principal);
+                     conf->principal.uid, principal.uid);
         return fail(Nfs4Stat::clid_inuse);
       }
     } else if (conf->verifier == verifier) {
@@ -199,8 +216,28 @@ SResult<ExchangeIdOk> StateManager::exchange_id(const Verifier& verifier,
 }
 
 SResult<CreateSessionResult> StateManager::create_session(const CreateSessionArgs& args,
-                                                          uint32_t principal,
+                                                          const Principal& principal,
                                                           uint64_t connection_id) {
+  // RFC 8881 18.36.3: PERSIST, CONN_BACK_CHAN and CONN_RDMA are the only
+  // csa_flags; any other bit is NFS4ERR_INVAL. Arguments are checked before
+  // the client id, as Linux nfsd does (pynfs CSESS29 expects TOOSMALL even
+  // where the compound is otherwise odd).
+  constexpr uint32_t kSessionFlags =
+      kCreateSessionPersist | kCreateSessionConnBackChan | kCreateSessionConnRdma;
+  if (args.flags & ~kSessionFlags) {
+    spdlog::info("nfs4 CREATE_SESSION: undefined csa_flags bits {:#x}: INVAL",
+                 args.flags & ~kSessionFlags);
+    return fail(Nfs4Stat::inval);
+  }
+  // RFC 8881 18.36.4: a fore channel whose maxima cannot carry even a
+  // SEQUENCE-only COMPOUND is NFS4ERR_TOOSMALL.
+  if (args.fore.maxrequestsize < kMinForeRequestSize ||
+      args.fore.maxresponsesize < kMinForeResponseSize) {
+    spdlog::info(
+        "nfs4 CREATE_SESSION: fore channel maxrequestsize {} / maxresponsesize {}: TOOSMALL",
+        args.fore.maxrequestsize, args.fore.maxresponsesize);
+    return fail(Nfs4Stat::toosmall);
+  }
   std::vector<uint8_t> persist;
   CreateSessionResult out;
   {
@@ -214,7 +251,15 @@ SResult<CreateSessionResult> StateManager::create_session(const CreateSessionArg
     }
     Client* rec = conf ? conf.get() : unconf.get();
     if (!rec) return fail(Nfs4Stat::stale_clientid);
-    if (rec->principal != principal) return fail(Nfs4Stat::clid_inuse);  // RFC 8881 18.36.4
+    // RFC 8881 18.36.4: the principal must be the one that created an
+    // *unconfirmed* client id (else NFS4ERR_CLID_INUSE). A confirmed client
+    // may open further sessions under any principal: only SP4_MACH_CRED or
+    // SP4_SSV state protection would tie it to one, and we serve SP4_NONE.
+    if (unconf && rec->principal != principal) {
+      spdlog::info("nfs4 CREATE_SESSION: client {:x} created by uid {}, caller uid {}: CLID_INUSE",
+                   rec->clientid, rec->principal.uid, principal.uid);
+      return fail(Nfs4Stat::clid_inuse);
+    }
     // The CREATE_SESSION slot (RFC 8881 18.36.4): same sequence id -> the
     // cached reply; the next one -> a new session; anything else misordered.
     if (args.sequence == rec->cs_sequence && rec->cs_reply) return *rec->cs_reply;
@@ -234,7 +279,7 @@ SResult<CreateSessionResult> StateManager::create_session(const CreateSessionArg
       conf = unconf;
       persist = unconf->owner_id;
       spdlog::info("nfs4 CREATE_SESSION: client {:x} confirmed (uid {})", conf->clientid,
-                   principal);
+                   principal.uid);
     }
 
     auto s = std::make_shared<Session>();

@@ -176,16 +176,8 @@ StateOpResult StateManager::lock(const LockRequest& req) {
     return r;
   }
   renew_locked(*client);
-  // Grace (RFC 7530 9.6.2, RFC 8881 8.4.2).
-  bool grace = grace_locked();
-  if (req.reclaim && (!grace || !client->may_reclaim || client->reclaim_complete)) {
-    r.status = Nfs4Stat::no_grace;
-    return r;
-  }
-  if (!req.reclaim && grace) {
-    r.status = Nfs4Stat::grace;
-    return r;
-  }
+  r.status = grace_check_locked(*client, req.minorversion, req.reclaim);
+  if (r.status != Nfs4Stat::ok) return r;
   if (auto d = conflict_locked(lock_owner.get(), req.file, req.write, first, last)) {
     r.status = Nfs4Stat::denied;
     r.denied = std::move(*d);

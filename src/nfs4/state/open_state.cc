@@ -54,7 +54,7 @@ Nfs4Stat StateManager::lookup_stateid_locked(const StateId& sid, uint32_t minorv
   if (minorversion >= 1) {
     // RFC 8881 8.2.4: a stateid is only valid for the client that owns the session.
     if (session_client && session_client->clientid != clientid) return Nfs4Stat::bad_stateid;
-  } else if (expired_.count(clientid)) {
+  } else if (expired_.count(clientid) || superseded_.count(clientid)) {
     return Nfs4Stat::expired;
   }
   if (auto it = opens_.find(sid.other); it != opens_.end()) {
@@ -190,17 +190,7 @@ OpenStart StateManager::open_begin(const OpenRequest& req) {
     st.status = Nfs4Stat::notsupp;
     return st;
   }
-  // Grace (RFC 8881 8.4.2, 18.51.3): during it only reclaims; a reclaim needs
-  // a grace period, a client that held state before the restart, and no
-  // RECLAIM_COMPLETE yet.
-  bool grace = grace_locked();
-  if (req.reclaim) {
-    if (!grace || !st.client->may_reclaim || st.client->reclaim_complete) {
-      st.status = Nfs4Stat::no_grace;
-    }
-  } else if (grace) {
-    st.status = Nfs4Stat::grace;
-  }
+  st.status = grace_check_locked(*st.client, req.minorversion, req.reclaim);
   return st;
 }
 

@@ -33,7 +33,7 @@ class Client {
   uint64_t clientid = 0;
   std::vector<uint8_t> owner_id;  // co_ownerid / nfs_client_id4.id
   Verifier verifier{};            // the client's boot verifier
-  uint32_t principal = 0;         // AUTH_SYS uid that established the record
+  Principal principal;            // who established the record
   uint32_t minorversion = 0;
   bool confirmed = false;
   Verifier confirm{};                               // 4.0 SETCLIENTID confirm verifier

@@ -26,6 +26,8 @@ const char* to_string(Nfs4Stat s) {
       return "NFS4ERR_INVAL";
     case Nfs4Stat::notsupp:
       return "NFS4ERR_NOTSUPP";
+    case Nfs4Stat::toosmall:
+      return "NFS4ERR_TOOSMALL";
     case Nfs4Stat::serverfault:
       return "NFS4ERR_SERVERFAULT";
     case Nfs4Stat::delay:
@@ -185,6 +187,27 @@ bool StateManager::grace_locked() {
     end_grace_locked(&pending_forget_);
   }
   return grace_;
+}
+
+Nfs4Stat StateManager::grace_check_locked(const Client& client, uint32_t minorversion,
+                                          bool reclaim) {
+  const bool grace = grace_locked();
+  if (reclaim) {
+    // RFC 8881 8.4.2.1 / 18.51.3, RFC 7530 9.6.2: a reclaim needs a grace
+    // period, a client that held state before the restart, and (4.1) no
+    // RECLAIM_COMPLETE from it yet; otherwise NFS4ERR_NO_GRACE.
+    if (!grace || !client.may_reclaim || client.reclaim_complete) return Nfs4Stat::no_grace;
+    return Nfs4Stat::ok;
+  }
+  // RFC 8881 8.4.2 / RFC 7530 9.6.2: during grace no new locking state for
+  // anyone (a client that finished reclaiming included).
+  if (grace) return Nfs4Stat::grace;
+  // RFC 8881 18.51.3: "If non-reclaim locking operations are done before
+  // the RECLAIM_COMPLETE, an NFS4ERR_GRACE error will be returned" - a 4.1
+  // client must send RECLAIM_COMPLETE after establishing its client id, in
+  // or out of a grace period (pynfs RECC3; Linux nfsd does the same for OPEN).
+  if (minorversion >= 1 && !client.reclaim_complete) return Nfs4Stat::grace;
+  return Nfs4Stat::ok;
 }
 
 bool StateManager::in_grace() {

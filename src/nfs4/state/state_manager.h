@@ -55,6 +55,20 @@ struct OwnerLess {
 };
 using OwnerSet = std::set<std::vector<uint8_t>, OwnerLess>;
 
+// RFC 8881 18.36.4: the smallest fore channel that carries a COMPOUND of one
+// SEQUENCE, in bytes, RPC headers included (18.36.3 counts them) with AUTH_NONE
+// credential and verifier and an empty tag:
+//   call:  RPC call header 24 + credential 8 + verifier 8 + tag, minorversion,
+//          op count 12 + opcode 4 + SEQUENCE4args 32 = 88
+//   reply: RPC reply header 24 + status, tag, op count 12 + opcode and status 8
+//          + SEQUENCE4resok 36 = 80
+// Below these CREATE_SESSION answers NFS4ERR_TOOSMALL. (Linux nfsd's
+// NFSD_MIN_REQ_HDR_SEQ_SZ / NFSD_MIN_RESP_HDR_SEQ_SZ are 64 each because they
+// leave out the leading RPC header words; we count the whole reply, see
+// kRpcReplyHeaderSize in compound.h.)
+inline constexpr uint32_t kMinForeRequestSize = 24 + 8 + 8 + 12 + 4 + 32;  // 88
+inline constexpr uint32_t kMinForeResponseSize = 24 + 12 + 8 + 36;         // 80
+
 struct StateOptions {
   std::chrono::seconds lease_time{90};
   std::chrono::seconds grace_time{90};
@@ -181,17 +195,19 @@ class StateManager {
 
   // ---- 4.0 clients (RFC 7530 16.33, 16.34, 16.29) ----
   SResult<SetClientIdOk> setclientid(const Verifier& verifier, std::span<const uint8_t> id,
-                                     uint32_t principal, uint32_t cb_program);
-  Nfs4Stat setclientid_confirm(uint64_t clientid, const Verifier& confirm, uint32_t principal);
+                                     const Principal& principal, uint32_t cb_program);
+  Nfs4Stat setclientid_confirm(uint64_t clientid, const Verifier& confirm,
+                               const Principal& principal);
   Nfs4Stat renew(uint64_t clientid);
 
   // ---- 4.1 clients and sessions (RFC 8881 18.35-18.37, 18.46, 18.34, 18.50, 18.51) ----
   // state_protect_how is state_protect_how4 (0 SP4_NONE, 1 SP4_MACH_CRED, 2 SP4_SSV);
   // only SP4_NONE is served.
   SResult<ExchangeIdOk> exchange_id(const Verifier& verifier, std::span<const uint8_t> id,
-                                    uint32_t flags, uint32_t state_protect_how, uint32_t principal);
-  SResult<CreateSessionResult> create_session(const CreateSessionArgs& args, uint32_t principal,
-                                              uint64_t connection_id);
+                                    uint32_t flags, uint32_t state_protect_how,
+                                    const Principal& principal);
+  SResult<CreateSessionResult> create_session(const CreateSessionArgs& args,
+                                              const Principal& principal, uint64_t connection_id);
   Nfs4Stat destroy_session(const SessionId& id, uint64_t connection_id);
   // Returns the channel_dir_from_server4 granted.
   SResult<uint32_t> bind_conn_to_session(const SessionId& id, uint32_t dir, uint64_t connection_id);
@@ -271,6 +287,9 @@ class StateManager {
   uint64_t new_clientid_locked();
   StateId new_stateid_locked(uint64_t clientid);
   bool grace_locked();
+  // The grace rules of a locking op (OPEN, LOCK) that obtains new state or
+  // reclaims old state: ok, NFS4ERR_GRACE or NFS4ERR_NO_GRACE.
+  Nfs4Stat grace_check_locked(const Client& client, uint32_t minorversion, bool reclaim);
   void end_grace_locked(std::vector<std::vector<uint8_t>>* forget);
   void persist_client(const std::vector<uint8_t>& owner_id, uint32_t minorversion);
   void forget_clients(const std::vector<std::vector<uint8_t>>& owner_ids);
@@ -323,6 +342,9 @@ class StateManager {
   // record with the same id as the confirmed one (RFC 7530 16.33.5), hence two maps.
   std::map<uint64_t, std::shared_ptr<Client>> confirmed_, unconfirmed_;
   std::set<uint64_t> expired_;  // 4.0 client ids whose lease expired (NFS4ERR_EXPIRED)
+  // 4.0 client ids whose client rebooted (SETCLIENTID_CONFIRM of a new
+  // verifier): the ids themselves are STALE_CLIENTID, their stateids EXPIRED.
+  std::set<uint64_t> superseded_;
   std::map<SessionId, std::shared_ptr<Session>> sessions_;
   using OwnerKey = std::pair<uint64_t, std::vector<uint8_t>>;
   // By client id first, so one client's owners are adjacent (lower_bound on

@@ -8,6 +8,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace efs::nfs4 {
@@ -23,6 +24,7 @@ enum class Nfs4Stat : uint32_t {
   exist = 17,
   inval = 22,
   notsupp = 10004,
+  toosmall = 10005,
   serverfault = 10006,
   delay = 10008,
   denied = 10010,
@@ -87,6 +89,20 @@ inline StateId invalid_stateid() {
 }
 
 using Verifier = std::array<uint8_t, 8>;
+
+// Who sent a request, as a client record remembers it (RFC 8881 2.4.3,
+// RFC 7530 16.33.5). For AUTH_SYS that is the credential's uid and machine
+// name; AUTH_NONE is uid 65534 with no machine name. Built implicitly from a
+// uid alone (the machine name empty), which is what the state tests use.
+struct Principal {
+  uint32_t uid = 0;
+  std::string machine;
+  Principal() = default;
+  Principal(uint32_t u, std::string m = {}) : uid(u), machine(std::move(m)) {}  // NOLINT: implicit
+  friend bool operator==(const Principal& a, const Principal& b) {
+    return a.uid == b.uid && a.machine == b.machine;
+  }
+};
 using SessionId = std::array<uint8_t, 16>;
 
 // A file as the state layer sees it: (file system's fsid, inode).

@@ -169,6 +169,9 @@ Fixture::~Fixture() {
 rpc::Reply Fixture::raw(std::span<const uint8_t> args, uint32_t proc) {
   rpc::CallContext c = ctx;
   c.proc = proc;
+  // Each call gets its own xid unless the test set one: equal xids with
+  // equal arguments are retransmissions to the 4.0 reply cache.
+  if (c.xid == 0) c.xid = next_xid++;
   return server->handle(c, args);
 }
 

@@ -79,7 +79,8 @@ struct Fixture {
   FakeCatalog catalog;
   Clock clock;
   std::unique_ptr<Server> server;
-  rpc::CallContext ctx;
+  rpc::CallContext ctx;  // ctx.xid 0: raw() and run() number their calls from next_xid
+  uint32_t next_xid = 1;
   std::string fs_id = "fs-0123456789abcdef0";
   std::shared_ptr<vfs::FileSystem> fs;
 };

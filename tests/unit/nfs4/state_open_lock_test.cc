@@ -311,6 +311,8 @@ TEST_CASE("4.1: no seqids, seqid 0 means current, CLOSE returns the invalid stat
   REQUIRE(cs.ok());
   auto seq = sm.sequence(SequenceArgs{cs->sessionid, 1, 0, 0, false}, 1);
   REQUIRE(seq.ok());
+  // RFC 8881 18.51.3: no new locking state before RECLAIM_COMPLETE.
+  REQUIRE(sm.reclaim_complete(*seq->client, false) == Nfs4Stat::ok);
   OpenRequest req;
   req.minorversion = 1;
   req.session_client = seq->client;
