@@ -21,7 +21,10 @@ uint64_t verifier_u64(const verifier4& v) {
   return x;
 }
 
-// OPEN only opens regular files (RFC 7530 16.16.5, RFC 8881 18.16.3).
+// OPEN only opens regular files. RFC 7530 16.16.6: ISDIR for a directory,
+// SYMLINK for a symbolic link and for every other special file ("INVAL would
+// be inappropriate, since the arguments ... were correct"). RFC 8881 18.16.3:
+// ISDIR, SYMLINK, and WRONG_TYPE for the other types.
 nfsstat4 check_regular(const Compound& c, vfs::FileType t) {
   switch (t) {
     case vfs::FileType::reg:
@@ -31,7 +34,7 @@ nfsstat4 check_regular(const Compound& c, vfs::FileType t) {
     case vfs::FileType::lnk:
       return NFS4ERR_SYMLINK;
     default:
-      return c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_INVAL;
+      return c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_SYMLINK;
   }
 }
 
@@ -83,6 +86,15 @@ nfsstat4 open_by_name(Compound& c, const OPEN4args& args, Opened* out) {
       attrs = std::move(*d);
     }
     auto made = fs.create_file(c.cred, dir, name, mode, attrs.set, verf);
+    if (!made && made.error() == vfs::Errc::exist && mode == vfs::CreateMode::unchecked) {
+      // UNCHECKED4 over an existing non-file: the vfs says only "exists";
+      // OPEN answers by the object's type as for a plain open.
+      auto a = fs.lookup(c.cred, dir, name);
+      if (a) {
+        nfsstat4 st = check_regular(c, a->type);
+        return st != NFS4_OK ? st : NFS4ERR_EXIST;
+      }
+    }
     if (!made) return to_nfsstat(made.error());
     if (nfsstat4 st = check_regular(c, made->attr.type); st != NFS4_OK) return st;
     out->ino = made->attr.ino;
@@ -90,17 +102,18 @@ nfsstat4 open_by_name(Compound& c, const OPEN4args& args, Opened* out) {
     out->cinfo = to_cinfo(made->dir);
     if (made->created) {
       out->attrset = attrs.attrsset;
-    } else if (mode == vfs::CreateMode::unchecked && attrs.set.size) {
-      // RFC 7530 16.16.5: UNCHECKED4 on an existing file applies the size
-      // (O_TRUNC), subject to write permission.
+    } else if (mode == vfs::CreateMode::unchecked && attrs.set.size && *attrs.set.size == 0) {
+      // RFC 7530 16.16.5 / RFC 8881 18.16.3: UNCHECKED4 on an existing file
+      // ignores createattrs, except that a size of zero truncates it (O_TRUNC),
+      // subject to write permission. attrset then names only size.
       auto g = fs.access(c.cred, out->ino, vfs::kAccessModify);
       if (!g) return to_nfsstat(g.error());
       if (!(*g & vfs::kAccessModify)) return NFS4ERR_ACCESS;
       vfs::SetAttr trunc;
-      trunc.size = attrs.set.size;
+      trunc.size = 0;
       auto s = fs.setattr(c.cred, out->ino, trunc);
       if (!s) return to_nfsstat(s.error());
-      out->attrset = attrs.attrsset;
+      bitmap_set(out->attrset, A_size);
     }
     return NFS4_OK;
   }
