@@ -353,3 +353,40 @@ TEST_CASE("OPEN GUARDED4 and EXCLUSIVE4 on an existing file; OPEN of a non-file"
 }
 
 }  // namespace efs::nfs4::test
+
+namespace efs::nfs4::test {
+
+TEST_CASE("LOOKUPP of any non-directory is NOTDIR, a symlink included") {
+  Fixture f;
+  f.make_file("file", "x");
+  auto root = f.fh_of({});
+  REQUIRE(f.run({putfh(root), symlink("link", "file")}).status == NFS4_OK);
+  // pynfs LOOKP2a / LOOKP2r (RFC 7530 16.15.5).
+  CHECK(f.run({putfh(f.fh_of({"link"})), lookupp()}).status == NFS4ERR_NOTDIR);
+  CHECK(f.run({putfh(f.fh_of({"file"})), lookupp()}).status == NFS4ERR_NOTDIR);
+  // LOOKUP through a symlink stays SYMLINK (RFC 8881 18.13.3).
+  CHECK(f.run({putfh(f.fh_of({"link"})), lookup("x")}).status == NFS4ERR_SYMLINK);
+}
+
+TEST_CASE("4.1 OPEN EXCLUSIVE4_1: attributes at creation, same verifier reopens, another is EXIST") {
+  Client41 f;
+  auto excl = [&](uint8_t verf_byte) {
+    auto a = open_op(0, "o41", 0, "ex", EXCLUSIVE4_1);
+    a.opopen.openhow.how.mode = EXCLUSIVE4_1;
+    a.opopen.openhow.how.ch_createboth.cva_verf.fill(verf_byte);
+    a.opopen.openhow.how.ch_createboth.cva_attrs = attrs(std::nullopt, 0640);
+    return a;
+  };
+  auto root = f.fh_of({});
+  auto r1 = f.run41({putfh(root), excl(7), getfh()});
+  REQUIRE(r1.status == NFS4_OK);
+  CHECK(r1.resarray[2].opopen.resok4.attrset == bits({A_mode}));
+  nfs_fh4 fh = r1.resarray[3].opgetfh.resok4.object;
+  CHECK(mode_of(f, fh) == 0640);
+  auto r2 = f.run41({putfh(root), excl(7), getfh()});
+  REQUIRE(r2.status == NFS4_OK);
+  CHECK(r2.resarray[3].opgetfh.resok4.object == fh);
+  CHECK(last_status(f.run41({putfh(root), excl(9)})) == NFS4ERR_EXIST);
+}
+
+}  // namespace efs::nfs4::test
