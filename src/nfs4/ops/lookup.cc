@@ -36,7 +36,9 @@ nfsstat4 op_lookupp(Compound& c, LOOKUPP4res& res) {
   if (c.current.is_pseudo()) return res.status = NFS4ERR_NOENT;
   auto self = c.current.fs->getattr(c.current.ino);
   if (!self) return res.status = to_nfsstat(self.error());
-  if (self->type == vfs::FileType::lnk) return res.status = NFS4ERR_SYMLINK;
+  // RFC 7530 16.15.5 / RFC 8881 18.14.3: NOTDIR for any non-directory, a
+  // symbolic link included (SYMLINK is LOOKUP's answer, not LOOKUPP's; pynfs
+  // LOOKP2a).
   if (self->type != vfs::FileType::dir) return res.status = NFS4ERR_NOTDIR;
   if (c.current.ino == c.current.export_root) {
     // An access point's root directory is its client's "/" (EFS enforces it):
