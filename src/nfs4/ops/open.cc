@@ -4,6 +4,7 @@
 // NFS4ERR_NOTSUPP) and no share deny (NFS4ERR_NOTSUPP, enforced by the state layer).
 #include "common/log.h"
 #include "nfs4/attrs.h"
+#include "nfs4/export.h"
 #include "nfs4/ops/fs_ops.h"
 #include "nfs4/ops/state_convert.h"
 #include "nfs4/ops/state_ops.h"
@@ -48,8 +49,16 @@ struct Opened {
 
 // CLAIM_NULL: open or create `name` in the current directory.
 nfsstat4 open_by_name(Compound& c, const OPEN4args& args, Opened* out) {
-  if (nfsstat4 st = need_fs_dir(c); st != NFS4_OK) return st;
   const std::string& name = args.claim.file;
+  if (c.current.is_pseudo() && args.openhow.opentype != OPEN4_CREATE) {
+    // The pseudo-root holds only junctions, which are directories: ISDIR
+    // for one that exists (RFC 7530 16.16.6), NOENT otherwise. Creating
+    // there is ROFS (need_fs_dir).
+    if (nfsstat4 st = check_component(name); st != NFS4_OK) return st;
+    auto fh = c.server.exports().lookup_junction(name);
+    return fh ? NFS4ERR_ISDIR : fh.error();
+  }
+  if (nfsstat4 st = need_fs_dir(c); st != NFS4_OK) return st;
   if (nfsstat4 st = check_component(name); st != NFS4_OK) return st;
   auto& fs = *c.current.fs;
   const vfs::Ino dir = c.current.ino;

@@ -390,3 +390,17 @@ TEST_CASE("4.1 OPEN EXCLUSIVE4_1: attributes at creation, same verifier reopens,
 }
 
 }  // namespace efs::nfs4::test
+
+namespace efs::nfs4::test {
+
+TEST_CASE("OPEN in the pseudo-root: a junction is ISDIR, a missing name NOENT, create ROFS") {
+  Client40 f;
+  CHECK(f.run({putrootfh(), open_existing(f.clientid, "p", f.seqid++, f.fs_id)}).status ==
+        NFS4ERR_ISDIR);
+  CHECK(f.run({putrootfh(), open_existing(f.clientid, "p", f.seqid++, "fs-nothere")}).status ==
+        NFS4ERR_NOENT);
+  CHECK(f.run({putrootfh(), open_op(f.clientid, "p", f.seqid++, "new", UNCHECKED4)}).status ==
+        NFS4ERR_ROFS);
+}
+
+}  // namespace efs::nfs4::test
