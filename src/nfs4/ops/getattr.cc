@@ -1,4 +1,4 @@
-// GETATTR, VERIFY, NVERIFY, ACCESS, SETATTR (RFC 7530 16.7, 16.35, 16.16,
+// GETATTR, VERIFY, NVERIFY, ACCESS, SETATTR (RFC 7530 16.7, 16.35, 16.15,
 // 16.1, 16.32; RFC 8881 18.7, 18.31, 18.15, 18.1, 18.30).
 #include "common/log.h"
 #include "nfs4/attrs.h"

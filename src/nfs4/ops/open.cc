@@ -1,5 +1,5 @@
 // OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE, DELEGRETURN, DELEGPURGE
-// (RFC 7530 16.16-16.20, 16.5-16.6; RFC 8881 18.16-18.20, 18.5-18.6).
+// (RFC 7530 16.16, 16.18, 16.19, 16.2, 16.5, 16.6; RFC 8881 18.16, 18.18, 18.2, 18.5, 18.6).
 // EFS: no delegations (OPEN_DELEGATE_NONE always; the delegation claims get
 // NFS4ERR_NOTSUPP) and no share deny (NFS4ERR_NOTSUPP, enforced by the state layer).
 #include "common/log.h"
@@ -287,7 +287,7 @@ nfsstat4 op_delegreturn(Compound& c, const DELEGRETURN4args& args, DELEGRETURN4r
 }
 
 nfsstat4 op_delegpurge(Compound&, const DELEGPURGE4args&, DELEGPURGE4res& res) {
-  // RFC 7530 16.6.4: a server that does not support CLAIM_DELEGATE_PREV
+  // RFC 7530 16.5.4: a server that does not support CLAIM_DELEGATE_PREV
   // answers NFS4ERR_NOTSUPP.
   return res.status = NFS4ERR_NOTSUPP;
 }

@@ -13,7 +13,6 @@
 
 namespace efs::nfs4 {
 
-
 namespace {
 
 // READ, WRITE and COMMIT need a regular file. RFC 7530 16.23.5 / 16.36.5:
@@ -37,16 +36,16 @@ nfsstat4 need_regular(Compound& c, vfs::Attr* attr) {
 // The permission bits (rwx, 4/2/1) that apply to cred on a file.
 uint32_t mode_class(const vfs::Cred& cred, const vfs::Attr& a) {
   if (cred.uid == a.uid) return (a.mode >> 6) & 7;
-  bool in_group = cred.gid == a.gid ||
-                  std::find(cred.gids.begin(), cred.gids.end(), a.gid) != cred.gids.end();
+  bool in_group =
+      cred.gid == a.gid || std::find(cred.gids.begin(), cred.gids.end(), a.gid) != cred.gids.end();
   return in_group ? (a.mode >> 3) & 7 : a.mode & 7;
 }
 
 // The caller's credentials against the file for I/O under an open or lock
-// stateid. A stateid proves an OPEN, not that this caller may use it
-// (RFC 7530 9.1.4.3, 16.23.4: the server may check the principal on every
-// READ and WRITE): a user holding someone else's stateid to a 0600 file gets
-// ACCESS. As Linux nfsd does (NFSD_MAY_OWNER_OVERRIDE), the file's owner
+// stateid. A stateid proves an OPEN, not that this caller may use it: a user
+// holding someone else's stateid to a 0600 file gets ACCESS (one of READ's
+// and WRITE's errors, RFC 7530 16.23 / 16.36; pynfs RD12). As Linux nfsd
+// does (nfs4_check_file with NFSD_MAY_OWNER_OVERRIDE), the file's owner
 // passes whatever the mode says, since OPEN already checked it and a client
 // may fchmod an open file to 0; READ is also allowed with only execute
 // permission, so a client can page in a mode-0111 binary. Root passes (EFS

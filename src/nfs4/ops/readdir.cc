@@ -40,9 +40,7 @@ constexpr std::size_t kEmptyReplyBytes = 8 + 4 + 4;
 // Collects entries into the wire list while tracking the budgets.
 class Listing {
  public:
-  Listing(const READDIR4args& args) : args_(args) {
-    used_ = kEmptyReplyBytes;
-  }
+  Listing(const READDIR4args& args) : args_(args) { used_ = kEmptyReplyBytes; }
   // False when the entry does not fit (the listing stops there).
   bool add(uint64_t cookie, const std::string& name, fattr4 attrs) {
     std::size_t size = entry_size(name, attrs);

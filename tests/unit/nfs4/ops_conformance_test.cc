@@ -278,8 +278,7 @@ TEST_CASE("ACCESS: supported holds only the bits meaningful for the object's typ
   REQUIRE(dir.status == NFS4_OK);
   // pynfs ACC2d: no EXECUTE for a directory.
   CHECK(dir.resarray[1].opaccess.resok4.supported == (all & ~vfs::kAccessExecute));
-  CHECK((dir.resarray[1].opaccess.resok4.access & ~dir.resarray[1].opaccess.resok4.supported) ==
-        0);
+  CHECK((dir.resarray[1].opaccess.resok4.access & ~dir.resarray[1].opaccess.resok4.supported) == 0);
   auto file = f.run({putfh(f.fh_of({"file"})), access(all)});
   REQUIRE(file.status == NFS4_OK);
   // pynfs ACC2r: no LOOKUP or DELETE for a non-directory.
@@ -301,8 +300,7 @@ TEST_CASE("ACCESS: supported holds only the bits meaningful for the object's typ
 
 TEST_CASE("OPEN UNCHECKED4 on an existing file ignores createattrs except a zero size") {
   Client40 f;
-  auto [fh, sid] =
-      f.open_confirmed(open_op(f.clientid, "o", 0, "u", UNCHECKED4, attrs(32, 0644)));
+  auto [fh, sid] = f.open_confirmed(open_op(f.clientid, "o", 0, "u", UNCHECKED4, attrs(32, 0644)));
   CHECK(size_of(f, fh) == 32);
   CHECK(mode_of(f, fh) == 0644);
   // pynfs OPEN2: a second create with other attributes changes nothing...
@@ -368,7 +366,8 @@ TEST_CASE("LOOKUPP of any non-directory is NOTDIR, a symlink included") {
   CHECK(f.run({putfh(f.fh_of({"link"})), lookup("x")}).status == NFS4ERR_SYMLINK);
 }
 
-TEST_CASE("4.1 OPEN EXCLUSIVE4_1: attributes at creation, same verifier reopens, another is EXIST") {
+TEST_CASE(
+    "4.1 OPEN EXCLUSIVE4_1: attributes at creation, same verifier reopens, another is EXIST") {
   Client41 f;
   auto excl = [&](uint8_t verf_byte) {
     auto a = open_op(0, "o41", 0, "ex", EXCLUSIVE4_1);
