@@ -212,12 +212,18 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
   if (!o.created) {
     // RFC 7530 16.16.5: the caller needs read or write permission for the
     // access asked for (a file it just created is its own to open).
-    uint32_t need = 0;
-    if (req.access & kShareAccessRead) need |= vfs::kAccessRead;
-    if (req.access & kShareAccessWrite) need |= vfs::kAccessModify;
-    auto g = file.fs->access(c.cred, o.ino, need);
+    // Execute permission stands in for read, as in Linux nfsd
+    // (NFSD_MAY_READ_IF_EXEC): a client exec'ing a mode-0111 binary opens it
+    // for READ.
+    const bool want_read = req.access & kShareAccessRead;
+    const bool want_write = req.access & kShareAccessWrite;
+    uint32_t ask = (want_read ? vfs::kAccessRead | vfs::kAccessExecute : 0) |
+                   (want_write ? vfs::kAccessModify : 0);
+    auto g = file.fs->access(c.cred, o.ino, ask);
     if (!g) return finish(to_nfsstat(g.error()));
-    if ((*g & need) != need) return finish(NFS4ERR_ACCESS);
+    bool read_ok = !want_read || (*g & (vfs::kAccessRead | vfs::kAccessExecute));
+    bool write_ok = !want_write || (*g & vfs::kAccessModify);
+    if (!read_ok || !write_ok) return finish(NFS4ERR_ACCESS);
   }
   auto granted = sm.open_commit(start, req, file_key(file));
   if (!granted) return finish(wire(granted.error()));

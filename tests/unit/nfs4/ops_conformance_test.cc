@@ -403,3 +403,29 @@ TEST_CASE("OPEN in the pseudo-root: a junction is ISDIR, a missing name NOENT, c
 }
 
 }  // namespace efs::nfs4::test
+
+namespace efs::nfs4::test {
+
+TEST_CASE("OPEN for READ of an execute-only file is allowed (exec of a --x binary); WRITE is not") {
+  Client40 f;
+  auto [fh, sid] = f.open_confirmed(
+      open_op(f.clientid, "o", 0, "bin", UNCHECKED4, attrs(std::nullopt, 0711, 1000)));
+  (void)fh;
+  (void)sid;
+  f.as_uid(2000);
+  auto rd = open_existing(f.clientid, "o", f.seqid++, "bin");
+  rd.opopen.share_access = OPEN4_SHARE_ACCESS_READ;
+  CHECK(f.run({putfh(f.fh_of({})), rd}).status == NFS4_OK);
+  auto wr = open_existing(f.clientid, "o", f.seqid++, "bin");
+  wr.opopen.share_access = OPEN4_SHARE_ACCESS_WRITE;
+  CHECK(f.run({putfh(f.fh_of({})), wr}).status == NFS4ERR_ACCESS);
+  // Without any x bit for others, READ needs the r bit.
+  f.as_uid(1000);
+  REQUIRE(f.run({putfh(f.fh_of({"bin"})), setattr(attrs(std::nullopt, 0700))}).status == NFS4_OK);
+  f.as_uid(2000);
+  auto rd2 = open_existing(f.clientid, "o", f.seqid++, "bin");
+  rd2.opopen.share_access = OPEN4_SHARE_ACCESS_READ;
+  CHECK(f.run({putfh(f.fh_of({})), rd2}).status == NFS4ERR_ACCESS);
+}
+
+}  // namespace efs::nfs4::test
