@@ -99,6 +99,10 @@ void bitmap_set(bitmap4& b, uint32_t n) {
   b[word] |= 1u << (n % 32);
 }
 
+bool asks_write_only(const bitmap4& want) {
+  return bitmap_test(want, A_time_access_set) || bitmap_test(want, A_time_modify_set);
+}
+
 bitmap4 supported_attrs(uint32_t minor) {
   // Built once: GETATTR and every READDIR entry consult it.
   static const bitmap4 v40 = [] {

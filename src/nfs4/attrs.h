@@ -79,6 +79,11 @@ inline constexpr uint32_t kMaxReadWrite = 1048576;
 bool bitmap_test(const bitmap4& b, uint32_t n);
 void bitmap_set(bitmap4& b, uint32_t n);
 
+// True if `want` names a write-only attribute (time_access_set,
+// time_modify_set): GETATTR, READDIR and VERIFY answer INVAL (RFC 8881 5.5,
+// 18.7.3, 18.23.3).
+bool asks_write_only(const bitmap4& want);
+
 // Attributes this server reports for minor version `minor`.
 bitmap4 supported_attrs(uint32_t minor);
 

@@ -54,12 +54,12 @@ nfsstat4 op_create(Compound& c, const CREATE4args& args, CREATE4res& res) {
 
 nfsstat4 op_readlink(Compound& c, READLINK4res& res) {
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
-  // RFC 7530 16.25.5: INVAL for a non-link; RFC 8881 18.24.3: WRONG_TYPE.
+  // RFC 7530 16.25.5: INVAL for anything not NF4LNK, a directory included
+  // (pynfs RDLK2d); RFC 8881 18.24.3: WRONG_TYPE likewise.
   nfsstat4 wrong = c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_INVAL;
-  if (c.current.is_pseudo()) return res.status = NFS4ERR_ISDIR;
+  if (c.current.is_pseudo()) return res.status = wrong;
   auto a = c.current.fs->getattr(c.current.ino);
   if (!a) return res.status = to_nfsstat(a.error());
-  if (a->type == vfs::FileType::dir) return res.status = NFS4ERR_ISDIR;
   if (a->type != vfs::FileType::lnk) return res.status = wrong;
   auto target = c.current.fs->readlink(c.current.ino);
   if (!target) return res.status = to_nfsstat(target.error());

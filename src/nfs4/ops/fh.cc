@@ -1,5 +1,5 @@
 // PUTFH, PUTROOTFH, PUTPUBFH, GETFH, SAVEFH, RESTOREFH (RFC 7530 16.20-16.22,
-// 16.9, 16.28, 16.29; RFC 8881 18.19-18.22, 18.8, 18.27) and the checks the
+// 16.8, 16.30, 16.29; RFC 8881 18.19-18.21, 18.8, 18.28, 18.27) and the checks the
 // other op files share.
 #include <cstring>
 

@@ -1,4 +1,4 @@
-// GETATTR, VERIFY, NVERIFY, ACCESS, SETATTR (RFC 7530 16.7, 16.35, 16.16,
+// GETATTR, VERIFY, NVERIFY, ACCESS, SETATTR (RFC 7530 16.7, 16.35, 16.15,
 // 16.1, 16.32; RFC 8881 18.7, 18.31, 18.15, 18.1, 18.30).
 #include "common/log.h"
 #include "nfs4/attrs.h"
@@ -16,9 +16,7 @@ namespace {
 nfsstat4 compare_attrs(Compound& c, const fattr4& given) {
   if (!c.current.set()) return NFS4ERR_NOFILEHANDLE;
   // RFC 8881 18.31.3: rdattr_error may not be verified; write-only ones cannot be read.
-  if (bitmap_test(given.attrmask, A_rdattr_error) ||
-      bitmap_test(given.attrmask, A_time_access_set) ||
-      bitmap_test(given.attrmask, A_time_modify_set))
+  if (bitmap_test(given.attrmask, A_rdattr_error) || asks_write_only(given.attrmask))
     return NFS4ERR_INVAL;
   auto a = attr_of(c, c.current);
   if (!a) return a.error();
@@ -33,6 +31,10 @@ nfsstat4 compare_attrs(Compound& c, const fattr4& given) {
 }  // namespace
 
 nfsstat4 op_getattr(Compound& c, const GETATTR4args& args, GETATTR4res& res) {
+  if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
+  // RFC 7530 16.7.5 / RFC 8881 18.7.3: asking for a write-only attribute
+  // (time_access_set, time_modify_set) is INVAL.
+  if (asks_write_only(args.attr_request)) return res.status = NFS4ERR_INVAL;
   auto a = attr_of(c, c.current);
   if (!a) return res.status = a.error();
   res.resok4.obj_attributes = encode_fattr(c, c.current, *a, args.attr_request);
@@ -56,15 +58,31 @@ nfsstat4 op_access(Compound& c, const ACCESS4args& args, ACCESS4res& res) {
                             vfs::kAccessExtend | vfs::kAccessDelete | vfs::kAccessExecute;
   // RFC 8881 18.1.3: bits outside the defined ones are an error.
   if (args.access & ~kAll) return res.status = NFS4ERR_INVAL;
-  uint32_t granted;
+  // RFC 8881 18.1.3: `supported` holds the requested bits the server can
+  // answer for this object. LOOKUP and DELETE mean something only for a
+  // directory, EXECUTE only for a non-directory (as Linux nfsd's access maps),
+  // so they are left out of `supported` (and `access`) elsewhere.
+  constexpr uint32_t kDirBits = vfs::kAccessRead | vfs::kAccessLookup | vfs::kAccessModify |
+                                vfs::kAccessExtend | vfs::kAccessDelete;
+  constexpr uint32_t kFileBits =
+      vfs::kAccessRead | vfs::kAccessModify | vfs::kAccessExtend | vfs::kAccessExecute;
+  uint32_t supported, granted;
   if (c.current.is_pseudo()) {
-    granted = args.access & (vfs::kAccessRead | vfs::kAccessLookup | vfs::kAccessExecute);
+    // The pseudo-root is a read-only directory everyone may list and search.
+    supported = args.access & kDirBits;
+    granted = supported & (vfs::kAccessRead | vfs::kAccessLookup);
   } else {
-    auto g = c.current.fs->access(c.cred, c.current.ino, args.access);
-    if (!g) return res.status = to_nfsstat(g.error());
-    granted = *g & args.access;
+    auto a = c.current.fs->getattr(c.current.ino);
+    if (!a) return res.status = to_nfsstat(a.error());
+    supported = args.access & (a->type == vfs::FileType::dir ? kDirBits : kFileBits);
+    granted = 0;
+    if (supported) {
+      auto g = c.current.fs->access(c.cred, c.current.ino, supported);
+      if (!g) return res.status = to_nfsstat(g.error());
+      granted = *g & supported;
+    }
   }
-  res.resok4.supported = args.access;
+  res.resok4.supported = supported;
   res.resok4.access = granted;
   return res.status = NFS4_OK;
 }

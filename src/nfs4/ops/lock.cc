@@ -36,11 +36,25 @@ LOCK4denied to_wire_denied(const LockDenied& d) {
   return w;
 }
 
-// The file a lock op acts on: a regular file in a file system.
+// The file a lock op acts on: a regular file in a file system. RFC 7530
+// 16.10.5-16.12.5 (and pynfs LKT2*): ISDIR for a directory, INVAL for any
+// other non-file. RFC 8881 18.10.4-18.12.4: ISDIR, SYMLINK for a symbolic
+// link, WRONG_TYPE for the rest.
 nfsstat4 need_file(const Compound& c) {
   if (!c.current.set()) return NFS4ERR_NOFILEHANDLE;
   if (c.current.is_pseudo()) return NFS4ERR_ISDIR;
-  return NFS4_OK;
+  auto a = c.current.fs->getattr(c.current.ino);
+  if (!a) return to_nfsstat(a.error());
+  switch (a->type) {
+    case vfs::FileType::reg:
+      return NFS4_OK;
+    case vfs::FileType::dir:
+      return NFS4ERR_ISDIR;
+    case vfs::FileType::lnk:
+      return c.minorversion == 0 ? NFS4ERR_INVAL : NFS4ERR_SYMLINK;
+    default:
+      return c.minorversion == 0 ? NFS4ERR_INVAL : NFS4ERR_WRONG_TYPE;
+  }
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// LOOKUP and LOOKUPP (RFC 7530 16.14-16.15, RFC 8881 18.13-18.14), including
+// LOOKUP and LOOKUPP (RFC 7530 16.13-16.14, RFC 8881 18.13-18.14), including
 // crossing from the pseudo-root into a file system or access point.
 #include "nfs4/export.h"
 #include "nfs4/ops/fs_ops.h"
@@ -32,11 +32,13 @@ nfsstat4 op_lookup(Compound& c, const LOOKUP4args& args, LOOKUP4res& res) {
 
 nfsstat4 op_lookupp(Compound& c, LOOKUPP4res& res) {
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
-  // RFC 7530 16.15.4: the root has no parent.
+  // RFC 7530 16.14.4: the root has no parent.
   if (c.current.is_pseudo()) return res.status = NFS4ERR_NOENT;
   auto self = c.current.fs->getattr(c.current.ino);
   if (!self) return res.status = to_nfsstat(self.error());
-  if (self->type == vfs::FileType::lnk) return res.status = NFS4ERR_SYMLINK;
+  // RFC 7530 16.14.5 / RFC 8881 18.14.3: NOTDIR for any non-directory, a
+  // symbolic link included (SYMLINK is LOOKUP's answer, not LOOKUPP's; pynfs
+  // LOOKP2a).
   if (self->type != vfs::FileType::dir) return res.status = NFS4ERR_NOTDIR;
   if (c.current.ino == c.current.export_root) {
     // An access point's root directory is its client's "/" (EFS enforces it):

@@ -1,9 +1,10 @@
 // OPEN, OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE, DELEGRETURN, DELEGPURGE
-// (RFC 7530 16.16-16.20, 16.5-16.6; RFC 8881 18.16-18.20, 18.5-18.6).
+// (RFC 7530 16.16, 16.18, 16.19, 16.2, 16.5, 16.6; RFC 8881 18.16, 18.18, 18.2, 18.5, 18.6).
 // EFS: no delegations (OPEN_DELEGATE_NONE always; the delegation claims get
 // NFS4ERR_NOTSUPP) and no share deny (NFS4ERR_NOTSUPP, enforced by the state layer).
 #include "common/log.h"
 #include "nfs4/attrs.h"
+#include "nfs4/export.h"
 #include "nfs4/ops/fs_ops.h"
 #include "nfs4/ops/state_convert.h"
 #include "nfs4/ops/state_ops.h"
@@ -21,7 +22,10 @@ uint64_t verifier_u64(const verifier4& v) {
   return x;
 }
 
-// OPEN only opens regular files (RFC 7530 16.16.5, RFC 8881 18.16.3).
+// OPEN only opens regular files. RFC 7530 16.16.6: ISDIR for a directory,
+// SYMLINK for a symbolic link and for every other special file ("INVAL would
+// be inappropriate, since the arguments ... were correct"). RFC 8881 18.16.3:
+// ISDIR, SYMLINK, and WRONG_TYPE for the other types.
 nfsstat4 check_regular(const Compound& c, vfs::FileType t) {
   switch (t) {
     case vfs::FileType::reg:
@@ -31,7 +35,7 @@ nfsstat4 check_regular(const Compound& c, vfs::FileType t) {
     case vfs::FileType::lnk:
       return NFS4ERR_SYMLINK;
     default:
-      return c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_INVAL;
+      return c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_SYMLINK;
   }
 }
 
@@ -45,8 +49,16 @@ struct Opened {
 
 // CLAIM_NULL: open or create `name` in the current directory.
 nfsstat4 open_by_name(Compound& c, const OPEN4args& args, Opened* out) {
-  if (nfsstat4 st = need_fs_dir(c); st != NFS4_OK) return st;
   const std::string& name = args.claim.file;
+  if (c.current.is_pseudo() && args.openhow.opentype != OPEN4_CREATE) {
+    // The pseudo-root holds only junctions, which are directories: ISDIR
+    // for one that exists (RFC 7530 16.16.6), NOENT otherwise. Creating
+    // there is ROFS (need_fs_dir).
+    if (nfsstat4 st = check_component(name); st != NFS4_OK) return st;
+    auto fh = c.server.exports().lookup_junction(name);
+    return fh ? NFS4ERR_ISDIR : fh.error();
+  }
+  if (nfsstat4 st = need_fs_dir(c); st != NFS4_OK) return st;
   if (nfsstat4 st = check_component(name); st != NFS4_OK) return st;
   auto& fs = *c.current.fs;
   const vfs::Ino dir = c.current.ino;
@@ -83,6 +95,15 @@ nfsstat4 open_by_name(Compound& c, const OPEN4args& args, Opened* out) {
       attrs = std::move(*d);
     }
     auto made = fs.create_file(c.cred, dir, name, mode, attrs.set, verf);
+    if (!made && made.error() == vfs::Errc::exist && mode == vfs::CreateMode::unchecked) {
+      // UNCHECKED4 over an existing non-file: the vfs says only "exists";
+      // OPEN answers by the object's type as for a plain open.
+      auto a = fs.lookup(c.cred, dir, name);
+      if (a) {
+        nfsstat4 st = check_regular(c, a->type);
+        return st != NFS4_OK ? st : NFS4ERR_EXIST;
+      }
+    }
     if (!made) return to_nfsstat(made.error());
     if (nfsstat4 st = check_regular(c, made->attr.type); st != NFS4_OK) return st;
     out->ino = made->attr.ino;
@@ -90,17 +111,18 @@ nfsstat4 open_by_name(Compound& c, const OPEN4args& args, Opened* out) {
     out->cinfo = to_cinfo(made->dir);
     if (made->created) {
       out->attrset = attrs.attrsset;
-    } else if (mode == vfs::CreateMode::unchecked && attrs.set.size) {
-      // RFC 7530 16.16.5: UNCHECKED4 on an existing file applies the size
-      // (O_TRUNC), subject to write permission.
+    } else if (mode == vfs::CreateMode::unchecked && attrs.set.size && *attrs.set.size == 0) {
+      // RFC 7530 16.16.5 / RFC 8881 18.16.3: UNCHECKED4 on an existing file
+      // ignores createattrs, except that a size of zero truncates it (O_TRUNC),
+      // subject to write permission. attrset then names only size.
       auto g = fs.access(c.cred, out->ino, vfs::kAccessModify);
       if (!g) return to_nfsstat(g.error());
       if (!(*g & vfs::kAccessModify)) return NFS4ERR_ACCESS;
       vfs::SetAttr trunc;
-      trunc.size = attrs.set.size;
+      trunc.size = 0;
       auto s = fs.setattr(c.cred, out->ino, trunc);
       if (!s) return to_nfsstat(s.error());
-      out->attrset = attrs.attrsset;
+      bitmap_set(out->attrset, A_size);
     }
     return NFS4_OK;
   }
@@ -190,12 +212,18 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
   if (!o.created) {
     // RFC 7530 16.16.5: the caller needs read or write permission for the
     // access asked for (a file it just created is its own to open).
-    uint32_t need = 0;
-    if (req.access & kShareAccessRead) need |= vfs::kAccessRead;
-    if (req.access & kShareAccessWrite) need |= vfs::kAccessModify;
-    auto g = file.fs->access(c.cred, o.ino, need);
+    // Execute permission stands in for read, as in Linux nfsd
+    // (NFSD_MAY_READ_IF_EXEC): a client exec'ing a mode-0111 binary opens it
+    // for READ.
+    const bool want_read = req.access & kShareAccessRead;
+    const bool want_write = req.access & kShareAccessWrite;
+    uint32_t ask = (want_read ? vfs::kAccessRead | vfs::kAccessExecute : 0) |
+                   (want_write ? vfs::kAccessModify : 0);
+    auto g = file.fs->access(c.cred, o.ino, ask);
     if (!g) return finish(to_nfsstat(g.error()));
-    if ((*g & need) != need) return finish(NFS4ERR_ACCESS);
+    bool read_ok = !want_read || (*g & (vfs::kAccessRead | vfs::kAccessExecute));
+    bool write_ok = !want_write || (*g & vfs::kAccessModify);
+    if (!read_ok || !write_ok) return finish(NFS4ERR_ACCESS);
   }
   auto granted = sm.open_commit(start, req, file_key(file));
   if (!granted) return finish(wire(granted.error()));
@@ -265,7 +293,7 @@ nfsstat4 op_delegreturn(Compound& c, const DELEGRETURN4args& args, DELEGRETURN4r
 }
 
 nfsstat4 op_delegpurge(Compound&, const DELEGPURGE4args&, DELEGPURGE4res& res) {
-  // RFC 7530 16.6.4: a server that does not support CLAIM_DELEGATE_PREV
+  // RFC 7530 16.5.4: a server that does not support CLAIM_DELEGATE_PREV
   // answers NFS4ERR_NOTSUPP.
   return res.status = NFS4ERR_NOTSUPP;
 }

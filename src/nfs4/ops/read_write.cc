@@ -1,9 +1,13 @@
 // READ, WRITE, COMMIT (RFC 7530 16.23, 16.36, 16.3; RFC 8881 18.22, 18.32, 18.3).
 // READ hands the vfs buffer to the result without copying it; the only copy
 // is into the reply record.
+#include <algorithm>
+
+#include "common/log.h"
 #include "nfs4/attrs.h"
 #include "nfs4/export.h"
 #include "nfs4/ops/fs_ops.h"
+#include "nfs4/ops/state_convert.h"
 #include "nfs4/server.h"
 #include "nfs4/state/state_manager.h"
 
@@ -11,17 +15,59 @@ namespace efs::nfs4 {
 
 namespace {
 
-// READ, WRITE and COMMIT need a regular file (RFC 8881 18.22.3: ISDIR for a
-// directory; other types INVAL in 4.0, WRONG_TYPE in 4.1).
-nfsstat4 need_regular(Compound& c) {
+// READ, WRITE and COMMIT need a regular file. RFC 7530 16.23.5 / 16.36.5:
+// ISDIR for a directory, INVAL otherwise. RFC 8881 18.22.3 / 18.32.3: ISDIR,
+// SYMLINK for a symbolic link, WRONG_TYPE otherwise. The file's attributes
+// come back in *attr for the permission check (no second inode read).
+nfsstat4 need_regular(Compound& c, vfs::Attr* attr) {
   if (!c.current.set()) return NFS4ERR_NOFILEHANDLE;
   if (c.current.is_pseudo()) return NFS4ERR_ISDIR;
   auto a = c.current.fs->getattr(c.current.ino);
   if (!a) return to_nfsstat(a.error());
-  if (a->type == vfs::FileType::reg) return NFS4_OK;
+  if (a->type == vfs::FileType::reg) {
+    if (attr) *attr = std::move(*a);
+    return NFS4_OK;
+  }
   if (a->type == vfs::FileType::dir) return NFS4ERR_ISDIR;
-  if (a->type == vfs::FileType::lnk && c.minorversion == 0) return NFS4ERR_INVAL;
-  return c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_INVAL;
+  if (c.minorversion == 0) return NFS4ERR_INVAL;
+  return a->type == vfs::FileType::lnk ? NFS4ERR_SYMLINK : NFS4ERR_WRONG_TYPE;
+}
+
+// The permission bits (rwx, 4/2/1) that apply to cred on a file.
+uint32_t mode_class(const vfs::Cred& cred, const vfs::Attr& a) {
+  if (cred.uid == a.uid) return (a.mode >> 6) & 7;
+  bool in_group =
+      cred.gid == a.gid || std::find(cred.gids.begin(), cred.gids.end(), a.gid) != cred.gids.end();
+  return in_group ? (a.mode >> 3) & 7 : a.mode & 7;
+}
+
+// The caller's credentials against the file for I/O under an open or lock
+// stateid. A stateid proves an OPEN, not that this caller may use it: a user
+// holding someone else's stateid to a 0600 file gets ACCESS (one of READ's
+// and WRITE's errors, RFC 7530 16.23 / 16.36; pynfs RD12). As Linux nfsd
+// does (nfs4_check_file with NFSD_MAY_OWNER_OVERRIDE), the file's owner
+// passes whatever the mode says, since OPEN already checked it and a client
+// may fchmod an open file to 0; READ is also allowed with only execute
+// permission, so a client can page in a mode-0111 binary. Root passes (EFS
+// does not squash root unless a file system policy says so).
+nfsstat4 check_io_cred(const Compound& c, const vfs::Attr& a, bool for_write) {
+  const vfs::Cred& cred = c.cred;
+  if (cred.uid == 0 || cred.uid == a.uid) return NFS4_OK;
+  uint32_t bits = mode_class(cred, a);
+  bool ok = for_write ? (bits & 2) != 0 : (bits & 5) != 0;
+  if (ok) return NFS4_OK;
+  spdlog::debug("nfs4: {} of inode {} by uid {} refused: mode {:o} owner {}:{}",
+                for_write ? "WRITE" : "READ", a.ino, cred.uid, a.mode, a.uid, a.gid);
+  return NFS4ERR_ACCESS;
+}
+
+// The anonymous and READ-bypass stateids are checked against the mode by
+// StateManager::check_stateid itself (no open to lean on), without the owner
+// override; every other stateid gets check_io_cred.
+bool special_stateid(const Compound& c, const stateid4& sid) {
+  StateId s;
+  if (state_convert::resolve(c, sid, &s) != NFS4_OK) return false;
+  return is_anonymous(s) || is_read_bypass(s);
 }
 
 verifier4 write_verifier(Compound& c) {
@@ -34,10 +80,14 @@ verifier4 write_verifier(Compound& c) {
 }  // namespace
 
 nfsstat4 op_read(Compound& c, const READ4args& args, READ4res& res) {
-  if (nfsstat4 st = need_regular(c); st != NFS4_OK) return res.status = st;
+  vfs::Attr file;
+  if (nfsstat4 st = need_regular(c, &file); st != NFS4_OK) return res.status = st;
   auto& fs = *c.current.fs;
   nfsstat4 st = c.server.state().check_stateid(c, args.stateid, fs, c.current.ino, false);
   if (st != NFS4_OK) return res.status = st;
+  if (!special_stateid(c, args.stateid)) {
+    if (nfsstat4 cst = check_io_cred(c, file, false); cst != NFS4_OK) return res.status = cst;
+  }
   uint32_t count = std::min<uint32_t>(args.count, kMaxReadWrite);
   auto r = fs.read(c.current.ino, args.offset, count);
   if (!r) return res.status = to_nfsstat(r.error());
@@ -52,10 +102,14 @@ nfsstat4 op_write(Compound& c, const WRITE4args& args, WRITE4res& res) {
 
 nfsstat4 write_data(Compound& c, const stateid4& stateid, uint64_t offset, stable_how4 stable,
                     std::span<const uint8_t> data, WRITE4res& res) {
-  if (nfsstat4 st = need_regular(c); st != NFS4_OK) return res.status = st;
+  vfs::Attr file;
+  if (nfsstat4 st = need_regular(c, &file); st != NFS4_OK) return res.status = st;
   auto& fs = *c.current.fs;
   nfsstat4 st = c.server.state().check_stateid(c, stateid, fs, c.current.ino, true);
   if (st != NFS4_OK) return res.status = st;
+  if (!special_stateid(c, stateid)) {
+    if (nfsstat4 cst = check_io_cred(c, file, true); cst != NFS4_OK) return res.status = cst;
+  }
   // EFS's maximum file size (RFC 8881 18.32.3: FBIG past the server's limit).
   if (offset > vfs::kMaxFileSize || data.size() > vfs::kMaxFileSize - offset)
     return res.status = NFS4ERR_FBIG;
@@ -82,7 +136,7 @@ nfsstat4 write_data(Compound& c, const stateid4& stateid, uint64_t offset, stabl
 }
 
 nfsstat4 op_commit(Compound& c, const COMMIT4args& args, COMMIT4res& res) {
-  if (nfsstat4 st = need_regular(c); st != NFS4_OK) return res.status = st;
+  if (nfsstat4 st = need_regular(c, nullptr); st != NFS4_OK) return res.status = st;
   // RFC 8881 18.3.3: offset + count past 2^64 is invalid.
   if (args.count != 0 && args.offset > UINT64_MAX - args.count) return res.status = NFS4ERR_INVAL;
   auto r = c.current.fs->commit(c.current.ino);

@@ -33,13 +33,14 @@ verifier4 dir_verifier(const vfs::Attr& dir) {
   return v;
 }
 
+// READDIR4resok of an empty directory: cookieverf, a false "value follows"
+// and eof.
+constexpr std::size_t kEmptyReplyBytes = 8 + 4 + 4;
+
 // Collects entries into the wire list while tracking the budgets.
 class Listing {
  public:
-  Listing(const READDIR4args& args) : args_(args) {
-    // verifier + terminating "no more entries" + eof
-    used_ = 8 + 4 + 4;
-  }
+  Listing(const READDIR4args& args) : args_(args) { used_ = kEmptyReplyBytes; }
   // False when the entry does not fit (the listing stops there).
   bool add(uint64_t cookie, const std::string& name, fattr4 attrs) {
     std::size_t size = entry_size(name, attrs);
@@ -71,6 +72,19 @@ class Listing {
   std::size_t used_ = 0, dir_used_ = 0, count_ = 0;
 };
 
+// The checks that do not depend on the directory's contents.
+nfsstat4 check_args(const READDIR4args& args) {
+  if (args.cookie == 1 || args.cookie == 2) return NFS4ERR_BAD_COOKIE;
+  // RFC 7530 16.24.4 / RFC 8881 18.23.3: write-only attributes cannot be read.
+  if (asks_write_only(args.attr_request)) return NFS4ERR_INVAL;
+  // RFC 7530 16.24.4 / RFC 8881 18.23.4: a maxcount that cannot hold even the
+  // reply of an empty directory (verifier, "no entry" and eof: 16 bytes) is
+  // TOOSMALL. A larger one that cannot hold the first entry is caught when
+  // that entry does not fit.
+  if (args.maxcount < kEmptyReplyBytes) return NFS4ERR_TOOSMALL;
+  return NFS4_OK;
+}
+
 nfsstat4 readdir_pseudo(Compound& c, const READDIR4args& args, READDIR4res& res) {
   auto junctions = c.server.exports().junctions();
   Listing list(args);
@@ -97,13 +111,16 @@ nfsstat4 readdir_pseudo(Compound& c, const READDIR4args& args, READDIR4res& res)
 
 nfsstat4 op_readdir(Compound& c, const READDIR4args& args, READDIR4res& res) {
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
-  if (args.cookie == 1 || args.cookie == 2) return res.status = NFS4ERR_BAD_COOKIE;
-  if (c.current.is_pseudo()) return readdir_pseudo(c, args, res);
+  if (c.current.is_pseudo()) {
+    if (nfsstat4 st = check_args(args); st != NFS4_OK) return res.status = st;
+    return readdir_pseudo(c, args, res);
+  }
 
   auto& fs = *c.current.fs;
   auto dir = fs.getattr(c.current.ino);
   if (!dir) return res.status = to_nfsstat(dir.error());
   if (dir->type != vfs::FileType::dir) return res.status = NFS4ERR_NOTDIR;
+  if (nfsstat4 st = check_args(args); st != NFS4_OK) return res.status = st;
   const verifier4 verf = dir_verifier(*dir);
   // RFC 7530 16.24.4: a non-zero cookie must come with this directory's verifier.
   if (args.cookie != 0 && args.cookieverf != verf) return res.status = NFS4ERR_NOT_SAME;

@@ -108,7 +108,8 @@ TEST_CASE("wrong object types give the RFC's errors") {
   auto root = f.fh_of({});
   CHECK(f.run({putfh(root), lookup("file"), lookup("x")}).status == NFS4ERR_NOTDIR);
   CHECK(f.run({putfh(root), read(0, 10)}).status == NFS4ERR_ISDIR);
-  CHECK(f.run({putfh(root), readlink()}).status == NFS4ERR_ISDIR);
+  // RFC 7530 16.25.5: INVAL for every non-symlink, a directory included.
+  CHECK(f.run({putfh(root), readlink()}).status == NFS4ERR_INVAL);
   CHECK(f.run({putfh(root), lookup("file"), readlink()}).status == NFS4ERR_INVAL);
 }
 
