@@ -21,17 +21,18 @@ uint64_t verifier_u64(const verifier4& v) {
   return x;
 }
 
-// OPEN only opens regular files (RFC 7530 16.16.5, RFC 8881 18.16.3).
-nfsstat4 check_regular(const Compound& c, vfs::FileType t) {
+// OPEN only opens regular files. RFC 8881 18.16.3 (and RFC 7530 16.16.5):
+// a directory gives NFS4ERR_ISDIR, anything else NFS4ERR_SYMLINK, "for both
+// symlinks and for special files of other types; NFS4ERR_INVAL would be
+// inappropriate" (Linux nfsd does the same for sockets and FIFOs).
+nfsstat4 check_regular(const Compound&, vfs::FileType t) {
   switch (t) {
     case vfs::FileType::reg:
       return NFS4_OK;
     case vfs::FileType::dir:
       return NFS4ERR_ISDIR;
-    case vfs::FileType::lnk:
-      return NFS4ERR_SYMLINK;
     default:
-      return c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_INVAL;
+      return NFS4ERR_SYMLINK;
   }
 }
 
@@ -197,7 +198,10 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
     if (!g) return finish(to_nfsstat(g.error()));
     if ((*g & need) != need) return finish(NFS4ERR_ACCESS);
   }
-  auto granted = sm.open_commit(start, req, file_key(file));
+  // The open keeps the file alive if its last name goes (vfs OpenHold).
+  auto hold = file.fs->hold(o.ino);
+  if (!hold) return finish(to_nfsstat(hold.error()));
+  auto granted = sm.open_commit(start, req, file_key(file), std::move(*hold));
   if (!granted) return finish(wire(granted.error()));
 
   auto& ok = res.resok4;
