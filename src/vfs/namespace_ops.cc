@@ -111,8 +111,9 @@ VResult<CreateResult> FileSystemImpl::create_file(const Cred& cred, Ino dir, std
           break;
         case CreateMode::unchecked:
           if (existing.type == FileType::dir) return Errc::isdir;
-          if (existing.type == FileType::lnk) return Errc::symlink;
-          if (existing.type != FileType::reg) return Errc::exist;
+          // RFC 8881 18.16.3: an open of a symlink or a special file
+          // (socket, FIFO) is NFS4ERR_SYMLINK, also when it asked to create.
+          if (existing.type != FileType::reg) return Errc::symlink;
           break;
       }
       res.created = false;
