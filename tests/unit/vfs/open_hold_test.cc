@@ -128,3 +128,22 @@ TEST_CASE("vfs hold: an orphan left at shutdown is freed when the data dir opens
   CHECK(metered(*f.fs) == 6144);
   CHECK(chunk_files(f.dir) == 0);
 }
+
+TEST_CASE("vfs schema: a version 1 data dir (no vfs_orphans) opens and gains the table") {
+  Fixture f;
+  Ino ino = f.mkfile("kept");
+  REQUIRE(f.db->write([](efs::meta::Conn& c) -> efs::Status<> {
+                 return c.exec(
+                     "DROP TABLE vfs_orphans;"
+                     " UPDATE schema_versions SET version = 1 WHERE module = 'vfs';");
+               })
+              .ok());
+  f.reopen();
+  CHECK(f.fs->getattr(ino).ok());
+  auto h = f.fs->hold(ino);
+  REQUIRE(h.ok());
+  REQUIRE(f.fs->remove(f.root, f.fs->root(), "kept").ok());  // needs vfs_orphans
+  CHECK(f.fs->getattr(ino)->nlink == 0);
+  h->reset();
+  CHECK(f.err_of(f.fs->getattr(ino)) == Errc::stale);
+}
