@@ -53,7 +53,7 @@ VResult<ReadResult> FileSystemImpl::read(Ino ino, uint64_t offset, uint32_t coun
 }
 
 VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<const uint8_t> data,
-                                           Stability stable) {
+                                           Stability stable, uint32_t writer_uid) {
   if (deleted_) return fail(Errc::stale);
   StripeLock lock(*this, {ino});
   auto n = get_inode(ino);
@@ -82,7 +82,12 @@ VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<c
   }
   uint64_t new_size = std::max<uint64_t>(n->size, offset + data.size());
   Time now = now_time();
-  if (stable == Stability::unstable) {
+  // Linux file_remove_privs: a write by anyone but root drops set-ID bits.
+  // Checked on the mode already read, so files without them pay nothing;
+  // with them the write takes the metadata path below, even when UNSTABLE
+  // (a cleared bit must not wait for a COMMIT that may never come).
+  const bool kill_set_id = writer_uid != 0 && set_id_bits_to_clear(n->mode) != 0;
+  if (stable == Stability::unstable && !kill_set_id) {
     // RFC 8881 18.32.3: UNSTABLE data and its metadata need not be durable
     // until COMMIT; keep the new size and times in memory until then.
     std::lock_guard lk(pending_mu_);
@@ -90,17 +95,22 @@ VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<c
     res.committed = Stability::unstable;
     return res;
   }
-  if (auto r = chunks_.sync(id_, ino); !r) return fail(chunk_errc(r.error()));
+  if (stable != Stability::unstable) {
+    if (auto r = chunks_.sync(id_, ino); !r) return fail(chunk_errc(r.error()));
+  }
   Errc e = write_tx([&](Tx& tx) {
     Inode row;
     if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;
     row.size = std::max(row.size, new_size);
     row.mtime = row.ctime = now;
+    if (kill_set_id) row.mode &= ~set_id_bits_to_clear(row.mode);
     ++row.change;
     return store(tx, row);
   });
   if (e != Errc::ok) return fail(e);
-  res.committed = Stability::file_sync;
+  // An UNSTABLE write that cleared set-ID bits made its metadata durable,
+  // but not its data.
+  res.committed = stable == Stability::unstable ? Stability::unstable : Stability::file_sync;
   return res;
 }
 
@@ -173,14 +183,29 @@ Errc FileSystemImpl::apply_setattr(Tx& tx, const Cred& cred, Inode& n, const Set
     // chmod(2): a non-root caller outside the file's group cannot set S_ISGID
     // on a regular file; the bit is cleared silently.
     if (!root && n.type == FileType::reg && !in_group(cred, n.gid)) mode &= ~02000u;
+    // EFS "Unsupported NFSv4 features" lists SetUID on directories without
+    // naming an error. It is dropped silently rather than refused, so that
+    // chmod 4755 dir (cp -a, rsync, tar of a tree with the bit) succeeds, as
+    // on Linux file systems where the bit means nothing on a directory.
+    if (n.type == FileType::dir && (mode & 04000u)) {
+      spdlog::debug("vfs {}: set-user-ID on directory {} dropped (EFS)", id_, n.ino);
+      mode &= ~04000u;
+    }
     n.mode = mode;
     changed = true;
   }
-  if (owner_changed && !root && n.type == FileType::reg) {
-    n.mode &= ~06000u;  // chown by a non-root caller drops set-ID bits
-  }
+  // chown of a regular file clears set-ID bits even when root does it, and
+  // even if the same SETATTR sets the mode (Linux nfsd_sanitize_attrs,
+  // notify_change's ATTR_KILL_SUID/SGID).
+  if (owner_changed && n.type == FileType::reg) n.mode &= ~set_id_bits_to_clear(n.mode);
   if (a.size) {
-    if (*a.size != n.size) n.mtime = now;
+    if (*a.size != n.size) {
+      n.mtime = now;
+      // Truncation is a write (Linux do_truncate -> file_remove_privs):
+      // anyone but root loses the set-ID bits. Not when creating: the
+      // creator's own attributes are not a change of content.
+      if (!root && !creating) n.mode &= ~set_id_bits_to_clear(n.mode);
+    }
     n.size = *a.size;
     changed = true;
   }

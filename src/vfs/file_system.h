@@ -1,8 +1,9 @@
 // One file system's namespace and data: the implementation of
 // vfs::FileSystem. Split by data flow: file_system.cc (reads: getattr,
 // lookup, access, readdir, resolve_path, metering), namespace_ops.cc
-// (create, mkdir, symlink, link, remove, rename), data_ops.cc (read, write,
-// commit, setattr).
+// (create, mkdir, symlink, mknod, link, remove, rename), data_ops.cc (read,
+// write, commit, setattr), open_holds.cc (holds and orphans: open files whose
+// last name is gone).
 //
 // Concurrency: every metadata change runs in one SQLite write transaction
 // (group-committed with concurrent ones, each in its own savepoint; the Db
@@ -17,8 +18,10 @@
 #include <array>
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "chunk/chunk_store.h"
@@ -29,7 +32,8 @@
 
 namespace efs::vfs {
 
-class FileSystemImpl final : public FileSystem {
+class FileSystemImpl final : public FileSystem,
+                             public std::enable_shared_from_this<FileSystemImpl> {
  public:
   FileSystemImpl(meta::Db& db, GroupCommit& commits, chunk::ChunkStore& chunks, std::string id,
                  int64_t num, uint32_t generation);
@@ -50,6 +54,8 @@ class FileSystemImpl final : public FileSystem {
   VResult<CreateResult> symlink(const Cred& cred, Ino dir, std::string_view name,
                                 std::string_view target, const SetAttr& attrs) override;
   VResult<std::string> readlink(Ino ino) override;
+  VResult<CreateResult> mknod(const Cred& cred, Ino dir, std::string_view name, FileType type,
+                              const SetAttr& attrs) override;
   VResult<ChangeInfo> link(const Cred& cred, Ino target, Ino dir, std::string_view name) override;
   VResult<ChangeInfo> remove(const Cred& cred, Ino dir, std::string_view name) override;
   VResult<RenameResult> rename(const Cred& cred, Ino src_dir, std::string_view src_name,
@@ -57,13 +63,14 @@ class FileSystemImpl final : public FileSystem {
   VResult<Attr> setattr(const Cred& cred, Ino ino, const SetAttr& attrs) override;
   VResult<ReadResult> read(Ino ino, uint64_t offset, uint32_t count) override;
   VResult<WriteResult> write(Ino ino, uint64_t offset, std::span<const uint8_t> data,
-                             Stability stable) override;
+                             Stability stable, uint32_t writer_uid) override;
   VResult<bool> commit(Ino ino) override;
   VResult<ReaddirResult> readdir(const Cred& cred, Ino dir, uint64_t cookie,
                                  uint32_t max_entries) override;
   VResult<Ino> resolve_path(std::string_view path,
                             const std::optional<CreationInfo>& create) override;
   MeteredSize metered_size() override;
+  VResult<std::shared_ptr<OpenHold>> hold(Ino ino) override;
 
   // For Vfs: the generation every handle of this file system carries.
   uint32_t generation() const { return generation_; }
@@ -72,8 +79,13 @@ class FileSystemImpl final : public FileSystem {
   // Called when the file system is deleted: every later call gives stale.
   void mark_deleted() { deleted_ = true; }
   bool deleted() const { return deleted_; }
+  // Number of holds on ino (tests and logs).
+  uint32_t holds_of(Ino ino);
 
  private:
+  class Hold;
+  // The last hold of ino went: frees it if its last name is gone.
+  void release(Ino ino);
   // The size, times and change of a regular file after UNSTABLE writes not
   // yet folded into its row.
   struct Pending {
@@ -102,6 +114,11 @@ class FileSystemImpl final : public FileSystem {
     std::vector<std::size_t> held_;
   };
 
+  // Called in a write transaction, with n's stripe locked, when the last
+  // name of non-directory n goes: erases it, or, if it is a held regular
+  // file, keeps it as an orphan (nlink 0, in vfs_orphans) until release().
+  Errc unlink_last(Tx& tx, Inode& n, const Time& now);
+
   // Runs fn in a write transaction; Errc::ok commits, anything else rolls back.
   Errc write_tx(const std::function<Errc(Tx&)>& fn);
   // Runs fn on a reader snapshot.
@@ -127,6 +144,10 @@ class FileSystemImpl final : public FileSystem {
   Errc apply_setattr(Tx& tx, const Cred& cred, Inode& n, const SetAttr& attrs, bool creating);
   // Depth of directory ino below the root (root = 0).
   Errc depth(meta::Conn& c, Ino dir, uint32_t& out);
+  // Logs and answers a directory past kMaxDepth.
+  Errc too_deep(std::string_view name) const;
+  // Levels of directories below dir (0: none), counted up to limit + 1.
+  Errc height(meta::Conn& c, Ino dir, uint32_t limit, uint32_t& out);
   // True if `dir` is `ancestor` or lies below it.
   Errc is_within(meta::Conn& c, Ino dir, Ino ancestor, bool& out);
   Errc check_live() const { return deleted_ ? Errc::stale : Errc::ok; }
@@ -142,7 +163,21 @@ class FileSystemImpl final : public FileSystem {
   std::mutex pending_mu_;
   std::unordered_map<Ino, Pending> pending_;
   std::array<std::mutex, 64> stripes_;
+
+  // Open holds per inode, and the held inodes whose last name is gone.
+  std::mutex holds_mu_;
+  std::unordered_map<Ino, uint32_t> holds_;
+  std::unordered_set<Ino> orphans_;
 };
+
+// Set-ID bits a change of content or owner clears (Linux should_remove_suid):
+// S_ISUID always, S_ISGID only with group-execute (without it the bit means
+// mandatory locking, which is kept).
+inline uint32_t set_id_bits_to_clear(uint32_t mode) {
+  uint32_t kill = mode & 04000u;
+  if ((mode & 02010u) == 02010u) kill |= 02000u;
+  return kill;
+}
 
 // "" -> inval; over 255 bytes -> nametoolong; ".", "..", '/' or NUL -> badname
 // (RFC 8881 18.16.4 / 15.1.7: the component name rules Linux nfsd applies).

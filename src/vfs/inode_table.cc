@@ -7,7 +7,7 @@
 namespace efs::vfs {
 
 const std::vector<std::string>& schema_migrations() {
-  // Version 1. Never edit a shipped migration: append a new one.
+  // Versions 1 and 2. Never edit a shipped migration: append a new one.
   static const std::vector<std::string> m = {
       R"sql(
 CREATE TABLE vfs_file_systems(
@@ -43,6 +43,14 @@ CREATE TABLE vfs_dirents(
   cookie INTEGER NOT NULL,
   PRIMARY KEY(fs, dir, name)) WITHOUT ROWID;
 CREATE UNIQUE INDEX vfs_dirents_by_cookie ON vfs_dirents(fs, dir, cookie);
+)sql",
+      // Version 2: regular files whose last name went while they were open
+      // (nlink 0, kept until the last close); freed at start-up after a crash.
+      R"sql(
+CREATE TABLE vfs_orphans(
+  fs INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  PRIMARY KEY(fs, ino)) WITHOUT ROWID;
 )sql",
   };
   return m;
@@ -158,6 +166,32 @@ Status<> InodeTable::put(meta::Conn& c, const Inode& n) const {
   s.bind(22, static_cast<int64_t>(n.next_cookie));
   if (!s.run()) return sql_error(s, "put inode");
   return {};
+}
+
+Status<> InodeTable::add_orphan(meta::Conn& c, Ino ino) const {
+  auto& s = c.stmt("INSERT OR IGNORE INTO vfs_orphans(fs, ino) VALUES (?, ?)");
+  s.bind_all(fs_, static_cast<int64_t>(ino));
+  if (!s.run()) return sql_error(s, "add orphan");
+  return {};
+}
+
+Status<> InodeTable::remove_orphan(meta::Conn& c, Ino ino) const {
+  auto& s = c.stmt("DELETE FROM vfs_orphans WHERE fs = ? AND ino = ?");
+  s.bind_all(fs_, static_cast<int64_t>(ino));
+  if (!s.run()) return sql_error(s, "remove orphan");
+  return {};
+}
+
+Status<std::vector<Ino>> InodeTable::subdirs(meta::Conn& c, Ino dir) const {
+  auto& s = c.stmt(
+      "SELECT d.child FROM vfs_dirents d JOIN vfs_inodes i ON i.fs = d.fs AND i.ino = d.child"
+      " WHERE d.fs = ? AND d.dir = ? AND i.type = 2");
+  s.bind_all(fs_, static_cast<int64_t>(dir));
+  std::vector<Ino> out;
+  while (s.step()) out.push_back(static_cast<Ino>(s.i64(0)));
+  if (!s.error().empty()) return fail(sql_error(s, "list subdirectories").error());
+  s.reset();
+  return out;
 }
 
 Status<> InodeTable::erase(meta::Conn& c, Ino ino) const {

@@ -58,6 +58,11 @@ class InodeTable {
   Status<std::optional<Inode>> get(meta::Conn& c, Ino ino) const;
   Status<> put(meta::Conn& c, const Inode& n) const;  // insert or replace
   Status<> erase(meta::Conn& c, Ino ino) const;
+  // vfs_orphans: inodes with nlink 0 kept while open (FileSystem::hold).
+  Status<> add_orphan(meta::Conn& c, Ino ino) const;
+  Status<> remove_orphan(meta::Conn& c, Ino ino) const;
+  // The directories directly inside dir.
+  Status<std::vector<Ino>> subdirs(meta::Conn& c, Ino dir) const;
   // A fresh inode number (persisted in the same transaction).
   Status<Ino> allocate(meta::Conn& c) const;
 

@@ -27,6 +27,30 @@ constexpr int kRaceRetries = 8;
 
 }  // namespace
 
+Errc FileSystemImpl::too_deep(std::string_view name) const {
+  spdlog::info("vfs {}: '{}' would pass the directory depth limit of {}", id_, name, kMaxDepth);
+  return kTooDeep;
+}
+
+Errc FileSystemImpl::height(meta::Conn& c, Ino dir, uint32_t limit, uint32_t& out) {
+  // Breadth first, one level at a time, stopping past limit: only the
+  // directories within reach of the limit are visited.
+  out = 0;
+  std::vector<Ino> level{dir};
+  while (out <= limit) {
+    std::vector<Ino> next;
+    for (Ino d : level) {
+      auto subs = table_.subdirs(c, d);
+      if (!subs) return Errc::io;
+      next.insert(next.end(), subs->begin(), subs->end());
+    }
+    if (next.empty()) return Errc::ok;
+    ++out;
+    level = std::move(next);
+  }
+  return Errc::ok;
+}
+
 Errc FileSystemImpl::make_object(Tx& tx, const Cred& cred, Inode& dir, std::string_view name,
                                  const NewObject& obj, const SetAttr& attrs, Inode& out) {
   auto ino = table_.allocate(tx.c);
@@ -36,6 +60,7 @@ Errc FileSystemImpl::make_object(Tx& tx, const Cred& cred, Inode& dir, std::stri
   n.ino = *ino;
   n.type = obj.type;
   n.mode = obj.mode & 07777;
+  if (obj.type == FileType::dir) n.mode &= ~04000u;  // no set-user-ID on directories (EFS)
   n.nlink = obj.type == FileType::dir ? 2 : 1;
   n.uid = cred.uid;
   // A set-group-ID directory hands its group to new entries, and its
@@ -86,8 +111,9 @@ VResult<CreateResult> FileSystemImpl::create_file(const Cred& cred, Ino dir, std
           break;
         case CreateMode::unchecked:
           if (existing.type == FileType::dir) return Errc::isdir;
-          if (existing.type == FileType::lnk) return Errc::symlink;
-          if (existing.type != FileType::reg) return Errc::exist;
+          // RFC 8881 18.16.3: an open of a symlink or a special file
+          // (socket, FIFO) is NFS4ERR_SYMLINK, also when it asked to create.
+          if (existing.type != FileType::reg) return Errc::symlink;
           break;
       }
       res.created = false;
@@ -129,10 +155,7 @@ VResult<CreateResult> FileSystemImpl::mkdir(const Cred& cred, Ino dir, std::stri
     if (!may(cred, d, kMayWrite | kMayExec)) return Errc::access;
     uint32_t dep = 0;
     if (Errc de = depth(tx.c, dir, dep); de != Errc::ok) return de;
-    if (dep + 1 > kMaxDepth) {
-      spdlog::info("vfs {}: mkdir '{}' would pass the depth limit of {}", id_, name, kMaxDepth);
-      return kTooDeep;
-    }
+    if (dep + 1 > kMaxDepth) return too_deep(name);
     if (d.nlink >= 0xffffffffu) return Errc::mlink;
     uint64_t before = d.change;
     NewObject obj{FileType::dir, attrs.mode.value_or(0755), {}, 0};
@@ -179,6 +202,37 @@ VResult<CreateResult> FileSystemImpl::symlink(const Cred& cred, Ino dir, std::st
   return res;
 }
 
+VResult<CreateResult> FileSystemImpl::mknod(const Cred& cred, Ino dir, std::string_view name,
+                                            FileType type, const SetAttr& attrs) {
+  // EFS "Unsupported NFSv4 features": CREATE of block and character devices
+  // is refused; sockets and FIFOs are nodes without data here.
+  if (type != FileType::sock && type != FileType::fifo) return fail(Errc::badtype);
+  if (Errc e = check_name(name); e != Errc::ok) return fail(e);
+  CreateResult res;
+  Inode made;
+  Errc e = write_tx([&](Tx& tx) {
+    Inode d;
+    if (Errc le = load(tx.c, dir, d); le != Errc::ok) return le;
+    if (d.type != FileType::dir) return Errc::notdir;
+    if (!may(cred, d, kMayExec)) return Errc::access;
+    auto found = table_.find(tx.c, dir, name);
+    if (!found) return Errc::io;
+    if (*found) return Errc::exist;
+    if (!may(cred, d, kMayWrite | kMayExec)) return Errc::access;
+    uint64_t before = d.change;
+    NewObject obj{type, attrs.mode.value_or(0644), {}, 0};
+    SetAttr rest = attrs;
+    rest.mode.reset();
+    rest.size.reset();
+    if (Errc me = make_object(tx, cred, d, name, obj, rest, made); me != Errc::ok) return me;
+    res.dir = ChangeInfo{true, before, d.change};
+    return Errc::ok;
+  });
+  if (e != Errc::ok) return fail(e);
+  res.attr = to_attr(made);
+  return res;
+}
+
 VResult<ChangeInfo> FileSystemImpl::link(const Cred& cred, Ino target, Ino dir,
                                          std::string_view name) {
   if (Errc e = check_name(name); e != Errc::ok) return fail(e);
@@ -188,6 +242,8 @@ VResult<ChangeInfo> FileSystemImpl::link(const Cred& cred, Ino target, Ino dir,
     Inode t, d;
     if (Errc le = load(tx.c, target, t); le != Errc::ok) return le;
     if (t.type == FileType::dir) return Errc::isdir;
+    // linkat(2) of an open file whose last name is gone: ENOENT, as Linux.
+    if (t.nlink == 0) return Errc::noent;
     if (Errc le = load(tx.c, dir, d); le != Errc::ok) return le;
     if (d.type != FileType::dir) return Errc::notdir;
     if (!may(cred, d, kMayWrite | kMayExec)) return Errc::access;
@@ -264,9 +320,7 @@ VResult<ChangeInfo> FileSystemImpl::remove(const Cred& cred, Ino dir, std::strin
         if (!table_.erase(tx.c, victim.ino)) return Errc::io;
         --d.nlink;
       } else if (--victim.nlink == 0) {
-        if (!table_.erase(tx.c, victim.ino)) return Errc::io;
-        if (victim.type == FileType::reg) tx.dropped_data.emplace_back(victim.ino, victim.size);
-        tx.stored.emplace_back(victim.ino, UINT64_MAX);  // drop its overlay
+        if (Errc ue = unlink_last(tx, victim, now); ue != Errc::ok) return ue;
       } else {
         victim.ctime = now;
         ++victim.change;
@@ -351,9 +405,18 @@ VResult<RenameResult> FileSystemImpl::rename(const Cred& cred, Ino src_dir,
         // Moving a directory rewrites its ".." entry: POSIX asks for write
         // permission on the directory itself.
         if (!may(cred, s, kMayWrite)) return Errc::access;
-        uint32_t dep = 0;
+        // The depth limit holds for the whole moved subtree: its deepest
+        // directory lands at the new parent's depth + 1 + the subtree's
+        // height. Moving it no deeper than it was cannot pass the limit.
+        uint32_t dep = 0, old_dep = 0;
         if (Errc de = depth(tx.c, dst_dir, dep); de != Errc::ok) return de;
-        if (dep + 1 > kMaxDepth) return kTooDeep;
+        if (Errc de = depth(tx.c, src_dir, old_dep); de != Errc::ok) return de;
+        if (dep + 1 > kMaxDepth) return too_deep(dst_name);
+        if (dep > old_dep) {
+          uint32_t h = 0;
+          if (Errc he = height(tx.c, s.ino, kMaxDepth - (dep + 1), h); he != Errc::ok) return he;
+          if (dep + 1 + h > kMaxDepth) return too_deep(dst_name);
+        }
       }
       Time now = now_time();
       if (!table_.unlink(tx.c, src_dir, src_name)) return Errc::io;
@@ -363,10 +426,7 @@ VResult<RenameResult> FileSystemImpl::rename(const Cred& cred, Ino src_dir,
           if (!table_.erase(tx.c, victim->ino)) return Errc::io;
           --dd.nlink;
         } else if (--victim->nlink == 0) {
-          if (!table_.erase(tx.c, victim->ino)) return Errc::io;
-          if (victim->type == FileType::reg)
-            tx.dropped_data.emplace_back(victim->ino, victim->size);
-          tx.stored.emplace_back(victim->ino, UINT64_MAX);
+          if (Errc ue = unlink_last(tx, *victim, now); ue != Errc::ok) return ue;
         } else {
           victim->ctime = now;
           ++victim->change;

@@ -23,6 +23,12 @@ class VfsImpl final : public Vfs {
  public:
   VfsImpl(meta::Db& db, std::unique_ptr<chunk::ChunkStore> chunks)
       : db_(db), commits_(db), chunks_(std::move(chunks)), verifier_(random_u64()) {}
+  // Holds that outlive the Vfs (open state torn down later) must not touch
+  // the database or the chunk store: their orphans are freed at next start.
+  ~VfsImpl() override {
+    std::lock_guard lk(mu_);
+    for (auto& [id, fs] : by_id_) fs->mark_deleted();
+  }
 
   Status<> create_file_system(const std::string& fs_id) override {
     if (!is_id(fs_id, "fs")) return fail(Error{"vfs: not a file system id: " + fs_id});
@@ -75,7 +81,7 @@ class VfsImpl final : public Vfs {
       q.reset();
       for (const char* sql :
            {"DELETE FROM vfs_dirents WHERE fs = ?", "DELETE FROM vfs_inodes WHERE fs = ?",
-            "DELETE FROM vfs_file_systems WHERE num = ?"}) {
+            "DELETE FROM vfs_orphans WHERE fs = ?", "DELETE FROM vfs_file_systems WHERE num = ?"}) {
         auto& d = c.stmt(sql);
         d.bind_all(num);
         if (!d.run()) return fail(Error{"vfs: delete " + fs_id + ": " + d.error()});
@@ -146,10 +152,63 @@ class VfsImpl final : public Vfs {
 
 }  // namespace
 
+namespace {
+
+// Files that were open when their last name went, and still open when the
+// server stopped: no client can reach them now (open state does not survive
+// a restart), so their data and rows go. Data first: a crash in between
+// leaves the rows, and the next start tries again.
+Status<> free_orphans(meta::Db& db, chunk::ChunkStore& chunks) {
+  struct Orphan {
+    int64_t fs;
+    std::string fs_id;
+    Ino ino;
+    uint64_t size;
+  };
+  std::vector<Orphan> found;
+  auto r = db.read([&](meta::Conn& c) -> Status<> {
+    auto& q = c.stmt(
+        "SELECT o.fs, f.fs_id, o.ino, COALESCE(i.size, 0) FROM vfs_orphans o"
+        " JOIN vfs_file_systems f ON f.num = o.fs"
+        " LEFT JOIN vfs_inodes i ON i.fs = o.fs AND i.ino = o.ino");
+    while (q.step()) {
+      found.push_back(Orphan{q.i64(0), q.text(1), static_cast<Ino>(q.i64(2)),
+                             static_cast<uint64_t>(q.i64(3))});
+    }
+    std::string err = q.error();
+    q.reset();
+    if (!err.empty()) return fail(Error{"vfs: list orphans: " + err});
+    return {};
+  });
+  if (!r) return r;
+  if (found.empty()) return {};
+  for (const auto& o : found) {
+    if (auto d = chunks.remove(o.fs_id, o.ino, o.size); !d) {
+      return fail(Error{"vfs: free orphaned inode " + std::to_string(o.ino) + " of " + o.fs_id +
+                        ": " + d.error().message});
+    }
+  }
+  auto w = db.write([&](meta::Conn& c) -> Status<> {
+    for (const auto& o : found) {
+      InodeTable t(o.fs);
+      if (auto e = t.erase(c, o.ino); !e) return e;
+      if (auto e = t.remove_orphan(c, o.ino); !e) return e;
+    }
+    return {};
+  });
+  if (!w) return w;
+  spdlog::info("vfs: freed {} file(s) left open and unlinked at the last stop", found.size());
+  return {};
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& data_dir) {
   if (auto s = db.ensure_schema("vfs", schema_migrations()); !s) return fail(s.error());
   auto chunks = chunk::ChunkStore::open(data_dir);
   if (!chunks) return fail(chunks.error());
+  // Not fatal: the orphans stay listed and cost only disk until a later start.
+  if (auto s = free_orphans(db, **chunks); !s) spdlog::warn("{}", s.error().message);
   return std::unique_ptr<Vfs>(new VfsImpl(db, std::move(*chunks)));
 }
 

@@ -162,6 +162,13 @@ inline constexpr uint32_t kMaxHardLinks = 177;
 inline constexpr uint32_t kMaxDepth = 1000;
 inline constexpr uint64_t kMaxFileSize = 52673613135872ULL;
 
+// Keeps an inode alive while it is open (FileSystem::hold); destroying the
+// last one for an inode whose last name is gone frees the inode and its data.
+class OpenHold {
+ public:
+  virtual ~OpenHold() = default;
+};
+
 // One EFS file system's namespace and data.
 class FileSystem {
  public:
@@ -189,6 +196,11 @@ class FileSystem {
   virtual VResult<CreateResult> symlink(const Cred& cred, Ino dir, std::string_view name,
                                         std::string_view target, const SetAttr& attrs) = 0;
   virtual VResult<std::string> readlink(Ino ino) = 0;
+  // A socket or FIFO (NF4SOCK / NF4FIFO; EFS supports both, refusing only
+  // block and character devices). Any other type gives badtype. Such a node
+  // has no data here: the client's kernel gives it its meaning.
+  virtual VResult<CreateResult> mknod(const Cred& cred, Ino dir, std::string_view name,
+                                      FileType type, const SetAttr& attrs) = 0;
   virtual VResult<ChangeInfo> link(const Cred& cred, Ino target, Ino dir,
                                    std::string_view name) = 0;
   // Removes a non-directory or an empty directory.
@@ -200,8 +212,11 @@ class FileSystem {
 
   // Data. No permission check here: the NFS layer checks on OPEN / stateid.
   virtual VResult<ReadResult> read(Ino ino, uint64_t offset, uint32_t count) = 0;
+  // writer_uid is the caller's uid: a write by anyone but root (0) clears the
+  // file's set-user-ID bit, and its set-group-ID bit when group-execute is
+  // set, as Linux does (should_remove_suid); root's writes keep them.
   virtual VResult<WriteResult> write(Ino ino, uint64_t offset, std::span<const uint8_t> data,
-                                     Stability stable) = 0;
+                                     Stability stable, uint32_t writer_uid = 0) = 0;
   // Makes all earlier UNSTABLE writes to ino durable.
   virtual VResult<bool> commit(Ino ino) = 0;
 
@@ -218,6 +233,15 @@ class FileSystem {
                                     const std::optional<CreationInfo>& create) = 0;
 
   virtual MeteredSize metered_size() = 0;
+
+  // Open files that outlive their name (POSIX unlink of an open file). While
+  // a hold on a regular file exists, removing or renaming over its last name
+  // only drops the name: the inode and its data stay (nlink 0, marked
+  // orphaned in the database) and read/write/getattr/setattr by inode still
+  // work; the last hold to go frees it. Orphans left by a crash are freed
+  // when the Vfs opens. The NFS layer takes one hold per open stateid.
+  // stale if ino does not exist (or no longer has a row).
+  virtual VResult<std::shared_ptr<OpenHold>> hold(Ino ino) = 0;
 };
 
 // All file systems' data: one per data dir.

@@ -15,14 +15,16 @@ nfsstat4 op_create(Compound& c, const CREATE4args& args, CREATE4res& res) {
   switch (type) {
     case NF4DIR:
     case NF4LNK:
+    case NF4SOCK:
+    case NF4FIFO:
       break;
     case NF4REG:
       // RFC 7530 16.4.5: regular files are made by OPEN.
       return res.status = NFS4ERR_BADTYPE;
     default:
       // EFS refuses block and character devices, attribute directories and
-      // named attributes ("Unsupported NFSv4 features"); the vfs has no node
-      // type for sockets and FIFOs either. RFC 7530 16.4.5: BADTYPE.
+      // named attributes ("Unsupported NFSv4 features"; sockets and FIFOs
+      // are supported). RFC 7530 16.4.5 / RFC 8881 18.4.4: BADTYPE.
       spdlog::info("nfs4: CREATE of type {} refused", static_cast<int>(type));
       return res.status = NFS4ERR_BADTYPE;
   }
@@ -31,12 +33,16 @@ nfsstat4 op_create(Compound& c, const CREATE4args& args, CREATE4res& res) {
   if (nfsstat4 st = check_component(args.objname); st != NFS4_OK) return res.status = st;
   auto attrs = decode_fattr(args.createattrs, c.minorversion);
   if (!attrs) return res.status = attrs.error();
-  if (attrs->set.size) return res.status = NFS4ERR_INVAL;  // no size for a dir or symlink
+  // No size for a directory, symlink, socket or FIFO.
+  if (attrs->set.size) return res.status = NFS4ERR_INVAL;
 
   auto& fs = *c.current.fs;
   vfs::VResult<vfs::CreateResult> made = fail(vfs::Errc::serverfault);
   if (type == NF4DIR) {
     made = fs.mkdir(c.cred, c.current.ino, args.objname, attrs->set);
+  } else if (type == NF4SOCK || type == NF4FIFO) {
+    made = fs.mknod(c.cred, c.current.ino, args.objname,
+                    type == NF4SOCK ? vfs::FileType::sock : vfs::FileType::fifo, attrs->set);
   } else {
     const std::string& target = args.objtype.linkdata;
     // RFC 8881 18.4.3: an empty link text is invalid.

@@ -34,7 +34,7 @@ nfsstat4 check_regular(const Compound& c, vfs::FileType t) {
       return NFS4ERR_ISDIR;
     case vfs::FileType::lnk:
       return NFS4ERR_SYMLINK;
-    default:
+    default:  // sockets and FIFOs (Linux nfsd answers the same per version)
       return c.minorversion >= 1 ? NFS4ERR_WRONG_TYPE : NFS4ERR_SYMLINK;
   }
 }
@@ -225,7 +225,10 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
     bool write_ok = !want_write || (*g & vfs::kAccessModify);
     if (!read_ok || !write_ok) return finish(NFS4ERR_ACCESS);
   }
-  auto granted = sm.open_commit(start, req, file_key(file));
+  // The open keeps the file alive if its last name goes (vfs OpenHold).
+  auto hold = file.fs->hold(o.ino);
+  if (!hold) return finish(to_nfsstat(hold.error()));
+  auto granted = sm.open_commit(start, req, file_key(file), std::move(*hold));
   if (!granted) return finish(wire(granted.error()));
 
   auto& ok = res.resok4;

@@ -127,7 +127,7 @@ nfsstat4 write_data(Compound& c, const stateid4& stateid, uint64_t offset, stabl
     default:
       return res.status = NFS4ERR_INVAL;
   }
-  auto r = fs.write(c.current.ino, offset, data, how);
+  auto r = fs.write(c.current.ino, offset, data, how, c.cred.uid);
   if (!r) return res.status = to_nfsstat(r.error());
   res.resok4.count = r->count;
   res.resok4.committed = static_cast<stable_how4>(r->committed);

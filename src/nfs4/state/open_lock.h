@@ -12,6 +12,10 @@
 
 #include "nfs4/state/types.h"
 
+namespace efs::vfs {
+class OpenHold;  // vfs/vfs.h
+}
+
 namespace efs::nfs4 {
 
 struct OpenState;
@@ -50,6 +54,9 @@ struct OpenState {
   uint32_t deny = 0;
   uint8_t access_bmap = 0;  // which access values were opened (1 << access), for OPEN_DOWNGRADE
   std::set<std::shared_ptr<LockState>> locks;  // lock stateids derived from this open
+  // Keeps the file (and its data) alive if its last name goes while open;
+  // dropped when the open is removed.
+  std::shared_ptr<vfs::OpenHold> hold;
 };
 
 // One lock-owner's locking state on one file.

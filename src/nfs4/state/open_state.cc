@@ -144,6 +144,9 @@ void StateManager::remove_open_locked(const std::shared_ptr<OpenState>& open) {
   for (auto& l : std::set(open->locks)) remove_lock_state_locked(l);
   if (auto owner = open->owner.lock()) owner->opens.erase(open);
   opens_.erase(open->sid.other);
+  // The file's last open may free an unlinked file (a database write): CLOSE
+  // moves the hold out first to drop it after mu_; expiry drops it here.
+  open->hold.reset();
 }
 
 OpenStart StateManager::open_begin(const OpenRequest& req) {
@@ -195,7 +198,7 @@ OpenStart StateManager::open_begin(const OpenRequest& req) {
 }
 
 SResult<OpenGranted> StateManager::open_commit(const OpenStart& start, const OpenRequest& req,
-                                               FileKey file) {
+                                               FileKey file, std::shared_ptr<vfs::OpenHold> hold) {
   std::lock_guard lk(mu_);
   auto& owner = start.owner;
   // The client may have expired while vfs worked.
@@ -223,6 +226,7 @@ SResult<OpenGranted> StateManager::open_commit(const OpenStart& start, const Ope
     open->access = req.access;
     open->deny = req.deny;
     open->access_bmap = uint8_t(1u << req.access);
+    open->hold = std::move(hold);
     opens_[open->sid.other] = open;
     owner->opens.insert(open);
   }
@@ -311,6 +315,7 @@ StateOpResult StateManager::open_downgrade(const StateId& sid, uint32_t seqid, u
 StateOpResult StateManager::close(const StateId& sid, uint32_t seqid, FileKey file,
                                   uint32_t minorversion, const Client* session_client) {
   StateOpResult r;
+  std::shared_ptr<vfs::OpenHold> hold;  // declared before lk: dropped after mu_ is released
   std::lock_guard lk(mu_);
   Found f;
   if (!open_stateid_op_locked(sid, seqid, file, minorversion, session_client, f, r)) return r;
@@ -323,6 +328,7 @@ StateOpResult StateManager::close(const StateId& sid, uint32_t seqid, FileKey fi
     }
   }
   if (auto c = find_client_locked(f.owner->clientid)) renew_locked(*c);
+  hold = std::move(open->hold);
   remove_open_locked(open);
   if (minorversion == 0) {
     bump(open->sid);

@@ -33,6 +33,7 @@ class Db;
 }
 namespace efs::vfs {
 class FileSystem;
+class OpenHold;
 }
 namespace efs::xdr::nfs4 {
 struct stateid4;
@@ -221,7 +222,10 @@ class StateManager {
   // On failure start.status says why; start.owner may still be set (4.0: the
   // op records its reply with owner_reply() since the seqid was consumed).
   OpenStart open_begin(const OpenRequest& req);
-  SResult<OpenGranted> open_commit(const OpenStart& start, const OpenRequest& req, FileKey file);
+  // `hold` (vfs::FileSystem::hold) keeps the file alive while this open
+  // stateid exists; it goes when the open does (CLOSE, expiry, purge).
+  SResult<OpenGranted> open_commit(const OpenStart& start, const OpenRequest& req, FileKey file,
+                                   std::shared_ptr<vfs::OpenHold> hold = nullptr);
   // 4.0: records the seqid and encoded reply of an owner's op (RFC 7530 9.1.7:
   // the seqid advances except after the errors that say it was never seen).
   void owner_reply(const std::shared_ptr<StateOwner>& owner, uint32_t seqid, Nfs4Stat status,
