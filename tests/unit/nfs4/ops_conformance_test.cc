@@ -141,6 +141,10 @@ struct Client41 : Fixture {
     auto r2 = run({cs}, 1);
     REQUIRE(r2.status == NFS4_OK);
     sid = r2.resarray[0].opcreate_session.csr_resok4.csr_sessionid;
+    // RFC 8881 18.51.3: no new OPEN or LOCK before RECLAIM_COMPLETE.
+    auto rc = op(OP_RECLAIM_COMPLETE);
+    rc.opreclaim_complete.rca_one_fs = false;
+    REQUIRE(run41({rc}).status == NFS4_OK);
   }
   COMPOUND4res run41(std::vector<nfs_argop4> ops) {
     auto s = op(OP_SEQUENCE);
