@@ -80,12 +80,12 @@ VResult<HandleFields> decode_handle(std::span<const uint8_t> h, const HandleKey&
     // Unsigned handles cannot tell an issued one from a forged one (the
     // layout is public), so none is honoured: docs/file-handle.md.
     if (!warned_v1.exchange(true))
-      spdlog::warn("vfs: refusing a version-1 (unsigned) file handle as stale; clients "
-                   "mounted before the upgrade must remount");
+      spdlog::warn(
+          "vfs: refusing a version-1 (unsigned) file handle as stale; clients "
+          "mounted before the upgrade must remount");
     return fail(Errc::stale);
   }
-  if (h.size() != kHandleSize || h[0] != kHandleVersion || h[1] > 15)
-    return fail(Errc::badhandle);
+  if (h.size() != kHandleSize || h[0] != kHandleVersion || h[1] > 15) return fail(Errc::badhandle);
   // The MAC first: a forged handle learns nothing (not even whether its inode exists).
   uint8_t tag[kHandleMacSize];
   handle_mac(key, binding, h.first(kHandleBodySize), tag);
@@ -144,8 +144,8 @@ Status<> write_new_key(const std::string& path) {
   std::string tmp = path + ".tmp-" + random_hex(8);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fail(Error{"vfs: create " + tmp + ": " + std::strerror(errno)});
-  bool ok = ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) &&
-            ::fsync(fd) == 0;
+  bool ok =
+      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
   ::close(fd);
   // link(2) fails if another process got there first: its key wins, ours is dropped.
   int linked = ok ? ::link(tmp.c_str(), path.c_str()) : -1;

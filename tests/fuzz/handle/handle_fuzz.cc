@@ -53,9 +53,9 @@ struct World {
   std::unique_ptr<efs::vfs::Vfs> vfs;
   OneCatalog catalog;
   std::unique_ptr<efs::nfs4::Exports> exports;
-  std::set<Bytes> issued;                     // every nfs_fh4 handed out
-  std::vector<Bytes> issued_list;             // the same, indexable
-  std::set<std::pair<Bytes, Bytes>> vfs_ok;   // (binding, vfs handle) pairs made
+  std::set<Bytes> issued;                    // every nfs_fh4 handed out
+  std::vector<Bytes> issued_list;            // the same, indexable
+  std::set<std::pair<Bytes, Bytes>> vfs_ok;  // (binding, vfs handle) pairs made
   std::vector<std::pair<Bytes, Bytes>> vfs_list;
 };
 
@@ -66,9 +66,9 @@ struct World {
 
 void issue(World& w, const efs::nfs4::CurrentFh& fh) {
   if (w.issued.insert(fh.wire).second) w.issued_list.push_back(fh.wire);
-  std::size_t prefix = fh.kind == efs::nfs4::FhKind::access_point ? 10
+  std::size_t prefix = fh.kind == efs::nfs4::FhKind::access_point  ? 10
                        : fh.kind == efs::nfs4::FhKind::file_system ? 1
-                                                                    : fh.wire.size();
+                                                                   : fh.wire.size();
   if (prefix < fh.wire.size()) {
     std::pair<Bytes, Bytes> p{Bytes(fh.wire.begin(), fh.wire.begin() + prefix),
                               Bytes(fh.wire.begin() + prefix, fh.wire.end())};

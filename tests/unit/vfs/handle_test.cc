@@ -63,8 +63,8 @@ TEST_CASE("file handle: every edited byte, another key or binding fails the sign
 
 TEST_CASE("file handle: version-1 handles are stale, other versions badhandle") {
   // Version 1: 22 bytes, no signature (docs/file-handle.md).
-  std::vector<uint8_t> v1{1, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0, 0, 0,
-                          0, 0, 0, 0, 1, 0, 0, 0, 7};
+  std::vector<uint8_t> v1{1, 0, 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0,
+                          0, 0, 0,    0,    0,    0,    1,    0,    0,    0,    7};
   CHECK(decode_handle(v1, kKey, {}).error() == Errc::stale);
   auto h = encode_handle(HandleFields{"fs-0123456789abcdef0", 1, 1}, kKey, {});
   h[0] = 3;
