@@ -8,7 +8,7 @@ import struct
 import pytest
 
 from conftest import make_client, new_fs, wait_state
-from nfs4raw import (FATTR4_FILEHANDLE, FATTR4_FSID, NFS4_OK, NFS4ERR_BADHANDLE, NFS4ERR_STALE,
+from nfs4raw import (FATTR4_FILEHANDLE, FATTR4_FILEID, FATTR4_FSID, NFS4_OK, NFS4ERR_BADHANDLE, NFS4ERR_STALE,
                      NFS4ERR_XDEV, OP_GETATTR, OP_READDIR, Nfs4, getattr_, link, lookup, lookupp,
                      mkdir, putfh, putrootfh, readdir, rename, savefh, symlink)
 
@@ -51,7 +51,9 @@ def test_forged_access_point_handles_are_refused(setup):
     # The attack on version-1 handles: the inode number (the 8 bytes after the
     # kind, access point id, vfs version and file system id) replaced by 1.
     forged = bytearray(ap_root)
-    forged[11:19] = struct.pack(">Q", 1)
+    fileid = c.compound(putfh(ap_root), getattr_(FATTR4_FILEID)).body(OP_GETATTR)[0]
+    assert forged[20:28] == fileid != struct.pack(">Q", 1)  # the layout in docs/file-handle.md
+    forged[20:28] = struct.pack(">Q", 1)
     res = c.compound(putfh(bytes(forged)), readdir())
     assert res.status in REFUSED and not res.body(OP_READDIR)
     # Any single byte of the handle edited: never an answer with data.

@@ -42,10 +42,12 @@ TEST_CASE("a forged access point handle never resolves") {
   REQUIRE(root.size() == 48);
   REQUIRE(root[0] == static_cast<uint8_t>(FhKind::access_point));
   REQUIRE(f.run({putfh(root), getattr({A_type})}).status == NFS4_OK);
-  // The version-1 attack: the inode number (bytes 11-18 here) replaced by the
+  // The version-1 attack: the inode number (bytes 20-27: after the kind, the
+  // access point id, the vfs version and the file system id) replaced by the
   // file system root's.
   auto forged = root;
-  for (std::size_t i = 11; i < 19; ++i) forged[i] = i == 18 ? 1 : 0;
+  for (std::size_t i = 20; i < 28; ++i) forged[i] = i == 27 ? 1 : 0;
+  REQUIRE(forged != root);
   CHECK(f.run({putfh(forged), readdir()}).status == NFS4ERR_BADHANDLE);
   // Any single byte edited.
   for (std::size_t i = 0; i < root.size(); ++i) {
