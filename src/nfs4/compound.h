@@ -66,6 +66,12 @@ struct CurrentFh {
   bool set() const { return kind != FhKind::none; }
   bool is_pseudo() const { return kind == FhKind::pseudo_root; }
   bool in_fs() const { return kind == FhKind::file_system || kind == FhKind::access_point; }
+  // Reached through the same export (so the same fsid and the same squashing):
+  // the file system export and an access point of one file system are not.
+  bool same_export(const CurrentFh& o) const {
+    return in_fs() && kind == o.kind && access_point_id == o.access_point_id && fs && o.fs &&
+           (fs == o.fs || fs->id() == o.fs->id());
+  }
   void clear() { *this = CurrentFh{}; }
 };
 

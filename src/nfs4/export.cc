@@ -87,7 +87,11 @@ void Exports::fill_wire(CurrentFh& fh) {
     fh.wire.insert(fh.wire.end(), packed, packed + 9);
   }
   if (fh.fs) {
-    auto h = vfs_.make_handle(*fh.fs, fh.ino);
+    // The export prefix is the vfs handle's binding: the signature covers the
+    // whole nfs_fh4, so a handle cannot be moved to another export (from an
+    // access point to the file system export, or to another access point).
+    const std::vector<uint8_t> prefix = fh.wire;
+    auto h = vfs_.make_handle(*fh.fs, fh.ino, prefix);
     fh.wire.insert(fh.wire.end(), h.begin(), h.end());
   }
 }
@@ -139,6 +143,24 @@ NResult<CurrentFh> Exports::access_point_root(const efs::ExportedAccessPoint& ap
   return fh;
 }
 
+// Why a handle through an access point cannot name an inode outside its root:
+//  - Every handle we issue through an access point is contained when issued:
+//    LOOKUP refuses "." and ".." (check_component), READDIR lists no "." or
+//    "..", OPEN/CREATE make children of the current directory, LOOKUPP at the
+//    root stays there and elsewhere checks the parent is still under the root
+//    (within_export), and LINK/RENAME cannot take an object from another
+//    export (NFS4ERR_XDEV).
+//  - Handles are signed (vfs file_handle.h): the MAC covers the kind byte, the
+//    access point id and the inode, so a client cannot edit a number to reach
+//    another inode or move a handle to another export. Checking ancestry here
+//    instead would cost a query per path level on every PUTFH, the hottest op.
+//  - What remains at decode time is cheap: the access point still exists, its
+//    file system matches, and the inode is not the file system's root unless
+//    that is the access point's root (the documented attack, refused even if
+//    the key leaked).
+// An object someone renames out of the root while a client holds its handle
+// stays reachable by that handle (as with Linux nfsd's no_subtree_check), but
+// LOOKUPP will not climb from it to the rest of the file system.
 NResult<CurrentFh> Exports::from_wire(std::span<const uint8_t> bytes) {
   if (bytes.empty() || bytes.size() > NFS4_FHSIZE) return fail(NFS4ERR_BADHANDLE);
   auto kind = static_cast<FhKind>(bytes[0]);
@@ -154,32 +176,58 @@ NResult<CurrentFh> Exports::from_wire(std::span<const uint8_t> bytes) {
   }
   CurrentFh fh;
   fh.kind = kind;
-  std::span<const uint8_t> rest = bytes.subspan(1);
-  std::optional<efs::ExportedAccessPoint> ap;
-  if (kind == FhKind::access_point) {
-    if (rest.size() < 9) return fail(NFS4ERR_BADHANDLE);
-    fh.access_point_id = unpack_access_point_id(rest.first<9>());
-    rest = rest.subspan(9);
-    ap = catalog_.available_access_point(fh.access_point_id);
-    if (!ap) return fail(NFS4ERR_STALE);
-    fh.posix_user = ap->posix_user;
+  const std::size_t prefix_size = kind == FhKind::access_point ? 10 : 1;
+  if (bytes.size() <= prefix_size) return fail(NFS4ERR_BADHANDLE);
+  std::span<const uint8_t> prefix = bytes.first(prefix_size);
+  std::span<const uint8_t> rest = bytes.subspan(prefix_size);
+  // The signature is checked first, before anything is looked up.
+  auto r = vfs_.resolve_handle(rest, prefix);
+  if (!r) {
+    if (r.error() == vfs::Errc::badhandle)
+      spdlog::info("nfs4: refusing a file handle that fails its signature or layout check");
+    return fail(to_nfsstat(r.error()));
   }
-  auto r = vfs_.resolve_handle(rest);
-  if (!r) return fail(to_nfsstat(r.error()));
   fh.fs = std::move(r->first);
   fh.ino = r->second;
   // A file system that is being deleted is gone for its clients already.
   if (!catalog_.available_file_system(fh.fs->id())) return fail(NFS4ERR_STALE);
-  if (ap) {
+  if (kind == FhKind::access_point) {
+    fh.access_point_id = unpack_access_point_id(prefix.subspan<1, 9>());
+    auto ap = catalog_.available_access_point(fh.access_point_id);
+    if (!ap) return fail(NFS4ERR_STALE);
     if (ap->fs_id != fh.fs->id()) return fail(NFS4ERR_BADHANDLE);
+    fh.posix_user = ap->posix_user;
     auto root = access_point_root(*ap);
     if (!root) return fail(root.error());
     fh.export_root = root->ino;
+    if (fh.ino == fh.fs->root() && fh.export_root != fh.fs->root()) {
+      spdlog::warn("nfs4: handle through {} names the file system root outside it",
+                   fh.access_point_id);
+      return fail(NFS4ERR_STALE);
+    }
   } else {
     fh.export_root = fh.fs->root();
   }
   fh.wire.assign(bytes.begin(), bytes.end());
   return fh;
+}
+
+nfsstat4 Exports::within_export(const CurrentFh& exp, vfs::Ino dir) {
+  if (exp.kind != FhKind::access_point || !exp.fs) return NFS4_OK;
+  const vfs::Ino fs_root = exp.fs->root();
+  if (exp.export_root == fs_root) return NFS4_OK;
+  const vfs::Cred root_cred;  // the walk is the server's, not the caller's
+  vfs::Ino cur = dir;
+  // Directories have one parent each; a chain longer than this is a cycle.
+  for (int depth = 0; depth < 4096; ++depth) {
+    if (cur == exp.export_root) return NFS4_OK;
+    if (cur == fs_root) break;
+    auto p = exp.fs->lookup_parent(root_cred, cur);
+    if (!p) return to_nfsstat(p.error());
+    cur = p->ino;
+  }
+  spdlog::info("nfs4: directory {} is no longer under the root of {}", dir, exp.access_point_id);
+  return NFS4ERR_STALE;
 }
 
 CurrentFh Exports::child(const CurrentFh& parent, vfs::Ino ino) {

@@ -3,12 +3,15 @@
 // addresses routed straight to their file system's root; and the wire form
 // of our file handles.
 //
-// File handle layout (at most NFS4_FHSIZE = 128 bytes, RFC 7530 4.2.1), version 1:
+// File handle layout (at most NFS4_FHSIZE = 128 bytes, RFC 7530 4.2.1;
+// docs/file-handle.md, version 2):
 //   byte 0        kind (FhKind)
 //   pseudo_root:  nothing else
-//   file_system:  vfs handle (Vfs::make_handle)
+//   file_system:  vfs handle (Vfs::make_handle), bound to byte 0
 //   access_point: 9 bytes: the 17 hex digits of fsap-<id> packed as nibbles,
-//                 then the vfs handle
+//                 then the vfs handle, bound to bytes 0-9
+// The vfs handle's MAC covers the bytes before it, so no byte of a handle can
+// be edited: a client can only present handles this data dir issued.
 // Handles are persistent (FH4_PERSISTENT): none of the bytes depend on the process.
 #pragma once
 
@@ -53,8 +56,14 @@ class Exports {
   // system or access point.
   NResult<CurrentFh> from_wire(std::span<const uint8_t> fh);
 
-  // The handle of another object in the same export as `parent`.
+  // The handle of another object in the same export as `parent`. Callers
+  // only pass objects reached from `parent` without leaving its export (see
+  // from_wire in export.cc for why that keeps access points closed).
   CurrentFh child(const CurrentFh& parent, vfs::Ino ino);
+  // NFS4_OK if directory `dir` lies under the root of the export `exp` came
+  // through (always for a file system export); NFS4ERR_STALE if it was moved
+  // out. Walks the parents: for LOOKUPP, not for every op.
+  nfsstat4 within_export(const CurrentFh& exp, vfs::Ino dir);
 
   // An entry of the pseudo-root.
   struct Junction {

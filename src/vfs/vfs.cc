@@ -21,8 +21,12 @@ namespace {
 
 class VfsImpl final : public Vfs {
  public:
-  VfsImpl(meta::Db& db, std::unique_ptr<chunk::ChunkStore> chunks)
-      : db_(db), commits_(db), chunks_(std::move(chunks)), verifier_(random_u64()) {}
+  VfsImpl(meta::Db& db, std::unique_ptr<chunk::ChunkStore> chunks, const HandleKey& handle_key)
+      : db_(db),
+        commits_(db),
+        chunks_(std::move(chunks)),
+        verifier_(random_u64()),
+        handle_key_(handle_key) {}
   // Holds that outlive the Vfs (open state torn down later) must not touch
   // the database or the chunk store: their orphans are freed at next start.
   ~VfsImpl() override {
@@ -98,15 +102,17 @@ class VfsImpl final : public Vfs {
 
   std::shared_ptr<FileSystem> file_system(const std::string& fs_id) override { return find(fs_id); }
 
-  std::vector<uint8_t> make_handle(const FileSystem& fs, Ino ino) override {
+  std::vector<uint8_t> make_handle(const FileSystem& fs, Ino ino,
+                                   std::span<const uint8_t> binding) override {
     auto& impl = static_cast<const FileSystemImpl&>(fs);
-    return encode_handle(HandleFields{fs.id(), ino, impl.generation()});
+    return encode_handle(HandleFields{fs.id(), ino, impl.generation()}, handle_key_, binding);
   }
 
   VResult<std::pair<std::shared_ptr<FileSystem>, Ino>> resolve_handle(
-      std::span<const uint8_t> handle) override {
-    auto f = decode_handle(handle);
-    if (!f) return fail(Errc::badhandle);
+      std::span<const uint8_t> handle, std::span<const uint8_t> binding) override {
+    // The signature is checked before any lookup (decode_handle).
+    auto f = decode_handle(handle, handle_key_, binding);
+    if (!f) return fail(f.error());
     auto fs = find(f->fs_id);
     if (!fs || fs->generation() != f->generation) return fail(Errc::stale);
     auto live = fs->exists(f->ino);
@@ -146,6 +152,7 @@ class VfsImpl final : public Vfs {
   GroupCommit commits_;
   std::unique_ptr<chunk::ChunkStore> chunks_;
   uint64_t verifier_;
+  const HandleKey handle_key_;  // signs file handles (file_handle.h)
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<FileSystemImpl>> by_id_;
 };
@@ -209,7 +216,9 @@ Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& d
   if (!chunks) return fail(chunks.error());
   // Not fatal: the orphans stay listed and cost only disk until a later start.
   if (auto s = free_orphans(db, **chunks); !s) spdlog::warn("{}", s.error().message);
-  return std::unique_ptr<Vfs>(new VfsImpl(db, std::move(*chunks)));
+  auto handle_key = load_or_create_handle_key(data_dir);
+  if (!handle_key) return fail(handle_key.error());
+  return std::unique_ptr<Vfs>(new VfsImpl(db, std::move(*chunks), *handle_key));
 }
 
 }  // namespace efs::vfs

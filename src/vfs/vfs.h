@@ -258,11 +258,16 @@ class Vfs {
   // Null if fs_id has no namespace.
   virtual std::shared_ptr<FileSystem> file_system(const std::string& fs_id) = 0;
 
-  // File handles (at most 128 bytes, NFS4_FHSIZE): stable across restarts.
-  virtual std::vector<uint8_t> make_handle(const FileSystem& fs, Ino ino) = 0;
-  // badhandle for malformed bytes; stale for a deleted file or file system.
+  // File handles (38 bytes; docs/file-handle.md): stable across restarts,
+  // signed with the data dir's key. `binding` (at most 64 bytes: the NFS
+  // layer's export prefix) is covered by the signature, so a handle only
+  // resolves with the binding it was made with.
+  virtual std::vector<uint8_t> make_handle(const FileSystem& fs, Ino ino,
+                                           std::span<const uint8_t> binding = {}) = 0;
+  // badhandle for malformed or forged bytes (or another binding); stale for a
+  // deleted file or file system, or a version-1 handle from before signing.
   virtual VResult<std::pair<std::shared_ptr<FileSystem>, Ino>> resolve_handle(
-      std::span<const uint8_t> handle) = 0;
+      std::span<const uint8_t> handle, std::span<const uint8_t> binding = {}) = 0;
 
   // Changes on every server start (WRITE/COMMIT verifier).
   virtual uint64_t write_verifier() const = 0;

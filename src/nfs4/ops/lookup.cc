@@ -52,6 +52,10 @@ nfsstat4 op_lookupp(Compound& c, LOOKUPP4res& res) {
   }
   auto a = c.current.fs->lookup_parent(c.cred, c.current.ino);
   if (!a) return res.status = to_nfsstat(a.error());
+  // A directory renamed out of an access point's root keeps its handle; its
+  // parent must not lead the client out (export.cc, from_wire).
+  if (nfsstat4 st = c.server.exports().within_export(c.current, a->ino); st != NFS4_OK)
+    return res.status = st;
   c.current = c.server.exports().child(c.current, a->ino);
   c.has_current_stateid = false;
   return res.status = NFS4_OK;
