@@ -412,11 +412,14 @@ Params params_of(const http::Request& req) {
   return p;
 }
 
-http::Response xml_response(int status, std::string body) {
+// EC2 sends the request ID both in the body and as x-amzn-RequestId: the
+// JavaScript SDK v3 takes $metadata.requestId from the header only.
+http::Response xml_response(int status, std::string body, const std::string& request_id) {
   http::Response r;
   r.status = status;
   r.set_header("Content-Type", "text/xml;charset=UTF-8");
   r.set_header("Server", "AmazonEC2");
+  r.set_header("x-amzn-RequestId", request_id);
   r.body = std::move(body);
   return r;
 }
@@ -430,7 +433,7 @@ http::Response error_response(const ServiceError& e, const std::string& action,
   x.str() = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
   x.open("Response").open("Errors").open("Error").leaf("Code", code).leaf("Message", e.message);
   x.close("Error").close("Errors").leaf("RequestID", request_id).close("Response");
-  return xml_response(status, std::move(x.str()));
+  return xml_response(status, std::move(x.str()), request_id);
 }
 
 }  // namespace
@@ -510,7 +513,7 @@ http::Response Ec2QueryService::handle(const http::Request& req, const efs::Requ
   auto r = it->second(call);
   if (!r) return error_response(r.error(), action, request_id);
   x.close(action + "Response");
-  return xml_response(200, std::move(x.str()));
+  return xml_response(200, std::move(x.str()), request_id);
 }
 
 }  // namespace efs::api

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "efs/regions.h"
+
 namespace efs::api {
 
 std::string xml_escape(std::string_view text) {
@@ -45,7 +47,8 @@ std::vector<std::string> one(bool v) {
 
 std::string arn(const std::string& region, const std::string& account, const std::string& kind,
                 const std::string& id) {
-  return "arn:aws:ec2:" + region + ":" + account + ":" + kind + "/" + id;
+  return "arn:" + efs::arn_partition(region) + ":ec2:" + region + ":" + account + ":" + kind + "/" +
+         id;
 }
 
 std::string private_dns_name(const std::string& ip, const std::string& region) {

@@ -9,7 +9,7 @@ namespace efs::api {
 namespace {
 
 // "AKID/date/region/service/aws4_request" -> its parts, if it has five.
-bool credential_scope(std::string_view credential, std::string& akid, std::string& region) {
+bool credential_scope(std::string_view credential, SigningScope& scope) {
   std::vector<std::string_view> parts;
   while (true) {
     auto slash = credential.find('/');
@@ -18,8 +18,9 @@ bool credential_scope(std::string_view credential, std::string& akid, std::strin
     credential.remove_prefix(slash + 1);
   }
   if (parts.size() != 5) return false;
-  akid = std::string(parts[0]);
-  region = std::string(parts[2]);
+  scope.access_key_id = std::string(parts[0]);
+  scope.region = std::string(parts[2]);
+  scope.service = std::string(parts[3]);
   return true;
 }
 
@@ -38,13 +39,7 @@ bool twelve_digits(const std::string& s) {
 
 }  // namespace
 
-efs::RequestContext request_context(const http::Request& request, const std::string& default_region,
-                                    const std::string& default_account) {
-  efs::RequestContext ctx;
-  ctx.region = default_region;
-  ctx.account_id = default_account;
-  ctx.request_id = random_uuid();
-
+std::optional<SigningScope> signing_scope(const http::Request& request) {
   std::string credential;
   if (const auto* auth = request.header("authorization")) {
     auto at = auth->find("Credential=");
@@ -59,10 +54,20 @@ efs::RequestContext request_context(const http::Request& request, const std::str
       if (k == "X-Amz-Credential") credential = v;
     }
   }
-  std::string akid, region;
-  if (!credential.empty() && credential_scope(credential, akid, region)) {
-    if (plausible_region(region)) ctx.region = region;
-    if (twelve_digits(akid)) ctx.account_id = akid;
+  SigningScope scope;
+  if (credential.empty() || !credential_scope(credential, scope)) return std::nullopt;
+  return scope;
+}
+
+efs::RequestContext request_context(const http::Request& request, const std::string& default_region,
+                                    const std::string& default_account) {
+  efs::RequestContext ctx;
+  ctx.region = default_region;
+  ctx.account_id = default_account;
+  ctx.request_id = random_uuid();
+  if (auto scope = signing_scope(request)) {
+    if (plausible_region(scope->region)) ctx.region = scope->region;
+    if (twelve_digits(scope->access_key_id)) ctx.account_id = scope->access_key_id;
   }
   return ctx;
 }

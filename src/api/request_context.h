@@ -4,12 +4,23 @@
 // is an emulator for one developer's machine.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "efs/error.h"
 #include "http/message.h"
 
 namespace efs::api {
+
+// The SigV4 credential scope of a request: "AKID/date/region/service/
+// aws4_request" from the Authorization header or a presigned X-Amz-Credential
+// query parameter; nullopt when the request carries none (or a malformed one).
+struct SigningScope {
+  std::string access_key_id;
+  std::string region;
+  std::string service;  // "elasticfilesystem", "ec2", "sts", "dynamodb", ...
+};
+std::optional<SigningScope> signing_scope(const http::Request& request);
 
 // Reads "Authorization: AWS4-HMAC-SHA256 Credential=AKID/20261125/eu-west-1/
 // elasticfilesystem/aws4_request, ..." (or a presigned X-Amz-Credential query

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "api/pagination.h"
 #include "api/validation.h"
 #include "http/parser.h"
 
@@ -418,7 +419,7 @@ http::Response RestJsonService::handle(const http::Request& request,
         fail_with({"NotImplemented", 501, "efs-local does not implement " + op.name + " yet",
                    json::object()});
       } else {
-        auto result = h->second(ctx, input);
+        auto result = call_paged(op.name, h->second, ctx, std::move(input));
         if (!result.ok()) {
           fail_with(result.error());
         } else {

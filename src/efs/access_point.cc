@@ -42,7 +42,7 @@ ApiResult<nlohmann::json> Service::CreateAccessPoint(const RequestContext& ctx, 
     auto fs = require_file_system(c, ctx, in);
     if (!fs.ok()) return fail(fs.error());
     auto s = state_of(*fs);
-    if (s != "available") return incorrect_fs_state(fs->id, s);
+    if (!usable(s)) return incorrect_fs_state(fs->id, s);
     if (live_children(c, kind::kAccessPoint, fs->id).size() >=
         static_cast<std::size_t>(options_.max_access_points_per_file_system))
       return service_error("AccessPointLimitExceeded", 403,

@@ -1,6 +1,9 @@
 // Account preferences: DescribeAccountPreferences, PutAccountPreferences.
-// SHORT_ID makes new file system and mount target IDs 8 hex digits long, as
-// EFS did before 2021; LONG_ID (the default) gives 17.
+// Every new file system and mount target ID is long (17 hex digits), the only
+// form the NFS side serves. Since October 2021 EFS answers SHORT_ID with an
+// error (API reference, PutAccountPreferences: "you will receive an error if
+// you try to set the account preference to use the short 8 character format
+// resource ID"); so does efs-local.
 #include "efs/internal.h"
 #include "efs/service.h"
 #include "meta/db.h"
@@ -26,8 +29,12 @@ ApiResult<nlohmann::json> Service::DescribeAccountPreferences(const RequestConte
 ApiResult<nlohmann::json> Service::PutAccountPreferences(const RequestContext& ctx,
                                                          const json& in) {
   std::string type = in.value("ResourceIdType", "");
-  if (type != "LONG_ID" && type != "SHORT_ID")
-    return bad_request("ResourceIdType must be LONG_ID or SHORT_ID.");
+  if (type == "SHORT_ID")
+    return bad_request(
+        "Short resource IDs are no longer supported: since October 2021 new file systems and "
+        "mount targets use long (17 character) IDs. Contact Amazon Web Services support if you "
+        "must use short IDs for file system and mount target resources.");
+  if (type != "LONG_ID") return bad_request("ResourceIdType must be LONG_ID.");
   return in_write([&](meta::Conn& c) -> ApiResult<json> {
     std::string id = ctx.account_id + ":" + ctx.region;
     auto prev = store::get(c, kind::kAccountPreferences, id);

@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "efs/internal.h"
+#include "efs/regions.h"
 #include "efs/service.h"
 #include "meta/db.h"
 
@@ -23,8 +24,9 @@ constexpr uint64_t kEmptyFileSystemBytes = 6144;  // an empty EFS file system me
 std::string kms_key_arn(const std::string& region, const std::string& account,
                         const std::string& key) {
   if (key.rfind("arn:", 0) == 0) return key;
-  if (key.rfind("alias/", 0) == 0) return "arn:aws:kms:" + region + ":" + account + ":" + key;
-  return "arn:aws:kms:" + region + ":" + account + ":key/" + key;
+  std::string prefix = "arn:" + arn_partition(region) + ":kms:" + region + ":" + account + ":";
+  if (key.rfind("alias/", 0) == 0) return prefix + key;
+  return prefix + "key/" + key;
 }
 
 // Throughput settings every create and update must satisfy (EFS user guide,
@@ -55,6 +57,13 @@ std::optional<ServiceError> check_throughput(const std::string& mode,
   return std::nullopt;
 }
 
+bool has_archive_rule(const nlohmann::json& doc) {
+  if (!doc.contains("LifecyclePolicies") || !doc["LifecyclePolicies"].is_array()) return false;
+  for (const auto& p : doc["LifecyclePolicies"])
+    if (p.is_object() && p.contains("TransitionToArchive")) return true;
+  return false;
+}
+
 std::optional<double> opt_double(const nlohmann::json& j, const char* member) {
   if (j.contains(member) && j[member].is_number()) return j[member].get<double>();
   return std::nullopt;
@@ -63,8 +72,11 @@ std::optional<double> opt_double(const nlohmann::json& j, const char* member) {
 }  // namespace
 
 std::string Service::resource_id_type(meta::Conn& c, const RequestContext& ctx) const {
-  auto p = store::get(c, kind::kAccountPreferences, ctx.account_id + ":" + ctx.region);
-  return p ? p->doc.value("ResourceIdType", "LONG_ID") : "LONG_ID";
+  // A SHORT_ID stored by an older efs-local is no longer honoured: every new
+  // ID is long, so the NFS side can serve it.
+  (void)c;
+  (void)ctx;
+  return "LONG_ID";
 }
 
 ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContext& ctx,
@@ -138,7 +150,7 @@ ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContex
 
   Record r;
   r.kind = kind::kFileSystem;
-  r.id = resource_id_type(c, ctx) == "SHORT_ID" ? "fs-" + random_hex(8) : make_id("fs");
+  r.id = make_id("fs");  // always the long form (account.cc)
   r.account = ctx.account_id;
   r.region = ctx.region;
   r.token = token;
@@ -240,6 +252,15 @@ ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, c
     auto value = opt_double(in, "ProvisionedThroughputInMibps");
     if (!value && mode == "provisioned" && cur_mode == "provisioned") value = cur_value;
     if (auto e = check_throughput(mode, d["PerformanceMode"], value)) return fail(*e);
+    // The Archive storage class needs Elastic throughput: leaving elastic
+    // while the lifecycle configuration moves files to Archive is refused,
+    // as PutLifecycleConfiguration refuses the same combination.
+    if (mode != "elastic" && has_archive_rule(d))
+      return bad_request(
+          "The ThroughputMode value " + mode +
+          " does not support the TransitionToArchive lifecycle policy of the file system. Either "
+          "keep the ThroughputMode value Elastic or remove the TransitionToArchive parameter "
+          "from the lifecycle configuration.");
 
     bool mode_change = mode != cur_mode;
     bool decrease = !mode_change && value && cur_value && *value < *cur_value;
@@ -257,6 +278,7 @@ ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, c
     }
     if (mode_change || decrease || increase)
       d["ThroughputCooldownUntil"] = now() + kThroughputCooldownSeconds;
+    d["UpdatingUntil"] = now() + delay_seconds();  // "updating", then "available"
     d["ThroughputMode"] = mode;
     if (value)
       d["ProvisionedThroughputInMibps"] = *value;

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <ctime>
 
+#include "efs/regions.h"
+
 namespace efs::detail {
 
 Unexpected<ServiceError> bad_request(const std::string& message) {
@@ -45,11 +47,13 @@ std::string resource_id(const std::string& id_or_arn) {
 
 std::string file_system_arn(const std::string& region, const std::string& account,
                             const std::string& id) {
-  return "arn:aws:elasticfilesystem:" + region + ":" + account + ":file-system/" + id;
+  return "arn:" + arn_partition(region) + ":elasticfilesystem:" + region + ":" + account +
+         ":file-system/" + id;
 }
 std::string access_point_arn(const std::string& region, const std::string& account,
                              const std::string& id) {
-  return "arn:aws:elasticfilesystem:" + region + ":" + account + ":access-point/" + id;
+  return "arn:" + arn_partition(region) + ":elasticfilesystem:" + region + ":" + account +
+         ":access-point/" + id;
 }
 
 json merge_tags(const json& tags, const json& add) {
@@ -139,7 +143,7 @@ std::string format_message_time(double epoch_seconds) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm);
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
 

@@ -57,7 +57,8 @@ Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const
 
 // Whole or fractional epoch seconds as the API's timestamp number.
 json timestamp(double epoch_seconds);
-// "2026-11-26 10:58:43" (UTC), as EFS prints times in messages.
+// "2023-12-29T12:51:32Z" (ISO 8601, UTC), as EFS prints times in messages
+// ("Wait until 2023-12-29T12:51:32Z UTC and try again.").
 std::string format_message_time(double epoch_seconds);
 
 }  // namespace efs::detail

@@ -44,10 +44,16 @@ ApiResult<nlohmann::json> Service::PutLifecycleConfiguration(const RequestContex
     if (seen.count("TransitionToArchive")) {
       // The Archive class needs Elastic throughput and General Purpose
       // (EFS API reference, PutLifecycleConfiguration).
-      if (fs->doc["ThroughputMode"] != "elastic" || fs->doc["PerformanceMode"] != "generalPurpose")
+      // EFS's words for the throughput case (as seen from AWS CDK's tests).
+      if (fs->doc["ThroughputMode"] != "elastic")
         return bad_request(
-            "TransitionToArchive requires the elastic throughput mode and the generalPurpose "
-            "performance mode.");
+            "The ThroughputMode value for the file system does not support TransitionToArchive. "
+            "Either change the ThroughputMode value to Elastic or remove the TransitionToArchive "
+            "parameter.");
+      if (fs->doc["PerformanceMode"] != "generalPurpose")
+        return bad_request(
+            "The PerformanceMode value for the file system does not support "
+            "TransitionToArchive. Remove the TransitionToArchive parameter.");
       // Files reach Archive only after IA: the archive age must be later.
       if (seen.count("TransitionToIA") &&
           days_of(seen["TransitionToArchive"]) <= days_of(seen["TransitionToIA"]))

@@ -128,19 +128,14 @@ ApiResult<nlohmann::json> Service::CreateMountTarget(const RequestContext& ctx, 
   });
   if (!check.ok()) return check;
 
-  std::string mt_id;
-  {
-    auto type =
-        in_read([&](meta::Conn& c) -> ApiResult<json> { return json(resource_id_type(c, ctx)); });
-    mt_id = type.ok() && *type == "SHORT_ID" ? "fsmt-" + random_hex(8) : make_id("fsmt");
-  }
+  std::string mt_id = make_id("fsmt");  // always the long form (account.cc)
   std::optional<std::string> ip;
   if (in.contains("IpAddress")) ip = in["IpAddress"].get<std::string>();
   std::optional<std::string> ip6;
   if (in.contains("Ipv6Address")) ip6 = in["Ipv6Address"].get<std::string>();
   auto eni =
       network_.create_network_interface(ctx, subnet->id, ip, ipv4, ipv6, ip6, *sgs,
-                                        "EFS mount target for " + fs_id + " (" + mt_id + ")");
+                                        "Mount target " + mt_id + " for file system " + fs_id);
   if (!eni.ok()) return fail(eni.error());
 
   auto out = in_write([&](meta::Conn& c) -> ApiResult<json> {
@@ -236,15 +231,24 @@ ApiResult<nlohmann::json> Service::DeleteMountTarget(const RequestContext& ctx, 
   return out;
 }
 
+// Describe/ModifyMountTargetSecurityGroups need only the mount target's
+// network interface, which exists from CreateMountTarget on, and a mount
+// target that is not deleted (API reference of both operations): so
+// "creating" is fine, while "deleting" has already given its interface back.
+std::optional<ServiceError> Service::security_groups_reachable(const Record& mt) const {
+  auto s = state_of(mt);
+  if (s == "creating" || s == "available") return std::nullopt;
+  return service_error("IncorrectMountTargetState", 409,
+                       "Mount target '" + mt.id + "' is in the '" + s + "' state.")
+      .error;
+}
+
 ApiResult<nlohmann::json> Service::DescribeMountTargetSecurityGroups(const RequestContext& ctx,
                                                                      const json& in) {
   return in_read([&](meta::Conn& c) -> ApiResult<json> {
     auto mt = find_mount_target(c, ctx, in.value("MountTargetId", ""));
     if (!mt) return mt_not_found(in.value("MountTargetId", ""));
-    auto s = state_of(*mt);
-    if (s != "available")
-      return service_error("IncorrectMountTargetState", 409,
-                           "Mount target '" + mt->id + "' is in the '" + s + "' state.");
+    if (auto e = security_groups_reachable(*mt)) return fail(*e);
     return json{{"SecurityGroups", mt->doc.value("SecurityGroups", json::array())}};
   });
 }
@@ -255,10 +259,7 @@ ApiResult<nlohmann::json> Service::ModifyMountTargetSecurityGroups(const Request
   auto pre = in_read([&](meta::Conn& c) -> ApiResult<json> {
     auto mt = find_mount_target(c, ctx, in.value("MountTargetId", ""));
     if (!mt) return mt_not_found(in.value("MountTargetId", ""));
-    auto s = state_of(*mt);
-    if (s != "available")
-      return service_error("IncorrectMountTargetState", 409,
-                           "Mount target '" + mt->id + "' is in the '" + s + "' state.");
+    if (auto e = security_groups_reachable(*mt)) return fail(*e);
     vpc_id = mt->doc.value("VpcId", "");
     eni = mt->doc.value("NetworkInterfaceId", "");
     return json();

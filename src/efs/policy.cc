@@ -4,7 +4,14 @@
 // the caller wrote it.
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+#include <map>
+#include <optional>
+#include <string_view>
+#include <vector>
+
 #include "efs/internal.h"
+#include "efs/regions.h"
 #include "efs/service.h"
 #include "meta/db.h"
 
@@ -68,6 +75,161 @@ Result<bool, ServiceError> check_statement(const nlohmann::json& s) {
   return true;
 }
 
+// ---- the lockout safety check ----
+//
+// PutFileSystemPolicy (API reference): "The lockout safety check determines
+// whether the policy in the request will lock out, or prevent, the IAM
+// principal that is making the request from making future
+// PutFileSystemPolicy requests on this file system."
+//
+// Our interpretation: the caller is the account's root user (the access key
+// names the account, request_context.h) in the file system's own account.
+// Within one account an action is allowed when an identity policy or the
+// resource policy allows it and nothing denies it explicitly (IAM policy
+// evaluation logic); the root user needs no identity policy. So a file
+// system policy locks the caller out exactly when one of its Deny
+// statements applies to principal arn:<partition>:iam::<account>:root,
+// action elasticfilesystem:PutFileSystemPolicy and the file system's ARN
+// under the request's own context. A policy that merely grants nothing to
+// the caller does not lock it out (EFS accepts the everyday "allow
+// ClientMount to *" policies without the bypass). Conditions are evaluated
+// for the keys a caller's request defines here (aws:SecureTransport true,
+// as every AWS API call is HTTPS; aws:PrincipalAccount, aws:PrincipalArn,
+// aws:PrincipalType "Account", aws:RequestedRegion); a Deny conditioned on
+// any other key cannot be shown to apply and does not count.
+
+struct Caller {
+  std::string account;
+  std::string arn;  // arn:aws:iam::<account>:root
+  std::string region;
+};
+
+std::string lower(std::string s) {
+  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+// IAM wildcards: * any run, ? one character.
+bool glob(std::string_view pattern, std::string_view text) {
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+std::vector<std::string> strings_of(const nlohmann::json& j) {
+  std::vector<std::string> out;
+  if (j.is_string()) out.push_back(j.get<std::string>());
+  if (j.is_array())
+    for (const auto& e : j)
+      if (e.is_string()) out.push_back(e.get<std::string>());
+  return out;
+}
+
+bool principal_names(const nlohmann::json& principal, const Caller& caller) {
+  if (principal.is_string()) return principal == "*";
+  if (!principal.is_object() || !principal.contains("AWS")) return false;
+  for (const auto& p : strings_of(principal["AWS"]))
+    if (p == "*" || p == caller.account || glob(p, caller.arn)) return true;
+  return false;
+}
+
+bool any_glob(const nlohmann::json& patterns, const std::string& value, bool case_insensitive) {
+  for (const auto& p : strings_of(patterns))
+    if (case_insensitive ? glob(lower(p), lower(value)) : glob(p, value)) return true;
+  return false;
+}
+
+// nullopt: the condition uses a key or operator we cannot evaluate.
+std::optional<bool> condition_holds(const nlohmann::json& condition, const Caller& caller) {
+  const std::map<std::string, std::string> context = {
+      {"aws:securetransport", "true"},        {"aws:principalaccount", caller.account},
+      {"aws:principalarn", caller.arn},       {"aws:principaltype", "Account"},
+      {"aws:requestedregion", caller.region},
+  };
+  for (const auto& [op_name, keys] : condition.items()) {
+    std::string op = op_name;
+    bool if_exists = op.size() > 8 && op.compare(op.size() - 8, 8, "IfExists") == 0;
+    if (if_exists) op.resize(op.size() - 8);
+    if (!keys.is_object()) return std::nullopt;
+    for (const auto& [key, values] : keys.items()) {
+      auto it = context.find(lower(key));
+      if (it == context.end()) return std::nullopt;
+      const std::string& v = it->second;
+      bool holds;
+      if (op == "Bool" || op == "StringEqualsIgnoreCase")
+        holds = [&] {
+          for (const auto& s : strings_of(values))
+            if (lower(s) == lower(v)) return true;
+          return false;
+        }();
+      else if (op == "StringEquals" || op == "ArnEquals")
+        holds = [&] {
+          for (const auto& s : strings_of(values))
+            if (s == v) return true;
+          return false;
+        }();
+      else if (op == "StringNotEquals" || op == "ArnNotEquals")
+        holds = [&] {
+          for (const auto& s : strings_of(values))
+            if (s == v) return false;
+          return true;
+        }();
+      else if (op == "StringLike" || op == "ArnLike")
+        holds = any_glob(values, v, false);
+      else if (op == "StringNotLike" || op == "ArnNotLike")
+        holds = !any_glob(values, v, false);
+      else
+        return std::nullopt;
+      if (!holds) return false;  // all keys of all operators must hold
+    }
+  }
+  return true;
+}
+
+// True when statement s is a Deny that surely applies to the caller's next
+// PutFileSystemPolicy on fs_arn.
+bool denies_put_policy(const nlohmann::json& s, const Caller& caller, const std::string& fs_arn) {
+  if (!s.is_object() || s.value("Effect", "") != "Deny") return false;
+  bool principal = s.contains("Principal") ? principal_names(s["Principal"], caller)
+                                           : !principal_names(s["NotPrincipal"], caller);
+  const std::string action = "elasticfilesystem:PutFileSystemPolicy";
+  bool acts = s.contains("Action") ? any_glob(s["Action"], action, true)
+                                   : !any_glob(s["NotAction"], action, true);
+  // A resource policy's statement without Resource applies to its resource.
+  bool resource = s.contains("Resource")      ? any_glob(s["Resource"], fs_arn, false)
+                  : s.contains("NotResource") ? !any_glob(s["NotResource"], fs_arn, false)
+                                              : true;
+  if (!principal || !acts || !resource) return false;
+  if (!s.contains("Condition")) return true;
+  auto holds = condition_holds(s["Condition"], caller);
+  if (!holds)
+    spdlog::info("efs: lockout check: a Deny's condition cannot be evaluated; not counted");
+  return holds.value_or(false);
+}
+
+bool locks_out(const std::string& text, const Caller& caller, const std::string& fs_arn) {
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const auto& st = doc["Statement"];
+  if (st.is_object()) return denies_put_policy(st, caller, fs_arn);
+  for (const auto& s : st)
+    if (denies_put_policy(s, caller, fs_arn)) return true;
+  return false;
+}
+
 }  // namespace
 
 static Result<bool, ServiceError> check_policy(const std::string& text) {
@@ -100,8 +262,19 @@ ApiResult<nlohmann::json> Service::PutFileSystemPolicy(const RequestContext& ctx
     std::string policy = in.value("Policy", "");
     auto ok = check_policy(policy);
     if (!ok.ok()) return fail(ok.error());
-    // BypassPolicyLockoutSafetyCheck is accepted; this emulator does not
-    // evaluate policies against callers, so there is nothing to lock out.
+    if (!in.value("BypassPolicyLockoutSafetyCheck", false)) {
+      Caller caller{ctx.account_id,
+                    "arn:" + arn_partition(ctx.region) + ":iam::" + ctx.account_id + ":root",
+                    ctx.region};
+      if (locks_out(policy, caller, file_system_arn(fs->region, fs->account, fs->id))) {
+        spdlog::info("efs: PutFileSystemPolicy {}: the policy would lock out {}", fs->id,
+                     caller.arn);
+        return service_error(
+            "InvalidPolicyException", 400,
+            "This policy would prevent future FileSystemPolicy updates. Retry the request with "
+            "the BypassPolicyLockoutSafetyCheck parameter to apply this policy.");
+      }
+    }
     fs->doc["Policy"] = policy;
     store::update(c, *fs);
     return json{{"FileSystemId", fs->id}, {"Policy", policy}};

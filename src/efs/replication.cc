@@ -6,6 +6,7 @@
 
 #include "common/ids.h"
 #include "efs/internal.h"
+#include "efs/regions.h"
 #include "efs/service.h"
 #include "meta/db.h"
 
@@ -69,6 +70,15 @@ ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestC
     const json& d = dests[0];
     RequestContext dctx = ctx;
     dctx.region = d.value("Region", ctx.region);
+    // A made-up Region has no EFS to replicate to, and replication stays
+    // inside one partition (aws, aws-cn, aws-us-gov, ...).
+    auto dest_partition = partition_of(dctx.region);
+    if (!dest_partition)
+      return validation("Destination Region '" + dctx.region + "' is not an AWS Region.");
+    if (*dest_partition != arn_partition(ctx.region))
+      return validation("Destination Region '" + dctx.region + "' is in partition '" +
+                        std::string(*dest_partition) + "', not in the source's partition '" +
+                        arn_partition(ctx.region) + "'.");
 
     Record dest;
     if (d.contains("FileSystemId")) {

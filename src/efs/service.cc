@@ -2,9 +2,9 @@
 // computed lifecycle states and the Catalog the NFS server reads.
 #include "efs/service.h"
 
-#include <set>
-
 #include <spdlog/spdlog.h>
+
+#include <set>
 
 #include "efs/internal.h"
 #include "meta/db.h"
@@ -78,8 +78,7 @@ std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
     std::string name = r.name;
     out.emplace_back(
         name,
-        [this, h, mutates, name](const RequestContext& given,
-                                 const json& in) -> ApiResult<json> {
+        [this, h, mutates, name](const RequestContext& given, const json& in) -> ApiResult<json> {
           if (!in.is_object())
             return detail::bad_request("The request body must be a JSON object.");
           // Requests without a SigV4 scope act in the configured defaults.
@@ -153,7 +152,11 @@ ApiResult<nlohmann::json> Service::in_read(
 std::string Service::state_of(const Record& r) const {
   double t = now();
   if (r.deleting_at) return t < *r.deleting_at + delay_seconds() ? "deleting" : "gone";
-  return t < r.created_at + delay_seconds() ? "creating" : "available";
+  if (t < r.created_at + delay_seconds()) return "creating";
+  // UpdateFileSystem leaves the file system "updating" for state_delay, as
+  // EFS does while it applies a throughput change (waiters poll for it).
+  if (r.kind == kind::kFileSystem && t < r.doc.value("UpdatingUntil", 0.0)) return "updating";
+  return "available";
 }
 
 void Service::tick() {
@@ -171,7 +174,7 @@ void Service::settle() {
       try {
         for (const auto& r : store::unsettled(c, now() - delay_seconds())) {
           auto s = state_of(r);
-          if (s == "gone" || (s == "available" && !r.notified)) due = true;
+          if (s == "gone" || (usable(s) && !r.notified)) due = true;
         }
       } catch (const StoreFailure& e) {
         return fail(Error{e.what()});
@@ -193,7 +196,7 @@ void Service::settle() {
             store::remove(c, r.kind, r.id);
             if (r.kind == kind::kFileSystem) deleted.push_back(r.id);
             if (r.kind == kind::kMountTarget) mount_targets_changed = true;
-          } else if (s == "available" && !r.notified) {
+          } else if (usable(s) && !r.notified) {
             r.notified = true;
             store::update(c, r);
             if (r.kind == kind::kFileSystem) created.push_back(r.id);
@@ -274,7 +277,7 @@ ApiResult<Record> Service::require_available_file_system(meta::Conn& c, const Re
   auto fs = require_file_system(c, ctx, in, member);
   if (!fs.ok()) return fs;
   auto s = state_of(*fs);
-  if (s != "available") return detail::incorrect_fs_state(fs->id, s);
+  if (!usable(s)) return detail::incorrect_fs_state(fs->id, s);
   return fs;
 }
 
@@ -337,7 +340,7 @@ std::shared_ptr<const Service::CatalogSnapshot> Service::build_catalog_snapshot(
     // "notified": the data plane has created the root before we export it.
     std::set<std::string> exported_fs;
     for (const auto& fs : store::list_all(c, kind::kFileSystem)) {
-      if (fs.notified && state_of(fs) == "available") {
+      if (fs.notified && usable(state_of(fs))) {
         snap->file_systems.push_back(exported(fs));
         exported_fs.insert(fs.id);
       }
@@ -348,7 +351,8 @@ std::shared_ptr<const Service::CatalogSnapshot> Service::build_catalog_snapshot(
     for (const auto& mt : store::list_all(c, kind::kMountTarget)) {
       if (state_of(mt) != "available") continue;
       if (mt.doc.contains("IpAddress"))
-        snap->mount_targets.push_back({mt.id, mt.parent_id, mt.doc["IpAddress"].get<std::string>()});
+        snap->mount_targets.push_back(
+            {mt.id, mt.parent_id, mt.doc["IpAddress"].get<std::string>()});
       if (mt.doc.contains("Ipv6Address"))
         snap->mount_targets.push_back(
             {mt.id, mt.parent_id, mt.doc["Ipv6Address"].get<std::string>()});

@@ -133,6 +133,12 @@ class Service : public Catalog {
   // creating / available / deleting / gone, from the record's timestamps.
   std::string state_of(const Record& r) const;
   bool is_gone(const Record& r) const { return state_of(r) == "gone"; }
+  // "updating" is "available" with a throughput change being applied: the
+  // file system serves NFS and takes every call an available one takes
+  // (the cooldown rules still limit further UpdateFileSystem calls).
+  static bool usable(const std::string& state) {
+    return state == "available" || state == "updating";
+  }
 
   // Lookups scoped to ctx (ARNs are accepted where the model allows them).
   std::optional<Record> find_file_system(meta::Conn& c, const RequestContext& ctx,
@@ -146,6 +152,8 @@ class Service : public Catalog {
   ApiResult<Record> require_available_file_system(meta::Conn& c, const RequestContext& ctx,
                                                   const json& in,
                                                   const char* member = "FileSystemId") const;
+  // IncorrectMountTargetState unless mt's network interface is in place.
+  std::optional<ServiceError> security_groups_reachable(const Record& mt) const;
   std::vector<Record> live_children(meta::Conn& c, const std::string& kind,
                                     const std::string& parent_id) const;
 

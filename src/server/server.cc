@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "api/ec2_query.h"
+#include "api/gateway.h"
 #include "api/model.h"
 #include "api/request_context.h"
 #include "api/rest_json.h"
@@ -175,6 +176,7 @@ int serve(const Config& config) {
   for (const auto& name : efs_api.unrouted_operations())
     spdlog::warn("EFS operation {} has no handler", name);
   api::Ec2QueryService ec2_api(**network);
+  api::Gateway gateway(efs_api, ec2_api);  // EFS, EC2, STS; names the services not emulated
 
   AdminInfo admin;
   admin.version = EFS_LOCAL_VERSION;
@@ -185,16 +187,7 @@ int serve(const Config& config) {
     if (is_admin_request(req)) return handle_admin(req, admin);
     RequestContext ctx = api::request_context(req, config.region, config.account_id);
     ctx.request_id = random_uuid();
-    if (efs_api.matches(req)) return efs_api.handle(req, ctx);
-    if (ec2_api.matches(req)) return ec2_api.handle(req, ctx);
-    http::Response r;
-    r.status = 404;
-    r.set_header("Content-Type", "application/json");
-    r.set_header("x-amzn-ErrorType", "UnknownOperationException");
-    r.set_header("x-amzn-RequestId", ctx.request_id);
-    r.body = R"({"ErrorCode":"UnknownOperationException","Message":"no service handles )" +
-             req.method + " " + req.path + "\"}";
-    return r;
+    return gateway.handle(req, ctx);
   });
 
   // NFS.

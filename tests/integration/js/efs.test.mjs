@@ -73,3 +73,10 @@ test('named errors reach the SDK as typed exceptions', async () => {
   await assert.rejects(efs.send(new DescribeFileSystemsCommand({ FileSystemId: 'fs-00000000000000000' })),
     (e) => e instanceof FileSystemNotFound && e.$metadata.httpStatusCode === 404 && e.ErrorCode === 'FileSystemNotFound');
 });
+
+test('EC2 answers carry x-amzn-RequestId, so $metadata.requestId is set', async () => {
+  const out = await ec2.send(new DescribeSubnetsCommand({}));
+  assert.match(out.$metadata.requestId ?? '', /^[0-9a-f-]{36}$/);
+  await assert.rejects(ec2.send(new DescribeSubnetsCommand({ SubnetIds: ['subnet-0123456789abcdef0'] })),
+    (e) => e.name === 'InvalidSubnetID.NotFound' && /^[0-9a-f-]{36}$/.test(e.$metadata.requestId ?? ''));
+});

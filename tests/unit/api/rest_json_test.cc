@@ -91,13 +91,15 @@ TEST_CASE("every operation of the model is routed by its URI and method") {
 
 TEST_CASE("input is built from labels, query string and body, typed") {
   Recorder r;
-  auto resp = r.call("GET", "/2015-02-01/file-systems?MaxItems=2&Marker=abc&CreationToken=t%20k");
+  auto resp = r.call("GET", "/2015-02-01/file-systems?MaxItems=2&CreationToken=t%20k");
   CHECK(resp.status == 200);
   CHECK(r.last_op == "DescribeFileSystems");
   CHECK(r.last_input["MaxItems"] == 2);
   CHECK(r.last_input["MaxItems"].is_number_integer());
-  CHECK(r.last_input["Marker"] == "abc");
   CHECK(r.last_input["CreationToken"] == "t k");
+  // A Marker this API did not issue for the same call is refused (pagination.h).
+  resp = r.call("GET", "/2015-02-01/file-systems?MaxItems=2&Marker=abc&CreationToken=t%20k");
+  CHECK(resp.status == 400);
 
   resp = r.call("DELETE", "/2015-02-01/resource-tags/fs-0123456789abcdef0?tagKeys=a&tagKeys=b%20c");
   CHECK(resp.status == 200);

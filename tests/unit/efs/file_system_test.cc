@@ -289,17 +289,17 @@ TEST_CASE("a file system still creating at shutdown becomes available after rest
   CHECK(h.created[0] == id);
 }
 
-TEST_CASE("SHORT_ID account preference gives 8-digit file system IDs") {
+TEST_CASE("SHORT_ID is refused as EFS refuses it since October 2021; IDs stay long") {
   Harness h;
   auto pref = h.ok("DescribeAccountPreferences");
   CHECK(pref["ResourceIdPreference"]["ResourceIdType"] == "LONG_ID");
-  auto put = h.ok("PutAccountPreferences", {{"ResourceIdType", "SHORT_ID"}});
-  CHECK(put["ResourceIdPreference"]["ResourceIdType"] == "SHORT_ID");
+  CHECK(h.err("PutAccountPreferences", {{"ResourceIdType", "SHORT_ID"}}) == "BadRequest");
+  auto put = h.ok("PutAccountPreferences", {{"ResourceIdType", "LONG_ID"}});
+  CHECK(put["ResourceIdPreference"]["ResourceIdType"] == "LONG_ID");
   CHECK(put["ResourceIdPreference"]["Resources"] == json({"FILE_SYSTEM", "MOUNT_TARGET"}));
   auto id = h.make_fs();
-  CHECK(id.size() == 3 + 8);
-  h.reopen();
-  CHECK(h.ok("DescribeAccountPreferences")["ResourceIdPreference"]["ResourceIdType"] == "SHORT_ID");
+  CHECK(id.size() == 3 + 17);
+  CHECK(h.ok("DescribeAccountPreferences")["ResourceIdPreference"]["ResourceIdType"] == "LONG_ID");
 }
 
 TEST_CASE("the default quota is 1,000 file systems per account and Region") {

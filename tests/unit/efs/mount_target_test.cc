@@ -24,10 +24,11 @@ TEST_CASE("CreateMountTarget: address, interface, zone, VPC and default security
   CHECK(mt["OwnerId"] == "000000000000");
   REQUIRE(h.network.enis_.count(mt["NetworkInterfaceId"]) == 1);
   CHECK(h.describe_fs(fs)["NumberOfMountTargets"] == 1);
-  // Not exported while creating; security groups not readable either.
+  // Not exported while creating; its security groups are readable already:
+  // the network interface exists (API reference, DescribeMountTargetSecurityGroups).
   CHECK(h.service->available_mount_targets().empty());
-  CHECK(h.err("DescribeMountTargetSecurityGroups", {{"MountTargetId", id}}) ==
-        "IncorrectMountTargetState");
+  CHECK(h.ok("DescribeMountTargetSecurityGroups", {{"MountTargetId", id}})["SecurityGroups"]
+            .size() == 1);
   h.wait_states();
   h.service->tick();
   auto addrs = h.service->available_mount_targets();
@@ -136,14 +137,14 @@ TEST_CASE("DescribeMountTargets: exactly one selector, pagination, by access poi
   CHECK(by_ap["MountTargets"].size() == 3);
 }
 
-TEST_CASE("ModifyMountTargetSecurityGroups replaces the groups of an available target") {
+TEST_CASE("ModifyMountTargetSecurityGroups replaces the groups of a target not deleted") {
   Harness h;
   auto fs = h.make_available_fs();
   auto mt = h.ok("CreateMountTarget", {{"FileSystemId", fs}, {"SubnetId", kSubnetA}});
   std::string id = mt["MountTargetId"];
   json groups = {"sg-00000000000000002", "sg-00000000000000003"};
-  CHECK(h.err("ModifyMountTargetSecurityGroups",
-              {{"MountTargetId", id}, {"SecurityGroups", groups}}) == "IncorrectMountTargetState");
+  // While creating: the network interface exists, so the groups can change.
+  h.ok("ModifyMountTargetSecurityGroups", {{"MountTargetId", id}, {"SecurityGroups", groups}});
   h.wait_states();
   h.ok("ModifyMountTargetSecurityGroups", {{"MountTargetId", id}, {"SecurityGroups", groups}});
   CHECK(h.ok("DescribeMountTargetSecurityGroups", {{"MountTargetId", id}})["SecurityGroups"] ==
@@ -152,6 +153,12 @@ TEST_CASE("ModifyMountTargetSecurityGroups replaces the groups of an available t
   CHECK(h.err("ModifyMountTargetSecurityGroups",
               {{"MountTargetId", id}, {"SecurityGroups", {"sg-0123456789abcdef0"}}}) ==
         "SecurityGroupNotFound");
+  // Deleting gives the network interface back: nothing left to describe.
+  h.ok("DeleteMountTarget", {{"MountTargetId", id}});
+  CHECK(h.err("DescribeMountTargetSecurityGroups", {{"MountTargetId", id}}) ==
+        "IncorrectMountTargetState");
+  CHECK(h.err("ModifyMountTargetSecurityGroups",
+              {{"MountTargetId", id}, {"SecurityGroups", groups}}) == "IncorrectMountTargetState");
 }
 
 TEST_CASE("a file system with mount targets cannot be deleted until they are gone") {
