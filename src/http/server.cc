@@ -8,12 +8,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
+#include <optional>
 #include <map>
 #include <mutex>
 
 #include "http/parser.h"
 #include "http/response.h"
+#include "net/descriptor_reserve.h"
 
 namespace efs::http {
 
@@ -67,7 +70,15 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket& socket() { return socket_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   asio::awaitable<void> serve();
+  // Closes the socket at `deadline` unless disarm() comes first; `what` is
+  // logged if it fires.
+  void arm(Clock::time_point deadline, const char* what);
+  void disarm();
+  // Writes all of `bytes` within the write timeout.
+  asio::awaitable<asio::error_code> write_all(std::string_view bytes);
 
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -76,7 +87,40 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool idle_ = true;  // waiting for the first byte of a request
   bool stopping_ = false;
   std::uint64_t timer_generation_ = 0;  // strand-only, like the rest
+  // When the head of the request being read must be complete.
+  std::optional<Clock::time_point> head_deadline_;
 };
+
+void Connection::arm(Clock::time_point deadline, const char* what) {
+  timer_.expires_at(deadline);
+  // The generation guards against an expiry already queued when the
+  // operation completed: it must not close the connection that is now busy.
+  std::uint64_t generation = ++timer_generation_;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  timer_.async_wait([weak, generation, what](const asio::error_code& tec) {
+    if (tec) return;
+    auto c = weak.lock();
+    if (c && c->timer_generation_ == generation) {
+      spdlog::debug("http: closing connection from {}: {}", c->peer_, what);
+      asio::error_code ignored;
+      c->socket().close(ignored);
+    }
+  });
+}
+
+void Connection::disarm() {
+  timer_.cancel();
+  ++timer_generation_;
+}
+
+asio::awaitable<asio::error_code> Connection::write_all(std::string_view bytes) {
+  asio::error_code ec;
+  arm(Clock::now() + state_->limits.write_timeout, "response not read within the write timeout");
+  co_await asio::async_write(socket_, asio::buffer(bytes),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  disarm();
+  co_return ec;
+}
 
 asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
@@ -103,37 +147,33 @@ asio::awaitable<void> Connection::serve() {
   RequestParser parser(ParserLimits{limits.max_header_bytes, limits.max_body_bytes});
   std::array<char, 16 * 1024> buf;
   asio::error_code ec;
-  std::weak_ptr<Connection> weak = weak_from_this();
   while (true) {
     auto status = parser.parse();
     if (status == RequestParser::Status::kNeedMore) {
       if (stopping_ && !parser.in_request()) co_return;
       if (parser.take_continue_needed()) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(socket_, asio::buffer(kContinue),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
+        if (co_await write_all(kContinue)) co_return;
       }
       idle_ = !parser.in_request();
-      // The idle timeout also bounds a request that trickles in (slowloris).
-      timer_.expires_after(limits.idle_timeout);
-      // The generation guards against an expiry already queued when the read
-      // completed: it must not close the connection that is now busy.
-      std::uint64_t generation = ++timer_generation_;
-      timer_.async_wait([weak, generation](const asio::error_code& tec) {
-        if (tec) return;
-        auto c = weak.lock();
-        if (c && c->timer_generation_ == generation) {
-          asio::error_code ignored;
-          c->socket().close(ignored);
-        }
-      });
+      auto now = Clock::now();
+      if (idle_) {
+        // Keep-alive: waiting for the first byte of the next request.
+        head_deadline_.reset();
+        arm(now + limits.idle_timeout, "idle");
+      } else if (parser.in_head()) {
+        // The head has one deadline as a whole, however the bytes trickle in.
+        if (!head_deadline_) head_deadline_ = now + limits.header_timeout;
+        arm(std::min(*head_deadline_, now + limits.idle_timeout),
+            "request head not complete within the header timeout");
+      } else {
+        arm(now + limits.idle_timeout, "request body stalled");
+      }
       std::size_t n = co_await socket_.async_read_some(
           asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-      timer_.cancel();
-      ++timer_generation_;
+      disarm();
       idle_ = false;
-      if (ec) co_return;  // EOF, reset, idle timeout or stop()
+      if (ec) co_return;  // EOF, reset, a timeout or stop()
       parser.feed(std::string_view(buf.data(), n));
       continue;
     }
@@ -141,11 +181,11 @@ asio::awaitable<void> Connection::serve() {
       spdlog::warn("http: {} {} from {}", parser.error_status(), parser.error_message(), peer_);
       auto bytes = serialize_response(
           protocol_error_response(parser.error_status(), parser.error_message()), false, false);
-      co_await asio::async_write(socket_, asio::buffer(bytes),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_await write_all(bytes);
       co_return;  // after an error response the connection closes
     }
     Request request = parser.take_request();
+    head_deadline_.reset();
     request.remote_address = peer_;
     request.local_address = local_;
     Response response;
@@ -160,9 +200,7 @@ asio::awaitable<void> Connection::serve() {
     }
     bool keep_alive = parser.keep_alive() && !stopping_;
     auto bytes = serialize_response(response, keep_alive, request.method == "HEAD");
-    co_await asio::async_write(socket_, asio::buffer(bytes),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !keep_alive) co_return;
+    if (co_await write_all(bytes) || !keep_alive) co_return;
   }
 }
 
@@ -176,8 +214,17 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
     tcp::socket socket = co_await acceptor->async_accept(
         asio::make_strand(state->io), asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+    if (ec && net::is_descriptor_exhaustion(ec)) {
+      // Out of descriptors: shed the pending connection with the spare
+      // descriptor (logged once per interval), else pause before retrying.
+      if (net::DescriptorReserve::instance().shed_one(acceptor->native_handle(), "http: accept"))
+        continue;
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
     if (ec) {
-      // EMFILE and the like: keep serving the open connections, retry shortly.
+      // Other failures: keep serving the open connections, retry shortly.
       spdlog::warn("http: accept failed: {}", ec.message());
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -192,7 +239,9 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
 }  // namespace
 
 Server::Server(asio::io_context& io, Limits limits, Handler handler)
-    : state_(std::make_shared<ServerState>(io, limits, std::move(handler))) {}
+    : state_(std::make_shared<ServerState>(io, limits, std::move(handler))) {
+  net::DescriptorReserve::instance().ensure();
+}
 
 Server::~Server() {
   stop();

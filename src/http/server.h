@@ -1,6 +1,11 @@
 // The HTTP/1.1 server: accepts on one or more addresses, parses requests with
 // RequestParser and answers each with the Handler, one coroutine per
-// connection on a strand of the shared io_context.
+// connection on a strand of the io_context it is given. The handler runs on
+// that io_context's threads: give the server its own io_context (as
+// efs-local does) to keep API work off the threads of other servers.
+// Connections are served in turn: each has at most one request in the
+// handler, and a finished response goes to the back of the io_context's
+// queue before the connection's next request starts.
 #pragma once
 
 #include <asio.hpp>
@@ -14,10 +19,21 @@
 
 namespace efs::http {
 
+// Each connection serves one request at a time: it reads no further while
+// a request is handled and its response written, so pipelined requests wait
+// in the client's socket and a client that does not read its responses holds
+// at most one response. The timeouts close the connection.
 struct Limits {
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 8 * 1024 * 1024;
-  std::chrono::seconds idle_timeout{60};
+  // Keep-alive: no byte of a next request for this long. Also the longest
+  // pause between two reads of a request body.
+  std::chrono::milliseconds idle_timeout{60'000};
+  // The whole request head (request line and headers), from its first byte:
+  // a client trickling header bytes (slowloris) is closed after this.
+  std::chrono::milliseconds header_timeout{30'000};
+  // Writing one response (a client that does not read it).
+  std::chrono::milliseconds write_timeout{60'000};
 };
 
 struct ServerState;

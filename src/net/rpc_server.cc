@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net/connection.h"
+#include "net/descriptor_reserve.h"
 
 namespace efs::net {
 
@@ -34,8 +35,19 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
     asio::error_code ec;
     co_await listener->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !listener->acceptor.is_open()) break;
+    if (ec && is_descriptor_exhaustion(ec)) {
+      // Out of descriptors: shed the pending connection with the spare
+      // descriptor (logged once per interval), else pause before retrying.
+      if (DescriptorReserve::instance().shed_one(
+              listener->acceptor.native_handle(),
+              "rpc: accept on " + listener->key.first + ":" + std::to_string(listener->key.second)))
+        continue;
+      asio::steady_timer pause(listener->acceptor.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
     if (ec) {
-      // EMFILE and friends: back off briefly instead of spinning.
+      // Other failures (ENOBUFS, ...): back off briefly instead of spinning.
       spdlog::warn("rpc: accept on {}:{}: {}", listener->key.first, listener->key.second,
                    ec.message());
       asio::steady_timer pause(listener->acceptor.get_executor(), std::chrono::milliseconds(100));
@@ -63,7 +75,9 @@ void close_listener(const std::shared_ptr<Listener>& l) {
 }  // namespace
 
 RpcServer::RpcServer(asio::io_context& io, rpc::Dispatcher& dispatcher, Options options)
-    : state_(std::make_shared<ServerState>(io, dispatcher, options)) {}
+    : state_(std::make_shared<ServerState>(io, dispatcher, options)) {
+  DescriptorReserve::instance().ensure();
+}
 
 RpcServer::~RpcServer() {
   stop();

@@ -10,6 +10,10 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include "api/ec2_query.h"
 #include "api/model.h"
@@ -103,6 +107,39 @@ void every(asio::io_context& io, std::chrono::milliseconds period, std::function
   timer->async_wait(*tick);
 }
 
+// The management API's threads: few, and below the NFS threads in priority,
+// so that a flood of heavy API requests neither takes the NFS threads (the
+// API has its own io_context) nor much of the CPU they need to answer a
+// quiet client promptly. API requests are short; they still get the CPU
+// whenever NFS does not use it.
+constexpr int kApiThreads = 2;
+constexpr int kApiThreadNice = 5;
+
+std::vector<std::thread> start_api_threads(asio::io_context& api_io) {
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kApiThreads; ++i) {
+    threads.emplace_back([&api_io] {
+      // On Linux a nice value is per thread (setpriority with the thread id).
+      if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kApiThreadNice) != 0)
+        spdlog::debug("cannot lower the priority of an API thread: {}", std::strerror(errno));
+      api_io.run();
+    });
+  }
+  return threads;
+}
+
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+http::Limits api_limits(const Config& config) {
+  http::Limits limits;
+  limits.header_timeout = to_ms(config.http_header_timeout);
+  limits.idle_timeout = to_ms(config.http_idle_timeout);
+  limits.write_timeout = to_ms(config.http_write_timeout);
+  return limits;
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -131,7 +168,8 @@ int serve(const Config& config) {
     return 1;
   }
 
-  asio::io_context io;
+  asio::io_context io;      // NFS, timers, signals
+  asio::io_context api_io;  // the management API (start_api_threads)
   const int nthreads = config.threads > 0
                            ? config.threads
                            : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
@@ -181,7 +219,7 @@ int serve(const Config& config) {
   admin.data_dir = data_dir;
   admin.started = std::chrono::steady_clock::now();
 
-  http::Server http_server(io, http::Limits{}, [&](const http::Request& req) -> http::Response {
+  http::Server http_server(api_io, api_limits(config), [&](const http::Request& req) -> http::Response {
     if (is_admin_request(req)) return handle_admin(req, admin);
     RequestContext ctx = api::request_context(req, config.region, config.account_id);
     ctx.request_id = random_uuid();
@@ -205,7 +243,9 @@ int serve(const Config& config) {
     spdlog::error("cannot register the NFS program: {}", s.error().message);
     return 1;
   }
-  net::RpcServer rpc_server(io, dispatcher, net::RpcServer::Options{});
+  net::RpcServer::Options rpc_opts;
+  rpc_opts.idle_timeout = to_ms(config.nfs_idle_timeout);
+  net::RpcServer rpc_server(io, dispatcher, rpc_opts);
 
   auto nfs_port = rpc_server.listen(config.listen, config.nfs_port);
   if (!nfs_port) {
@@ -263,6 +303,7 @@ int serve(const Config& config) {
       if (!done_cv.wait_for(lk, std::chrono::seconds(5), [&] { return done; })) {
         spdlog::warn("requests still running after 5 s: stopping anyway");
         io.stop();
+        api_io.stop();
       }
     });
   });
@@ -270,10 +311,12 @@ int serve(const Config& config) {
   spdlog::info("efs-local {} serving: NFS on {}:{}, API on http://{}:{}, data in {}",
                EFS_LOCAL_VERSION, config.listen, *nfs_port, config.listen, *api_port, data_dir);
 
+  std::vector<std::thread> api_threads = start_api_threads(api_io);
   std::vector<std::thread> threads;
   for (int i = 1; i < nthreads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  for (auto& t : api_threads) t.join();
   {
     std::lock_guard lk(done_mu);
     done = true;
