@@ -25,11 +25,16 @@ using asio::ip::tcp;
 class Connection;
 
 struct ServerState {
-  ServerState(asio::io_context& io_, Limits limits_, Handler handler_)
-      : io(io_), limits(limits_), handler(std::move(handler_)) {}
+  ServerState(asio::io_context& io_, Limits limits_, Handler handler_,
+              std::optional<asio::any_io_executor> handler_executor_)
+      : io(io_),
+        limits(limits_),
+        handler(std::move(handler_)),
+        handler_executor(std::move(handler_executor_)) {}
   asio::io_context& io;
   Limits limits;
   Handler handler;
+  std::optional<asio::any_io_executor> handler_executor;
   std::mutex mu;
   bool stopped = false;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
@@ -73,6 +78,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   using Clock = std::chrono::steady_clock;
 
   asio::awaitable<void> serve();
+  Response call_handler(const Request& request);
   // Closes the socket at `deadline` unless disarm() comes first; `what` is
   // logged if it fires.
   void arm(Clock::time_point deadline, const char* what);
@@ -120,6 +126,17 @@ asio::awaitable<asio::error_code> Connection::write_all(std::string_view bytes) 
                              asio::redirect_error(asio::use_awaitable, ec));
   disarm();
   co_return ec;
+}
+
+Response Connection::call_handler(const Request& request) {
+  try {
+    return state_->handler(request);
+  } catch (const std::exception& e) {
+    spdlog::error("http: handler threw on {} {}: {}", request.method, request.target, e.what());
+  } catch (...) {
+    spdlog::error("http: handler threw on {} {}", request.method, request.target);
+  }
+  return protocol_error_response(500, "internal error");
 }
 
 asio::awaitable<void> Connection::run() {
@@ -189,14 +206,15 @@ asio::awaitable<void> Connection::serve() {
     request.remote_address = peer_;
     request.local_address = local_;
     Response response;
-    try {
-      response = state_->handler(request);
-    } catch (const std::exception& e) {
-      spdlog::error("http: handler threw on {} {}: {}", request.method, request.target, e.what());
-      response = protocol_error_response(500, "internal error");
-    } catch (...) {
-      spdlog::error("http: handler threw on {} {}", request.method, request.target);
-      response = protocol_error_response(500, "internal error");
+    if (state_->handler_executor) {
+      // The connection's one request joins the back of the handlers' queue;
+      // the socket I/O of every connection goes on meanwhile.
+      response = co_await asio::co_spawn(
+          *state_->handler_executor,
+          [this, &request]() -> asio::awaitable<Response> { co_return call_handler(request); },
+          asio::use_awaitable);
+    } else {
+      response = call_handler(request);
     }
     bool keep_alive = parser.keep_alive() && !stopping_;
     auto bytes = serialize_response(response, keep_alive, request.method == "HEAD");
@@ -205,6 +223,14 @@ asio::awaitable<void> Connection::serve() {
 }
 
 namespace {
+
+constexpr int kAcceptBatch = 64;
+
+void start_connection(const std::shared_ptr<ServerState>& state, tcp::socket socket) {
+  auto conn = std::make_shared<Connection>(std::move(socket), state);
+  auto executor = conn->socket().get_executor();
+  asio::co_spawn(executor, conn->run(), asio::detached);
+}
 
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
                                   std::shared_ptr<tcp::acceptor> acceptor) {
@@ -230,16 +256,25 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto conn = std::make_shared<Connection>(std::move(socket), state);
-    auto executor = conn->socket().get_executor();
-    asio::co_spawn(executor, conn->run(), asio::detached);
+    start_connection(state, std::move(socket));
+    // Take every connection already pending now, not one per trip through
+    // the io_context's queue: behind a busy queue, one accept per trip left
+    // new clients in the backlog for minutes.
+    for (int i = 1; i < kAcceptBatch; ++i) {
+      tcp::socket more(asio::make_strand(state->io));
+      acceptor->accept(more, ec);
+      if (ec) break;  // would_block: none pending; other errors: the next async_accept sees them
+      start_connection(state, std::move(more));
+    }
   }
 }
 
 }  // namespace
 
-Server::Server(asio::io_context& io, Limits limits, Handler handler)
-    : state_(std::make_shared<ServerState>(io, limits, std::move(handler))) {
+Server::Server(asio::io_context& io, Limits limits, Handler handler,
+               std::optional<asio::any_io_executor> handler_executor)
+    : state_(std::make_shared<ServerState>(io, limits, std::move(handler),
+                                           std::move(handler_executor))) {
   net::DescriptorReserve::instance().ensure();
 }
 
@@ -263,6 +298,7 @@ Result<uint16_t, Error> Server::listen(const std::string& address, uint16_t port
     return fail(Error{"listen " + where + ": " + ec.message()});
   }
   uint16_t bound = acceptor->local_endpoint(ec).port();
+  acceptor->non_blocking(true, ec);  // for the batch of accepts after each async_accept
   {
     std::lock_guard lock(state_->mu);
     if (state_->stopped) return fail(Error{"server stopped"});

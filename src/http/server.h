@@ -1,17 +1,15 @@
 // The HTTP/1.1 server: accepts on one or more addresses, parses requests with
 // RequestParser and answers each with the Handler, one coroutine per
-// connection on a strand of the io_context it is given. The handler runs on
-// that io_context's threads: give the server its own io_context (as
-// efs-local does) to keep API work off the threads of other servers.
-// Connections are served in turn: each has at most one request in the
-// handler, and a finished response goes to the back of the io_context's
-// queue before the connection's next request starts.
+// connection on a strand of the io_context it is given, the handlers on an
+// executor of their own if given one (efs-local gives the API its own
+// io_context and handler pool, so API work never runs on the NFS threads).
 #pragma once
 
 #include <asio.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/result.h"
@@ -40,7 +38,14 @@ struct ServerState;
 
 class Server {
  public:
-  Server(asio::io_context& io, Limits limits, Handler handler);
+  // Sockets are served on `io`. With a handler_executor (a small thread
+  // pool), handlers run there, in the order requests complete, one per
+  // connection at a time: a connection's next request joins the back of that
+  // queue, so under load every connection gets its turn and socket I/O and
+  // accepts never wait behind a slow handler. Without one, handlers run on
+  // `io` inline.
+  Server(asio::io_context& io, Limits limits, Handler handler,
+         std::optional<asio::any_io_executor> handler_executor = std::nullopt);
   ~Server();  // stop()s; connections still open finish on the io_context
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

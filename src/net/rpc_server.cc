@@ -25,6 +25,21 @@ using detail::ServerState;
 
 namespace {
 
+constexpr int kAcceptBatch = 64;
+
+// Registers and starts an accepted connection; false once the server stopped.
+bool start_connection(const std::shared_ptr<ServerState>& state,
+                      const std::shared_ptr<Listener>& listener, asio::ip::tcp::socket socket) {
+  auto conn = std::make_shared<Connection>(state, std::move(socket), listener->key);
+  {
+    std::lock_guard lock(state->mu);
+    if (state->stopped) return false;
+    state->connections.emplace(conn->id(), conn);
+  }
+  conn->start();
+  return true;
+}
+
 // Accepts until the acceptor is closed. Runs on the acceptor's strand.
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
                                   std::shared_ptr<Listener> listener) {
@@ -54,13 +69,17 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto conn = std::make_shared<Connection>(state, std::move(socket), listener->key);
-    {
-      std::lock_guard lock(state->mu);
-      if (state->stopped) break;
-      state->connections.emplace(conn->id(), conn);
+    if (!start_connection(state, listener, std::move(socket))) break;
+    // Take every connection already pending now, not one per trip through
+    // the io_context's queue (a busy queue left clients in the backlog).
+    bool stopped = false;
+    for (int i = 1; i < kAcceptBatch && !stopped; ++i) {
+      asio::ip::tcp::socket more(asio::make_strand(state->io));
+      listener->acceptor.accept(more, ec);
+      if (ec) break;  // would_block: none pending; other errors: the next async_accept sees them
+      stopped = !start_connection(state, listener, std::move(more));
     }
-    conn->start();
+    if (stopped) break;
   }
   spdlog::debug("rpc: stopped listening on {}:{}", listener->key.first, listener->key.second);
 }
@@ -108,6 +127,7 @@ Result<uint16_t, Error> RpcServer::listen(const std::string& address, uint16_t p
   }
   uint16_t bound = acceptor.local_endpoint(ec).port();
   if (ec) return fail(Error{"cannot read the bound port of " + address + ": " + ec.message()});
+  acceptor.non_blocking(true, ec);  // for the batch of accepts after each async_accept
 
   auto listener = std::make_shared<Listener>(std::move(acceptor));
   listener->key = ListenerKey{addr.to_string(), bound};

@@ -10,10 +10,6 @@
 #include <mutex>
 #include <set>
 #include <thread>
-#include <sys/resource.h>
-#include <unistd.h>
-#include <cerrno>
-#include <cstring>
 
 #include "api/ec2_query.h"
 #include "api/model.h"
@@ -107,24 +103,17 @@ void every(asio::io_context& io, std::chrono::milliseconds period, std::function
   timer->async_wait(*tick);
 }
 
-// The management API's threads: few, and below the NFS threads in priority,
-// so that a flood of heavy API requests neither takes the NFS threads (the
-// API has its own io_context) nor much of the CPU they need to answer a
-// quiet client promptly. API requests are short; they still get the CPU
-// whenever NFS does not use it.
-constexpr int kApiThreads = 2;
-constexpr int kApiThreadNice = 5;
+// The management API has threads of its own, so that a flood of heavy API
+// requests never occupies the NFS threads: one for its sockets (accepts,
+// reads, parsing, writes: cheap) and a small pool for its handlers (the JSON
+// and database work), which takes one request per connection at a time in
+// arrival order, so every API client gets its turn.
+constexpr int kApiIoThreads = 1;
+constexpr int kApiHandlerThreads = 2;
 
 std::vector<std::thread> start_api_threads(asio::io_context& api_io) {
   std::vector<std::thread> threads;
-  for (int i = 0; i < kApiThreads; ++i) {
-    threads.emplace_back([&api_io] {
-      // On Linux a nice value is per thread (setpriority with the thread id).
-      if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kApiThreadNice) != 0)
-        spdlog::debug("cannot lower the priority of an API thread: {}", std::strerror(errno));
-      api_io.run();
-    });
-  }
+  for (int i = 0; i < kApiIoThreads; ++i) threads.emplace_back([&api_io] { api_io.run(); });
   return threads;
 }
 
@@ -169,7 +158,8 @@ int serve(const Config& config) {
   }
 
   asio::io_context io;      // NFS, timers, signals
-  asio::io_context api_io;  // the management API (start_api_threads)
+  asio::io_context api_io;  // the management API's sockets (start_api_threads)
+  asio::thread_pool api_handlers(kApiHandlerThreads);
   const int nthreads = config.threads > 0
                            ? config.threads
                            : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
@@ -219,7 +209,7 @@ int serve(const Config& config) {
   admin.data_dir = data_dir;
   admin.started = std::chrono::steady_clock::now();
 
-  http::Server http_server(api_io, api_limits(config), [&](const http::Request& req) -> http::Response {
+  auto api_handler = [&](const http::Request& req) -> http::Response {
     if (is_admin_request(req)) return handle_admin(req, admin);
     RequestContext ctx = api::request_context(req, config.region, config.account_id);
     ctx.request_id = random_uuid();
@@ -233,7 +223,8 @@ int serve(const Config& config) {
     r.body = R"({"ErrorCode":"UnknownOperationException","Message":"no service handles )" +
              req.method + " " + req.path + "\"}";
     return r;
-  });
+  };
+  http::Server http_server(api_io, api_limits(config), api_handler, api_handlers.get_executor());
 
   // NFS.
   nfs4::ServerOptions nfs_opts;
@@ -304,6 +295,7 @@ int serve(const Config& config) {
         spdlog::warn("requests still running after 5 s: stopping anyway");
         io.stop();
         api_io.stop();
+        api_handlers.stop();
       }
     });
   });
@@ -317,6 +309,7 @@ int serve(const Config& config) {
   io.run();
   for (auto& t : threads) t.join();
   for (auto& t : api_threads) t.join();
+  api_handlers.join();
   {
     std::lock_guard lk(done_mu);
     done = true;

@@ -298,6 +298,8 @@ def test_out_of_descriptors_keeps_serving_open_connections(tmp_path):
         keep.sendall(b"GET /_efs-local/health HTTP/1.1\r\nHost: x\r\n\r\n")
         assert read_responses(keep, 1) == b""
         nfs = Conn("127.0.0.1", srv.nfs_port)
+        nfs.send(record(call(2, NFS, 4, 0)))  # accepted before the limit drops
+        assert parse_reply(nfs.recv_record())[:3] == (2, 0, 0)
         open_fds = len(os.listdir(f"/proc/{pid}/fd"))
         limit = open_fds + 16
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (limit, limit))
@@ -332,11 +334,18 @@ def test_out_of_descriptors_keeps_serving_open_connections(tmp_path):
         finally:
             for s in extra:
                 s.close()
-        time.sleep(1)
-        # With descriptors free again, new connections are served.
-        with socket.create_connection(("127.0.0.1", srv.api_port), timeout=10) as s:
-            s.sendall(b"GET /_efs-local/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            assert read_responses(s, 1) == b""
+        # With descriptors free again (once the server has seen the closes),
+        # new connections are served.
+        deadline = time.time() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", srv.api_port), timeout=10) as s:
+                    s.sendall(b"GET /_efs-local/health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    assert read_responses(s, 1) == b""
+                break
+            except ConnectionError:
+                assert time.time() < deadline, "new connections still refused after the limit eased"
+                time.sleep(0.5)
         lines = srv.log_path.read_text(errors="replace").count("out of file descriptors") - log_before
         assert 1 <= lines <= 4, f"{lines} log lines about running out of descriptors"
         assert srv.alive()
