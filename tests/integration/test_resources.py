@@ -148,6 +148,7 @@ def test_unread_nfs_replies_are_bounded_and_memory_returns(tmp_path):
             time.sleep(2)
         # Memory is given back after close, or at least a second run reuses it.
         after = rss_bytes(srv.proc.pid)
+        print("RSS MiB: base", base >> 20, "peaks", [p >> 20 for p in peaks], "after", after >> 20)
         assert after - base < 128 * MIB, f"RSS {(after - base) >> 20} MiB above base after close"
         assert peaks[1] - peaks[0] < 64 * MIB, f"RSS kept growing: {[p >> 20 for p in peaks]} MiB"
         assert srv.alive()
