@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "http/parser.h"
 #include "http/response.h"

@@ -79,9 +79,8 @@ void Connection::start() {
                 ctx_.local_port);
   asio::co_spawn(socket_.get_executor(), read_loop(), asio::detached);
   if (state_->options.idle_timeout.count() > 0) {
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this()] {
-      self->start_idle_timer();
-    });
+    asio::dispatch(socket_.get_executor(),
+                   [self = shared_from_this()] { self->start_idle_timer(); });
   }
 }
 

@@ -32,8 +32,7 @@ namespace efs::net {
 // True for the errors that mean "no descriptor left" on accept.
 inline bool is_descriptor_exhaustion(const std::error_code& ec) {
   return ec == std::error_code(EMFILE, std::system_category()) ||
-         ec == std::error_code(ENFILE, std::system_category()) ||
-         ec == asio::error::no_descriptors;
+         ec == std::error_code(ENFILE, std::system_category()) || ec == asio::error::no_descriptors;
 }
 
 class DescriptorReserve {

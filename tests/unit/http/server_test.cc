@@ -145,9 +145,8 @@ TEST_CASE("a trickled request head is closed at the header deadline, not kept by
   efs::http::Limits limits;
   limits.header_timeout = std::chrono::milliseconds(800);
   limits.idle_timeout = std::chrono::seconds(30);
-  efs::http::Server server(run.io, limits, [](const efs::http::Request&) {
-    return efs::http::Response{};
-  });
+  efs::http::Server server(run.io, limits,
+                           [](const efs::http::Request&) { return efs::http::Response{}; });
   auto port = server.listen("127.0.0.1", 0);
   REQUIRE(port.ok());
   asio::io_context client;
@@ -187,7 +186,8 @@ TEST_CASE("a response the client does not read is abandoned after the write time
   s.set_option(asio::socket_base::receive_buffer_size(4096));
   s.connect({asio::ip::make_address("127.0.0.1"), *port});
   asio::write(s, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: h\r\n\r\n")));
-  for (int i = 0; i < 100 && calls == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (int i = 0; i < 100 && calls == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(calls == 1);
   // Never read; the server gives up and closes its side.
   for (int i = 0; i < 100 && server.connection_count() > 0; ++i) {
