@@ -43,6 +43,19 @@ int main(int argc, char** argv) {
   serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)")
       ->envname("EFS_LOCAL_THREADS")->capture_default_str()->check(CLI::NonNegativeNumber);
 
+  serve->add_option("--http-header-timeout", cfg.http_header_timeout,
+                    "Seconds an API client has to send a whole request head")
+      ->envname("EFS_LOCAL_HTTP_HEADER_TIMEOUT")->capture_default_str();
+  serve->add_option("--http-idle-timeout", cfg.http_idle_timeout,
+                    "Seconds an idle keep-alive API connection stays open")
+      ->envname("EFS_LOCAL_HTTP_IDLE_TIMEOUT")->capture_default_str();
+  serve->add_option("--http-write-timeout", cfg.http_write_timeout,
+                    "Seconds an API client has to read one response")
+      ->envname("EFS_LOCAL_HTTP_WRITE_TIMEOUT")->capture_default_str();
+  serve->add_option("--nfs-idle-timeout", cfg.nfs_idle_timeout,
+                    "Seconds without traffic before an NFS connection is closed (0: never)")
+      ->envname("EFS_LOCAL_NFS_IDLE_TIMEOUT")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
 
   cfg.state_delay = std::chrono::milliseconds(state_delay_ms);

@@ -51,6 +51,9 @@ ApiResult<nlohmann::json> Service::CreateAccessPoint(const RequestContext& ctx, 
                                std::to_string(options_.max_access_points_per_file_system) + ").");
 
     json doc = json::object();
+    if (in.contains("Tags")) {
+      if (auto ok = check_request_tags(in["Tags"], "an access point"); !ok) return fail(ok.error());
+    }
     json tags = in.contains("Tags") ? merge_tags(json::array(), in["Tags"]) : json::array();
     if (tags.size() > kMaxTags) return bad_request("An access point can have at most 50 tags.");
     doc["Tags"] = tags;

@@ -140,6 +140,9 @@ ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContex
     doc["AvailabilityZoneId"] = az_id;
   }
 
+  if (in.contains("Tags")) {
+    if (auto ok = check_request_tags(in["Tags"], "a file system"); !ok) return fail(ok.error());
+  }
   json tags = in.contains("Tags") ? merge_tags(json::array(), in["Tags"]) : json::array();
   if (tags.size() > kMaxTags) return bad_request("A file system can have at most 50 tags.");
   doc["Tags"] = tags;

@@ -34,6 +34,10 @@ std::string access_point_arn(const std::string& region, const std::string& accou
 // remove keys. EFS allows 50 tags per resource.
 inline constexpr std::size_t kMaxTags = 50;
 json merge_tags(const json& tags, const json& add);
+// Checks the Tags of one request before any merge: at most kMaxTags of them
+// and no key twice (AWS refuses a repeated key with BadRequest rather than
+// keeping the last value). `what` names the resource kind in the message.
+Result<void, ServiceError> check_request_tags(const json& add, const std::string& what);
 json remove_tags(const json& tags, const json& keys);
 // The value of the "Name" tag, if any.
 std::optional<std::string> name_tag(const json& tags);

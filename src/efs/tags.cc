@@ -4,6 +4,8 @@
 // resource's document; the "Name" tag is also the resource's Name.
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "efs/internal.h"
 #include "efs/service.h"
 #include "meta/db.h"
@@ -27,6 +29,24 @@ json page_of_tags(const json& tags, const json& in, const char* token, const cha
 
 }  // namespace
 
+Result<void, ServiceError> detail::check_request_tags(const json& add, const std::string& what) {
+  if (!add.is_array()) return bad_request("Tags must be a list of Key/Value pairs.");
+  // Counted as sent, so 51 tags naming one key are refused as too many, not
+  // merged down to one.
+  if (add.size() > kMaxTags)
+    return bad_request("A request can add at most 50 tags to " + what + "; it has " +
+                       std::to_string(add.size()) + ".");
+  std::set<std::string> keys;
+  for (const auto& t : add) {
+    std::string key = t.is_object() ? t.value("Key", "") : "";
+    if (!keys.insert(key).second) {
+      spdlog::info("efs: refused duplicate tag key '{}'", key);
+      return bad_request("Tag key '" + key + "' appears more than once in the request.");
+    }
+  }
+  return {};
+}
+
 ApiResult<nlohmann::json> Service::tag_resource(const RequestContext& ctx,
                                                 const std::string& resource_id_or_arn,
                                                 const json& add) {
@@ -35,6 +55,8 @@ ApiResult<nlohmann::json> Service::tag_resource(const RequestContext& ctx,
     bool is_ap = id.rfind("fsap-", 0) == 0;
     auto r = is_ap ? find_access_point(c, ctx, id) : find_file_system(c, ctx, id);
     if (!r) return is_ap ? ap_not_found(id) : fs_not_found(id);
+    if (auto ok = check_request_tags(add, is_ap ? "an access point" : "a file system"); !ok)
+      return fail(ok.error());
     json tags = merge_tags(r->doc.value("Tags", json::array()), add);
     if (tags.size() > kMaxTags)
       return bad_request("Resource '" + id + "' would have more than 50 tags.");

@@ -51,7 +51,10 @@ class RequestParser {
 
   // True if bytes of an unfinished request are buffered (a connection that
   // is not idle).
-  bool in_request() const { return state_ != State::kStart || !buffer_.empty(); }
+  bool in_request() const { return state_ != State::kStart || pos_ < buffer_.size(); }
+  // True while the request line or headers are still to come (with
+  // in_request(): a head has started and is not complete).
+  bool in_head() const { return state_ == State::kStart || state_ == State::kHeaders; }
 
  private:
   enum class State {

@@ -8,12 +8,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <array>
 #include <map>
 #include <mutex>
+#include <optional>
 
 #include "http/parser.h"
 #include "http/response.h"
+#include "net/descriptor_reserve.h"
 
 namespace efs::http {
 
@@ -22,11 +25,16 @@ using asio::ip::tcp;
 class Connection;
 
 struct ServerState {
-  ServerState(asio::io_context& io_, Limits limits_, Handler handler_)
-      : io(io_), limits(limits_), handler(std::move(handler_)) {}
+  ServerState(asio::io_context& io_, Limits limits_, Handler handler_,
+              std::optional<asio::any_io_executor> handler_executor_)
+      : io(io_),
+        limits(limits_),
+        handler(std::move(handler_)),
+        handler_executor(std::move(handler_executor_)) {}
   asio::io_context& io;
   Limits limits;
   Handler handler;
+  std::optional<asio::any_io_executor> handler_executor;
   std::mutex mu;
   bool stopped = false;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors;
@@ -67,7 +75,16 @@ class Connection : public std::enable_shared_from_this<Connection> {
   tcp::socket& socket() { return socket_; }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
   asio::awaitable<void> serve();
+  Response call_handler(const Request& request);
+  // Closes the socket at `deadline` unless disarm() comes first; `what` is
+  // logged if it fires.
+  void arm(Clock::time_point deadline, const char* what);
+  void disarm();
+  // Writes all of `bytes` within the write timeout.
+  asio::awaitable<asio::error_code> write_all(std::string_view bytes);
 
   tcp::socket socket_;
   asio::steady_timer timer_;
@@ -76,7 +93,51 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool idle_ = true;  // waiting for the first byte of a request
   bool stopping_ = false;
   std::uint64_t timer_generation_ = 0;  // strand-only, like the rest
+  // When the head of the request being read must be complete.
+  std::optional<Clock::time_point> head_deadline_;
 };
+
+void Connection::arm(Clock::time_point deadline, const char* what) {
+  timer_.expires_at(deadline);
+  // The generation guards against an expiry already queued when the
+  // operation completed: it must not close the connection that is now busy.
+  std::uint64_t generation = ++timer_generation_;
+  std::weak_ptr<Connection> weak = weak_from_this();
+  timer_.async_wait([weak, generation, what](const asio::error_code& tec) {
+    if (tec) return;
+    auto c = weak.lock();
+    if (c && c->timer_generation_ == generation) {
+      spdlog::debug("http: closing connection from {}: {}", c->peer_, what);
+      asio::error_code ignored;
+      c->socket().close(ignored);
+    }
+  });
+}
+
+void Connection::disarm() {
+  timer_.cancel();
+  ++timer_generation_;
+}
+
+asio::awaitable<asio::error_code> Connection::write_all(std::string_view bytes) {
+  asio::error_code ec;
+  arm(Clock::now() + state_->limits.write_timeout, "response not read within the write timeout");
+  co_await asio::async_write(socket_, asio::buffer(bytes),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  disarm();
+  co_return ec;
+}
+
+Response Connection::call_handler(const Request& request) {
+  try {
+    return state_->handler(request);
+  } catch (const std::exception& e) {
+    spdlog::error("http: handler threw on {} {}: {}", request.method, request.target, e.what());
+  } catch (...) {
+    spdlog::error("http: handler threw on {} {}", request.method, request.target);
+  }
+  return protocol_error_response(500, "internal error");
+}
 
 asio::awaitable<void> Connection::run() {
   auto self = shared_from_this();
@@ -103,37 +164,33 @@ asio::awaitable<void> Connection::serve() {
   RequestParser parser(ParserLimits{limits.max_header_bytes, limits.max_body_bytes});
   std::array<char, 16 * 1024> buf;
   asio::error_code ec;
-  std::weak_ptr<Connection> weak = weak_from_this();
   while (true) {
     auto status = parser.parse();
     if (status == RequestParser::Status::kNeedMore) {
       if (stopping_ && !parser.in_request()) co_return;
       if (parser.take_continue_needed()) {
         static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
-        co_await asio::async_write(socket_, asio::buffer(kContinue),
-                                   asio::redirect_error(asio::use_awaitable, ec));
-        if (ec) co_return;
+        if (co_await write_all(kContinue)) co_return;
       }
       idle_ = !parser.in_request();
-      // The idle timeout also bounds a request that trickles in (slowloris).
-      timer_.expires_after(limits.idle_timeout);
-      // The generation guards against an expiry already queued when the read
-      // completed: it must not close the connection that is now busy.
-      std::uint64_t generation = ++timer_generation_;
-      timer_.async_wait([weak, generation](const asio::error_code& tec) {
-        if (tec) return;
-        auto c = weak.lock();
-        if (c && c->timer_generation_ == generation) {
-          asio::error_code ignored;
-          c->socket().close(ignored);
-        }
-      });
+      auto now = Clock::now();
+      if (idle_) {
+        // Keep-alive: waiting for the first byte of the next request.
+        head_deadline_.reset();
+        arm(now + limits.idle_timeout, "idle");
+      } else if (parser.in_head()) {
+        // The head has one deadline as a whole, however the bytes trickle in.
+        if (!head_deadline_) head_deadline_ = now + limits.header_timeout;
+        arm(std::min(*head_deadline_, now + limits.idle_timeout),
+            "request head not complete within the header timeout");
+      } else {
+        arm(now + limits.idle_timeout, "request body stalled");
+      }
       std::size_t n = co_await socket_.async_read_some(
           asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
-      timer_.cancel();
-      ++timer_generation_;
+      disarm();
       idle_ = false;
-      if (ec) co_return;  // EOF, reset, idle timeout or stop()
+      if (ec) co_return;  // EOF, reset, a timeout or stop()
       parser.feed(std::string_view(buf.data(), n));
       continue;
     }
@@ -141,32 +198,39 @@ asio::awaitable<void> Connection::serve() {
       spdlog::warn("http: {} {} from {}", parser.error_status(), parser.error_message(), peer_);
       auto bytes = serialize_response(
           protocol_error_response(parser.error_status(), parser.error_message()), false, false);
-      co_await asio::async_write(socket_, asio::buffer(bytes),
-                                 asio::redirect_error(asio::use_awaitable, ec));
+      co_await write_all(bytes);
       co_return;  // after an error response the connection closes
     }
     Request request = parser.take_request();
+    head_deadline_.reset();
     request.remote_address = peer_;
     request.local_address = local_;
     Response response;
-    try {
-      response = state_->handler(request);
-    } catch (const std::exception& e) {
-      spdlog::error("http: handler threw on {} {}: {}", request.method, request.target, e.what());
-      response = protocol_error_response(500, "internal error");
-    } catch (...) {
-      spdlog::error("http: handler threw on {} {}", request.method, request.target);
-      response = protocol_error_response(500, "internal error");
+    if (state_->handler_executor) {
+      // The connection's one request joins the back of the handlers' queue;
+      // the socket I/O of every connection goes on meanwhile.
+      response = co_await asio::co_spawn(
+          *state_->handler_executor,
+          [this, &request]() -> asio::awaitable<Response> { co_return call_handler(request); },
+          asio::use_awaitable);
+    } else {
+      response = call_handler(request);
     }
     bool keep_alive = parser.keep_alive() && !stopping_;
     auto bytes = serialize_response(response, keep_alive, request.method == "HEAD");
-    co_await asio::async_write(socket_, asio::buffer(bytes),
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !keep_alive) co_return;
+    if (co_await write_all(bytes) || !keep_alive) co_return;
   }
 }
 
 namespace {
+
+constexpr int kAcceptBatch = 64;
+
+void start_connection(const std::shared_ptr<ServerState>& state, tcp::socket socket) {
+  auto conn = std::make_shared<Connection>(std::move(socket), state);
+  auto executor = conn->socket().get_executor();
+  asio::co_spawn(executor, conn->run(), asio::detached);
+}
 
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
                                   std::shared_ptr<tcp::acceptor> acceptor) {
@@ -176,23 +240,43 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
     tcp::socket socket = co_await acceptor->async_accept(
         asio::make_strand(state->io), asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+    if (ec && net::is_descriptor_exhaustion(ec)) {
+      // Out of descriptors: shed the pending connection with the spare
+      // descriptor (logged once per interval), else pause before retrying.
+      if (net::DescriptorReserve::instance().shed_one(acceptor->native_handle(), "http: accept"))
+        continue;
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
     if (ec) {
-      // EMFILE and the like: keep serving the open connections, retry shortly.
+      // Other failures: keep serving the open connections, retry shortly.
       spdlog::warn("http: accept failed: {}", ec.message());
       backoff.expires_after(std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto conn = std::make_shared<Connection>(std::move(socket), state);
-    auto executor = conn->socket().get_executor();
-    asio::co_spawn(executor, conn->run(), asio::detached);
+    start_connection(state, std::move(socket));
+    // Take every connection already pending now, not one per trip through
+    // the io_context's queue: behind a busy queue, one accept per trip left
+    // new clients in the backlog for minutes.
+    for (int i = 1; i < kAcceptBatch; ++i) {
+      tcp::socket more(asio::make_strand(state->io));
+      acceptor->accept(more, ec);
+      if (ec) break;  // would_block: none pending; other errors: the next async_accept sees them
+      start_connection(state, std::move(more));
+    }
   }
 }
 
 }  // namespace
 
-Server::Server(asio::io_context& io, Limits limits, Handler handler)
-    : state_(std::make_shared<ServerState>(io, limits, std::move(handler))) {}
+Server::Server(asio::io_context& io, Limits limits, Handler handler,
+               std::optional<asio::any_io_executor> handler_executor)
+    : state_(std::make_shared<ServerState>(io, limits, std::move(handler),
+                                           std::move(handler_executor))) {
+  net::DescriptorReserve::instance().ensure();
+}
 
 Server::~Server() {
   stop();
@@ -214,6 +298,7 @@ Result<uint16_t, Error> Server::listen(const std::string& address, uint16_t port
     return fail(Error{"listen " + where + ": " + ec.message()});
   }
   uint16_t bound = acceptor->local_endpoint(ec).port();
+  acceptor->non_blocking(true, ec);  // for the batch of accepts after each async_accept
   {
     std::lock_guard lock(state_->mu);
     if (state_->stopped) return fail(Error{"server stopped"});

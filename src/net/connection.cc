@@ -10,6 +10,9 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
+#include <malloc.h>
+
+#include <algorithm>
 #include <variant>
 
 namespace efs::net::detail {
@@ -23,6 +26,16 @@ constexpr std::size_t kDirectReadThreshold = 16 * 1024;
 constexpr std::size_t kReadBufferSize = 64 * 1024;
 // Replies gathered into one write, to spare syscalls when many finish together.
 constexpr std::size_t kMaxRepliesPerWrite = 64;
+// A connection that held this many reply bytes at once returns the freed
+// memory to the system when it closes (see release_memory).
+constexpr std::size_t kTrimAfterPendingBytes = 8 << 20;
+// malloc_trim walks every arena: at most once per this interval.
+constexpr std::chrono::seconds kTrimInterval{1};
+
+// Memory a reply holds (capacity: a READ buffer may be larger than its data).
+std::size_t reply_bytes(const rpc::ReplyRecord& r) {
+  return r.head.capacity() + r.body.capacity();
+}
 
 std::string address_string(const asio::ip::address& a) {
   if (a.is_v6() && a.to_v6().is_v4_mapped()) {
@@ -38,6 +51,7 @@ Connection::Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket
     : state_(std::move(state)),
       socket_(std::move(socket)),
       capacity_(socket_.get_executor()),
+      idle_(socket_.get_executor()),
       listener_(std::move(from)),
       assembler_(state_->options.max_record) {
   ctx_.connection_id = state_->next_connection_id.fetch_add(1);
@@ -65,6 +79,35 @@ void Connection::start() {
   spdlog::debug("rpc: connection {} from {} to {}:{}", id(), peer(), ctx_.local_address,
                 ctx_.local_port);
   asio::co_spawn(socket_.get_executor(), read_loop(), asio::detached);
+  if (state_->options.idle_timeout.count() > 0) {
+    asio::dispatch(socket_.get_executor(),
+                   [self = shared_from_this()] { self->start_idle_timer(); });
+  }
+}
+
+void Connection::start_idle_timer() {
+  if (closed_) return;
+  auto timeout = state_->options.idle_timeout;
+  auto now = std::chrono::steady_clock::now();
+  // A running call is not silence: check again a full timeout later.
+  idle_.expires_at(in_flight_ > 0 ? now + timeout : last_traffic_ + timeout);
+  idle_.async_wait([self = shared_from_this()](const asio::error_code& ec) {
+    if (!ec) self->on_idle_timer();
+  });
+}
+
+void Connection::on_idle_timer() {
+  if (closed_) return;
+  auto quiet = std::chrono::steady_clock::now() - last_traffic_;
+  if (in_flight_ == 0 && quiet >= state_->options.idle_timeout) {
+    // Nothing read and nothing written (a write stuck on a client that does
+    // not read counts as nothing) for the whole timeout.
+    spdlog::info("rpc: connection {} from {}: no traffic for {} s; closing", id(), peer(),
+                 std::chrono::duration_cast<std::chrono::seconds>(quiet).count());
+    close_now("idle");
+    return;
+  }
+  start_idle_timer();
 }
 
 void Connection::close() {
@@ -89,6 +132,7 @@ asio::awaitable<void> Connection::read_loop() {
         }
         break;
       }
+      touch();
       assembler_.commit(n);
       continue;
     }
@@ -100,6 +144,7 @@ asio::awaitable<void> Connection::read_loop() {
       }
       break;
     }
+    touch();
     auto fed = assembler_.feed({buf.data(), n});
     if (!fed) {
       // RFC 5531 has no way to refuse a record, and skipping its bytes would
@@ -116,8 +161,10 @@ asio::awaitable<void> Connection::read_loop() {
 
 asio::awaitable<bool> Connection::serve_ready_records() {
   while (assembler_.ready() > 0) {
-    // Backpressure: wait for a call slot before taking on another call.
-    while (in_flight_ >= state_->options.max_in_flight_per_connection && !closed_) {
+    // Backpressure: wait for a call slot, and for the client to read enough
+    // of the replies already held, before taking on another call. Not
+    // reading meanwhile lets TCP flow control stop the client.
+    while (!room_for_call() && !closed_) {
       capacity_.expires_at(asio::steady_timer::time_point::max());
       asio::error_code ec;
       co_await capacity_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -163,7 +210,17 @@ asio::awaitable<void> Connection::serve_call(std::shared_ptr<Connection> self,
                  [self, reply = std::move(reply)]() mutable { self->finish_call(std::move(reply)); });
 }
 
+bool Connection::room_for_call() const {
+  const auto& o = state_->options;
+  if (in_flight_ >= o.max_in_flight_per_connection) return false;
+  if (in_flight_ == 0 && queued_bytes_ == 0) return true;  // always one call at a time
+  return queued_bytes_ + (in_flight_ + 1) * reply_estimate_ <= o.max_pending_reply_bytes;
+}
+
 void Connection::finish_call(rpc::ReplyRecord reply) {
+  // The estimate follows big replies at once and small ones slowly.
+  std::size_t size = reply_bytes(reply);
+  reply_estimate_ = std::max(size, reply_estimate_ - reply_estimate_ / 8);
   --in_flight_;
   capacity_.cancel();
   if (!closed_) enqueue(std::move(reply));
@@ -171,6 +228,8 @@ void Connection::finish_call(rpc::ReplyRecord reply) {
 }
 
 void Connection::enqueue(rpc::ReplyRecord reply) {
+  queued_bytes_ += reply_bytes(reply);
+  peak_pending_ = std::max(peak_pending_, queued_bytes_ + in_flight_ * reply_estimate_);
   queue_.push_back(std::move(reply));
   write_next();
 }
@@ -191,6 +250,12 @@ void Connection::write_next() {
   asio::async_write(socket_, buffers,
                     [self = shared_from_this(), batch](asio::error_code ec, std::size_t) {
                       self->writing_ = false;
+                      std::size_t sent = 0;
+                      for (auto& r : *batch) sent += reply_bytes(r);
+                      self->queued_bytes_ -= std::min(sent, self->queued_bytes_);
+                      batch->clear();
+                      self->capacity_.cancel();  // the reader may have room now
+                      if (!ec) self->touch();
                       if (ec) {
                         if (!self->closed_) {
                           spdlog::debug("rpc: connection {} from {}: write: {}", self->id(),
@@ -212,6 +277,8 @@ void Connection::close_now(const char* why) {
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   capacity_.cancel();
+  idle_.cancel();
+  for (auto& r : queue_) queued_bytes_ -= std::min(reply_bytes(r), queued_bytes_);
   queue_.clear();
 }
 
@@ -229,6 +296,21 @@ void Connection::maybe_finish() {
   // RFC 8881 2.10.11.3 lets a server drop a connection's session binding
   // when it goes; the program decides what to forget.
   state_->dispatcher.connection_closed(id());
+  release_memory();
+}
+
+void Connection::release_memory() {
+  // main.cc keeps freed 1 MiB buffers in the heap (no mmap per READ, and a
+  // high trim threshold) for speed; after a connection that held many
+  // replies, give the freed pages back so RSS falls to what is in use.
+  if (peak_pending_ < kTrimAfterPendingBytes) return;
+  auto now = std::chrono::steady_clock::now().time_since_epoch();
+  int64_t now_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now).count();
+  int64_t last = state_->last_trim_ns.load();
+  int64_t interval = std::chrono::duration_cast<std::chrono::nanoseconds>(kTrimInterval).count();
+  if (now_ns - last < interval) return;
+  if (!state_->last_trim_ns.compare_exchange_strong(last, now_ns)) return;
+  malloc_trim(0);
 }
 
 }  // namespace efs::net::detail

@@ -7,6 +7,7 @@
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -40,6 +41,8 @@ struct ServerState {
   rpc::Dispatcher& dispatcher;
   RpcServerOptions options;
   std::atomic<uint64_t> next_connection_id{1};
+  // steady_clock nanoseconds of the last malloc_trim (rate limit).
+  std::atomic<int64_t> last_trim_ns{0};
 
   std::mutex mu;  // guards the members below
   bool stopped = false;
@@ -67,7 +70,14 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<bool> serve_ready_records();
   static asio::awaitable<void> serve_call(std::shared_ptr<Connection> self,
                                           std::vector<uint8_t> record, rpc::AdmittedCall call);
+  // Whether another call may start: a call slot is free and the replies held
+  // (queued plus the estimate for running calls) fit max_pending_reply_bytes.
+  bool room_for_call() const;
   void finish_call(rpc::ReplyRecord reply);
+  void start_idle_timer();
+  void on_idle_timer();
+  void touch() { last_traffic_ = std::chrono::steady_clock::now(); }
+  void release_memory();
   void enqueue(rpc::ReplyRecord reply);
   void write_next();
   void close_now(const char* why);
@@ -76,7 +86,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::shared_ptr<ServerState> state_;
   asio::ip::tcp::socket socket_;
-  asio::steady_timer capacity_;  // a wake-up for the reader when a call slot frees
+  asio::steady_timer capacity_;  // a wake-up for the reader when a call slot or reply room frees
+  asio::steady_timer idle_;      // closes the connection after idle_timeout of silence
   ListenerKey listener_;
   rpc::CallContext ctx_;  // connection facts copied into every call
   std::string peer_;
@@ -84,6 +95,13 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::size_t in_flight_ = 0;
   std::deque<rpc::ReplyRecord> queue_;
+  // Bytes of replies in queue_ and in the write under way.
+  std::size_t queued_bytes_ = 0;
+  // A running call's expected reply size: decays toward the sizes seen, and
+  // starts at a full READ so a burst of big READs is bounded from the start.
+  std::size_t reply_estimate_ = 1 << 20;
+  std::size_t peak_pending_ = 0;  // largest queued + estimated, for release_memory
+  std::chrono::steady_clock::time_point last_traffic_ = std::chrono::steady_clock::now();
   bool writing_ = false;
   bool reader_done_ = false;
   bool closed_ = false;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net/connection.h"
+#include "net/descriptor_reserve.h"
 
 namespace efs::net {
 
@@ -23,6 +24,21 @@ using detail::ListenerKey;
 using detail::ServerState;
 
 namespace {
+
+constexpr int kAcceptBatch = 64;
+
+// Registers and starts an accepted connection; false once the server stopped.
+bool start_connection(const std::shared_ptr<ServerState>& state,
+                      const std::shared_ptr<Listener>& listener, asio::ip::tcp::socket socket) {
+  auto conn = std::make_shared<Connection>(state, std::move(socket), listener->key);
+  {
+    std::lock_guard lock(state->mu);
+    if (state->stopped) return false;
+    state->connections.emplace(conn->id(), conn);
+  }
+  conn->start();
+  return true;
+}
 
 // Accepts until the acceptor is closed. Runs on the acceptor's strand.
 asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
@@ -34,21 +50,36 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
     asio::error_code ec;
     co_await listener->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !listener->acceptor.is_open()) break;
+    if (ec && is_descriptor_exhaustion(ec)) {
+      // Out of descriptors: shed the pending connection with the spare
+      // descriptor (logged once per interval), else pause before retrying.
+      if (DescriptorReserve::instance().shed_one(
+              listener->acceptor.native_handle(),
+              "rpc: accept on " + listener->key.first + ":" + std::to_string(listener->key.second)))
+        continue;
+      asio::steady_timer pause(listener->acceptor.get_executor(), std::chrono::milliseconds(100));
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      continue;
+    }
     if (ec) {
-      // EMFILE and friends: back off briefly instead of spinning.
+      // Other failures (ENOBUFS, ...): back off briefly instead of spinning.
       spdlog::warn("rpc: accept on {}:{}: {}", listener->key.first, listener->key.second,
                    ec.message());
       asio::steady_timer pause(listener->acceptor.get_executor(), std::chrono::milliseconds(100));
       co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    auto conn = std::make_shared<Connection>(state, std::move(socket), listener->key);
-    {
-      std::lock_guard lock(state->mu);
-      if (state->stopped) break;
-      state->connections.emplace(conn->id(), conn);
+    if (!start_connection(state, listener, std::move(socket))) break;
+    // Take every connection already pending now, not one per trip through
+    // the io_context's queue (a busy queue left clients in the backlog).
+    bool stopped = false;
+    for (int i = 1; i < kAcceptBatch && !stopped; ++i) {
+      asio::ip::tcp::socket more(asio::make_strand(state->io));
+      listener->acceptor.accept(more, ec);
+      if (ec) break;  // would_block: none pending; other errors: the next async_accept sees them
+      stopped = !start_connection(state, listener, std::move(more));
     }
-    conn->start();
+    if (stopped) break;
   }
   spdlog::debug("rpc: stopped listening on {}:{}", listener->key.first, listener->key.second);
 }
@@ -63,7 +94,9 @@ void close_listener(const std::shared_ptr<Listener>& l) {
 }  // namespace
 
 RpcServer::RpcServer(asio::io_context& io, rpc::Dispatcher& dispatcher, Options options)
-    : state_(std::make_shared<ServerState>(io, dispatcher, options)) {}
+    : state_(std::make_shared<ServerState>(io, dispatcher, options)) {
+  DescriptorReserve::instance().ensure();
+}
 
 RpcServer::~RpcServer() {
   stop();
@@ -94,6 +127,7 @@ Result<uint16_t, Error> RpcServer::listen(const std::string& address, uint16_t p
   }
   uint16_t bound = acceptor.local_endpoint(ec).port();
   if (ec) return fail(Error{"cannot read the bound port of " + address + ": " + ec.message()});
+  acceptor.non_blocking(true, ec);  // for the batch of accepts after each async_accept
 
   auto listener = std::make_shared<Listener>(std::move(acceptor));
   listener->key = ListenerKey{addr.to_string(), bound};

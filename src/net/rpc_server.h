@@ -6,11 +6,15 @@
 // each call as its own coroutine on the io_context, so calls of one
 // connection run in parallel and may finish out of order; replies are written
 // in completion order (RFC 5531 matches them to calls by xid). At most
-// max_in_flight_per_connection calls run at once per connection: past that
-// the reader stops reading, and TCP flow control holds the client back.
+// max_in_flight_per_connection calls run at once per connection, and replies
+// waiting for the client to read them are bounded (max_pending_reply_bytes):
+// past either the reader stops reading, and TCP flow control holds the
+// client back, so a client that pipelines calls and never reads the replies
+// costs a bounded amount of memory.
 #pragma once
 
 #include <asio/io_context.hpp>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +33,13 @@ struct ServerState;
 struct RpcServerOptions {
   std::size_t max_record = rpc::kDefaultMaxRecord;  // larger records close the connection
   std::size_t max_in_flight_per_connection = 128;
+  // Reply bytes one connection may hold: replies written but not yet taken
+  // by the client, plus an estimate for the calls running. Past it the reader
+  // stops taking calls (and so stops reading), until the client reads.
+  std::size_t max_pending_reply_bytes = 16 << 20;
+  // A connection with no traffic either way and no call running for this
+  // long is closed; zero keeps idle connections forever.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 class RpcServer {

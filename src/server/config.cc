@@ -11,6 +11,10 @@ std::string validate(const Config& c) {
   if (!std::regex_match(c.region, std::regex("[a-z]{2}(-[a-z]+)+-[0-9]+")))
     return "--region must look like us-east-1";
   if (c.state_delay.count() < 0) return "--state-delay must not be negative";
+  if (!(c.http_header_timeout > 0)) return "--http-header-timeout must be positive";
+  if (!(c.http_idle_timeout > 0)) return "--http-idle-timeout must be positive";
+  if (!(c.http_write_timeout > 0)) return "--http-write-timeout must be positive";
+  if (!(c.nfs_idle_timeout >= 0)) return "--nfs-idle-timeout must not be negative";
   return {};
 }
 

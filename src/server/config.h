@@ -18,6 +18,16 @@ struct Config {
   // How long resources stay "creating"/"deleting" before the change completes.
   std::chrono::milliseconds state_delay{1000};
   int threads = 0;  // 0: the number of cores
+  // Management API connections (seconds): the whole request head, keep-alive
+  // idle (and a stalled body), and writing one response.
+  double http_header_timeout = 30;
+  double http_idle_timeout = 60;
+  double http_write_timeout = 60;
+  // NFS connections with no traffic for this long are closed (seconds; 0:
+  // never). Three 90 s lease periods: a client holding state renews its
+  // lease at least once a period, so a connection silent for three carries
+  // no live client (RFC 8881 8.3, RFC 7530 9.5).
+  double nfs_idle_timeout = 270;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

@@ -104,6 +104,32 @@ void every(asio::io_context& io, std::chrono::milliseconds period, std::function
   timer->async_wait(*tick);
 }
 
+// The management API has threads of its own, so that a flood of heavy API
+// requests never occupies the NFS threads: one for its sockets (accepts,
+// reads, parsing, writes: cheap) and a small pool for its handlers (the JSON
+// and database work), which takes one request per connection at a time in
+// arrival order, so every API client gets its turn.
+constexpr int kApiIoThreads = 1;
+constexpr int kApiHandlerThreads = 2;
+
+std::vector<std::thread> start_api_threads(asio::io_context& api_io) {
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kApiIoThreads; ++i) threads.emplace_back([&api_io] { api_io.run(); });
+  return threads;
+}
+
+std::chrono::milliseconds to_ms(double seconds) {
+  return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+}
+
+http::Limits api_limits(const Config& config) {
+  http::Limits limits;
+  limits.header_timeout = to_ms(config.http_header_timeout);
+  limits.idle_timeout = to_ms(config.http_idle_timeout);
+  limits.write_timeout = to_ms(config.http_write_timeout);
+  return limits;
+}
+
 }  // namespace
 
 int serve(const Config& config) {
@@ -132,7 +158,9 @@ int serve(const Config& config) {
     return 1;
   }
 
-  asio::io_context io;
+  asio::io_context io;      // NFS, timers, signals
+  asio::io_context api_io;  // the management API's sockets (start_api_threads)
+  asio::thread_pool api_handlers(kApiHandlerThreads);
   const int nthreads = config.threads > 0
                            ? config.threads
                            : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
@@ -183,12 +211,13 @@ int serve(const Config& config) {
   admin.data_dir = data_dir;
   admin.started = std::chrono::steady_clock::now();
 
-  http::Server http_server(io, http::Limits{}, [&](const http::Request& req) -> http::Response {
+  auto api_handler = [&](const http::Request& req) -> http::Response {
     if (is_admin_request(req)) return handle_admin(req, admin);
     RequestContext ctx = api::request_context(req, config.region, config.account_id);
     ctx.request_id = random_uuid();
     return gateway.handle(req, ctx);
-  });
+  };
+  http::Server http_server(api_io, api_limits(config), api_handler, api_handlers.get_executor());
 
   // NFS.
   nfs4::ServerOptions nfs_opts;
@@ -198,7 +227,9 @@ int serve(const Config& config) {
     spdlog::error("cannot register the NFS program: {}", s.error().message);
     return 1;
   }
-  net::RpcServer rpc_server(io, dispatcher, net::RpcServer::Options{});
+  net::RpcServer::Options rpc_opts;
+  rpc_opts.idle_timeout = to_ms(config.nfs_idle_timeout);
+  net::RpcServer rpc_server(io, dispatcher, rpc_opts);
 
   auto nfs_port = rpc_server.listen(config.listen, config.nfs_port);
   if (!nfs_port) {
@@ -256,6 +287,8 @@ int serve(const Config& config) {
       if (!done_cv.wait_for(lk, std::chrono::seconds(5), [&] { return done; })) {
         spdlog::warn("requests still running after 5 s: stopping anyway");
         io.stop();
+        api_io.stop();
+        api_handlers.stop();
       }
     });
   });
@@ -263,10 +296,13 @@ int serve(const Config& config) {
   spdlog::info("efs-local {} serving: NFS on {}:{}, API on http://{}:{}, data in {}",
                EFS_LOCAL_VERSION, config.listen, *nfs_port, config.listen, *api_port, data_dir);
 
+  std::vector<std::thread> api_threads = start_api_threads(api_io);
   std::vector<std::thread> threads;
   for (int i = 1; i < nthreads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  for (auto& t : api_threads) t.join();
+  api_handlers.join();
   {
     std::lock_guard lk(done_mu);
     done = true;

@@ -139,3 +139,59 @@ TEST_CASE("100-continue, idle timeout and stop()") {
   }
   CHECK(ec);
 }
+
+TEST_CASE("a trickled request head is closed at the header deadline, not kept by each byte") {
+  Running run;
+  efs::http::Limits limits;
+  limits.header_timeout = std::chrono::milliseconds(800);
+  limits.idle_timeout = std::chrono::seconds(30);
+  efs::http::Server server(run.io, limits,
+                           [](const efs::http::Request&) { return efs::http::Response{}; });
+  auto port = server.listen("127.0.0.1", 0);
+  REQUIRE(port.ok());
+  asio::io_context client;
+  tcp::socket s(client);
+  s.connect({asio::ip::make_address("127.0.0.1"), *port});
+  auto t0 = std::chrono::steady_clock::now();
+  std::string head = "GET / HTTP/1.1\r\nHost: h\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+  asio::error_code ec;
+  for (char c : head) {  // a byte every 100 ms: each gap is well within the idle timeout
+    asio::write(s, asio::buffer(&c, 1), ec);
+    if (ec) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (std::chrono::steady_clock::now() - t0 > std::chrono::seconds(2)) break;
+  }
+  CHECK(closed_by_peer(s));
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(took < std::chrono::seconds(3));
+  CHECK(took >= std::chrono::milliseconds(700));
+}
+
+TEST_CASE("a response the client does not read is abandoned after the write timeout") {
+  Running run;
+  efs::http::Limits limits;
+  limits.write_timeout = std::chrono::milliseconds(500);
+  std::atomic<int> calls{0};
+  efs::http::Server server(run.io, limits, [&](const efs::http::Request&) {
+    ++calls;
+    efs::http::Response r;
+    r.body.assign(64 << 20, 'x');  // far more than the socket buffers hold
+    return r;
+  });
+  auto port = server.listen("127.0.0.1", 0);
+  REQUIRE(port.ok());
+  asio::io_context client;
+  tcp::socket s(client);
+  s.open(tcp::v4());
+  s.set_option(asio::socket_base::receive_buffer_size(4096));
+  s.connect({asio::ip::make_address("127.0.0.1"), *port});
+  asio::write(s, asio::buffer(std::string("GET / HTTP/1.1\r\nHost: h\r\n\r\n")));
+  for (int i = 0; i < 100 && calls == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(calls == 1);
+  // Never read; the server gives up and closes its side.
+  for (int i = 0; i < 100 && server.connection_count() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(server.connection_count() == 0);
+}

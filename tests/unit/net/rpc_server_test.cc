@@ -41,6 +41,7 @@ class Echo : public rpc::Program {
   asio::awaitable<rpc::Reply> call(const rpc::CallContext& ctx,
                                    std::span<const uint8_t> args) override {
     rpc::Reply r;
+    ++calls;
     if (ctx.proc == 1) {
       r.body.assign(args.begin(), args.end());
     } else if (ctx.proc == 2) {
@@ -64,6 +65,7 @@ class Echo : public rpc::Program {
   }
   std::mutex mu;
   std::vector<uint64_t> closed;
+  std::atomic<int> calls{0};
 };
 
 // proc 1: args are a u32 of milliseconds; waits that long, answers the same u32.
@@ -148,6 +150,11 @@ class Client {
     }
   }
   void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
+  // send() gives up after this long without progress.
+  void set_send_timeout(int seconds) {
+    timeval tv{seconds, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  }
   // One reply record's payload, or nullopt on EOF, error or timeout.
   std::optional<std::vector<uint8_t>> read_record() {
     uint8_t hdr[4];
@@ -465,4 +472,41 @@ TEST_CASE("a long pipelined burst is answered in full under backpressure") {
   }
   sender.join();
   CHECK(got == kCalls);
+}
+
+TEST_CASE("replies the client never reads are bounded: the server stops taking calls") {
+  net::RpcServerOptions opts;
+  opts.max_pending_reply_bytes = 1 << 20;
+  Fixture f(opts);
+  Client c(f.port);
+  c.set_send_timeout(1);
+  constexpr int kCalls = 400;  // 256 KiB each: 100 MiB of replies if all ran
+  std::vector<uint8_t> burst;
+  for (int i = 1; i <= kCalls; ++i) {
+    auto r = call_record(uint32_t(i), kEchoProg, 1, std::vector<uint8_t>(256 << 10, 7));
+    burst.insert(burst.end(), r.begin(), r.end());
+  }
+  c.send(burst);  // stops once the server stops reading and the buffers are full
+  std::this_thread::sleep_for(500ms);
+  // Beyond the 1 MiB bound only what the kernel's socket buffers absorbed ran.
+  CHECK(f.echo.calls.load() < kCalls / 4);
+  Client other(f.port);
+  CHECK(f.echo_works(other, 77));
+}
+
+TEST_CASE("a connection without traffic for the idle timeout is closed; a busy one stays") {
+  net::RpcServerOptions opts;
+  opts.idle_timeout = 400ms;
+  Fixture f(opts);
+  Client quiet(f.port);
+  Client busy(f.port);
+  REQUIRE(f.echo_works(quiet, 1));
+  auto t0 = std::chrono::steady_clock::now();
+  for (uint32_t i = 0; i < 10; ++i) {  // 1 s of calls, one every 100 ms
+    std::this_thread::sleep_for(100ms);
+    REQUIRE(f.echo_works(busy, 10 + i));
+  }
+  CHECK(quiet.closed_by_server());
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+  CHECK(f.echo_works(busy, 99));
 }
