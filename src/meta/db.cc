@@ -246,6 +246,25 @@ Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {
   return {};
 }
 
+Status<> Db::write_freeing(const std::function<Status<>(Conn&)>& fn) {
+  auto once = [&] {
+    return write([&](Conn& c) -> Status<> {
+      const uint64_t full_before = c.disk_full_errors();
+      auto r = fn(c);
+      // fn's own error may have dropped the cause: the connection kept it.
+      if (!r && r.error().code == 0 && c.disk_full_errors() != full_before)
+        return fail(Error{r.error().message, ENOSPC});
+      return r;
+    });
+  };
+  auto s = once();
+  if (s || !is_disk_full(s.error()) || !release_space_reserve()) return s;
+  spdlog::warn("meta: disk full; retrying a change that frees space with the space reserve");
+  s = once();
+  restore_space_reserve();
+  return s;
+}
+
 Status<> Db::read(const std::function<Status<>(Conn&)>& fn) {
   std::unique_ptr<Conn> c;
   {

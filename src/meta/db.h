@@ -151,6 +151,10 @@ class Db {
   // If fn returns an error, the transaction is rolled back and the error
   // returned. Calls are serialized.
   Status<> write(const std::function<Status<>(Conn&)>& fn);
+  // write() for changes that free space (deleting rows of records that are
+  // no longer needed): if the disk is full, the space reserve is given back
+  // and fn runs once more (docs/full-disk.md).
+  Status<> write_freeing(const std::function<Status<>(Conn&)>& fn);
   // Runs fn(conn) on a reader connection (a consistent snapshot inside a
   // read transaction).
   Status<> read(const std::function<Status<>(Conn&)>& fn);

@@ -41,7 +41,8 @@ def free_bytes(d):
 
 
 def run(s, fid, script):
-    p = kernel_client(f"127.0.0.1:{s.nfs_port}", script, export=f"/{fid}", timeout=240)
+    p = kernel_client(f"127.0.0.1:{s.nfs_port}", script, export=f"/{fid}", timeout=240,
+                      extra=("--keep-going",))
     assert p.returncode == 0, (f"rc={p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}\n"
                                f"server:\n{s.tail()}")
     return p.stdout
@@ -78,7 +79,7 @@ head -c 4000000 /dev/urandom > keep/a && sync && sha256sum keep/a
 """ + FILL.format(name="fill") + """
 touch newfile 2>&1; echo "touch rc=$?"
 mkdir newdir 2>&1; echo "mkdir rc=$?"
-echo hello > keep/small 2>&1; echo "create rc=$?"
+bash -c 'echo hello > keep/small' 2>&1; echo "create rc=$?"
 rm -f fill 2>&1; echo "rm rc=$?"
 test -e fill; echo "gone rc=$?"
 dd if=/dev/urandom of=again bs=1M count=10 conv=fsync 2>&1 | tail -1; echo "again rc=${PIPESTATUS[0]}"

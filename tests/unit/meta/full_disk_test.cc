@@ -155,3 +155,32 @@ TEST_CASE("meta: Db keeps a space reserve and gives it back on request") {
   CHECK(file_size(o.space_reserve) == (2u << 20));
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("meta: write_freeing retries with the space reserve when the disk is full") {
+  auto dir = temp_dir();
+  meta::DbOptions o;
+  o.space_reserve = dir + "/space-reserve";
+  o.space_reserve_bytes = 1 << 20;
+  auto db = meta::Db::open(dir + "/meta.db", o);
+  REQUIRE(db.ok());
+  REQUIRE((*db)->ensure_schema("t", {"CREATE TABLE t(b BLOB)"}).ok());
+  int calls = 0;
+  // The first run fails as SQLite does on a full disk; the retry succeeds.
+  auto s = (*db)->write_freeing([&](meta::Conn&) -> Status<> {
+    if (++calls == 1) return fail(Error{"database or disk is full", ENOSPC});
+    return {};
+  });
+  CHECK(s.ok());
+  CHECK(calls == 2);
+  // The retry left room: the reserve is whole again.
+  CHECK(file_size(o.space_reserve) == (1u << 20));
+  // Other failures are not retried.
+  calls = 0;
+  auto t = (*db)->write_freeing([&](meta::Conn&) -> Status<> {
+    ++calls;
+    return fail(Error{"constraint"});
+  });
+  CHECK_FALSE(t.ok());
+  CHECK(calls == 1);
+  std::filesystem::remove_all(dir);
+}

@@ -93,3 +93,32 @@ TEST_CASE("vfs: a write that fails part-way keeps the size and gives back the by
   REQUIRE_FALSE(chunk.empty());
   CHECK(std::filesystem::file_size(chunk) == 10);
 }
+
+TEST_CASE("vfs: a REMOVE needs a few WAL frames, far less than the space reserve") {
+  // The measurement behind kSpaceReserveBytes (docs/full-disk.md).
+  Fixture f;
+  for (int i = 0; i < 300; ++i) {
+    Ino ino = f.mkfile("file-with-a-longish-name-" + std::to_string(i));
+    REQUIRE(f.fs->write(ino, 0, as_bytes("some data"), Stability::file_sync).ok());
+  }
+  std::string wal = f.dir + "/meta.db-wal";
+  auto checkpoint = [&] {
+    sqlite3* c = nullptr;
+    REQUIRE(sqlite3_open(f.db->path().c_str(), &c) == SQLITE_OK);
+    CHECK(sqlite3_exec(c, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr) ==
+          SQLITE_OK);
+    sqlite3_close(c);
+    REQUIRE(std::filesystem::file_size(wal) == 0);
+  };
+  checkpoint();
+  REQUIRE(f.fs->remove(f.root, f.fs->root(), "file-with-a-longish-name-150").ok());
+  auto one = std::filesystem::file_size(wal);
+  MESSAGE("WAL bytes appended by one REMOVE: ", one);
+  CHECK(one > 0);
+  CHECK(one < 64 * 1024);
+  for (int i = 0; i < 100; ++i)
+    REQUIRE(f.fs->remove(f.root, f.fs->root(), "file-with-a-longish-name-" + std::to_string(i)).ok());
+  auto hundred = std::filesystem::file_size(wal) - one;
+  MESSAGE("WAL bytes appended by 100 more REMOVEs: ", hundred);
+  CHECK(hundred < meta::kSpaceReserveBytes / 2);
+}
