@@ -196,9 +196,9 @@ Result<std::unique_ptr<Db>, Error> Db::open(const std::string& path, const DbOpt
   return d;
 }
 
-bool Db::release_space_reserve() {
+bool Db::release_space_reserve(uint64_t bytes) {
   if (!reserve_) return false;
-  uint64_t got = reserve_->release();
+  uint64_t got = reserve_->release(bytes);
   if (got == 0) return false;
   reserve_short_ = true;
   return true;
@@ -258,10 +258,13 @@ Status<> Db::write_freeing(const std::function<Status<>(Conn&)>& fn) {
     });
   };
   auto s = once();
-  if (s || !is_disk_full(s.error()) || !release_space_reserve()) return s;
-  spdlog::warn("meta: disk full; retrying a change that frees space with the space reserve");
-  s = once();
-  restore_space_reserve();
+  bool released = false;
+  while (!s && is_disk_full(s.error()) && release_space_reserve()) {
+    spdlog::warn("meta: disk full; retrying a change that frees space with the space reserve");
+    released = true;
+    s = once();
+  }
+  if (released) restore_space_reserve();
   return s;
 }
 

@@ -165,10 +165,10 @@ class Db {
 
   const std::string& path() const { return path_; }
 
-  // For operations that free space (REMOVE, truncation): gives the space
-  // reserve back so a retry of the failed write can append to the WAL.
-  // False if there is no reserve or nothing left in it.
-  bool release_space_reserve();
+  // For operations that free space (REMOVE, truncation): gives a slice of
+  // the space reserve back so a retry of the failed write can append to the
+  // WAL. False if there is no reserve or nothing left in it.
+  bool release_space_reserve(uint64_t bytes = kSpaceReserveSliceBytes);
   // Re-allocates the space reserve if it is not whole and the disk has room
   // for it; cheap when it is whole. Called after space was freed.
   void restore_space_reserve();

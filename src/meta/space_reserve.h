@@ -26,6 +26,10 @@ inline constexpr uint64_t kSpaceReserveBytes = uint64_t{16} << 20;
 // The reserve never takes more than this fraction of the host file system
 // (1/8: 8 MiB of a 64 MiB tmpfs), so a small test disk stays usable.
 inline constexpr uint64_t kSpaceReserveFraction = 8;
+// What one failed freeing operation takes from the reserve before it is
+// retried (more slices if the retry fails again): about 15 REMOVEs' worth of
+// WAL, so a small deletion does not hand the whole reserve to other writers.
+inline constexpr uint64_t kSpaceReserveSliceBytes = uint64_t{256} << 10;
 // Space a start-up on a full disk takes from the reserve, for SQLite's shared
 // memory file (32 KiB) and a few WAL frames; small, so a full disk stays full
 // to clients until they free space.

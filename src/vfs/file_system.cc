@@ -44,11 +44,14 @@ FileSystemImpl::StripeLock::~StripeLock() {
 Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space) {
   Errc e = write_tx_once(fn);
   if (e != Errc::nospc || !frees_space) return e;
-  // SQLite needs WAL space even to delete rows: give the reserve back and try
-  // once more. Space the operation frees lets the reserve be re-made.
-  if (!db_.release_space_reserve()) return e;
-  spdlog::warn("vfs {}: disk full; retrying an operation that frees space with the reserve", id_);
-  e = write_tx_once(fn);
+  // SQLite needs WAL space even to delete rows: take slices of the space
+  // reserve until the retry fits. Space the operation frees lets the reserve
+  // be made whole again.
+  while (e == Errc::nospc && db_.release_space_reserve()) {
+    spdlog::warn("vfs {}: disk full; retrying an operation that frees space with the reserve",
+                 id_);
+    e = write_tx_once(fn);
+  }
   db_.restore_space_reserve();
   return e;
 }

@@ -148,7 +148,10 @@ TEST_CASE("meta: Db keeps a space reserve and gives it back on request") {
   auto db = meta::Db::open(dir + "/meta.db", o);
   REQUIRE(db.ok());
   CHECK(file_size(o.space_reserve) == (2u << 20));
+  // A slice at a time, so one small deletion does not give all of it away.
   CHECK((*db)->release_space_reserve());
+  CHECK(file_size(o.space_reserve) == (2u << 20) - meta::kSpaceReserveSliceBytes);
+  CHECK((*db)->release_space_reserve(UINT64_MAX));
   CHECK(file_size(o.space_reserve) == 0);
   CHECK_FALSE((*db)->release_space_reserve());  // nothing left to give
   (*db)->restore_space_reserve();
