@@ -61,8 +61,12 @@ class [[nodiscard]] Result<void, E> {
 };
 
 // A generic failure with a message, for code that has no richer error type.
+// `code` is the errno-style cause when one is known, so a caller can answer a
+// named error: ENOSPC when the data dir's disk is full (SQLite's SQLITE_FULL
+// or a host write that ran out of space), else 0.
 struct Error {
   std::string message;
+  int code = 0;
 };
 template <class T = void>
 using Status = Result<T, Error>;

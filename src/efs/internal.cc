@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cinttypes>
 #include <cmath>
 #include <cstdio>
@@ -32,6 +33,17 @@ Unexpected<ServiceError> incorrect_fs_state(const std::string& id, const std::st
 Unexpected<ServiceError> internal_error(const std::string& message) {
   spdlog::error("efs: internal error: {}", message);
   return service_error("InternalServerError", 500, "An internal error occurred.");
+}
+Unexpected<ServiceError> disk_full_error(const std::string& message) {
+  spdlog::warn("efs: disk full: {}", message);
+  return service_error("InternalServerError", 500,
+                       "efs-local cannot store the change: the disk of its data directory is "
+                       "full (No space left on device). Free space on the host (or delete "
+                       "files through NFS) and retry.");
+}
+Unexpected<ServiceError> store_error(const Error& e) {
+  if (e.code == ENOSPC || e.code == EDQUOT) return disk_full_error(e.message);
+  return internal_error(e.message);
 }
 Unexpected<ServiceError> validation(const std::string& message) {
   spdlog::info("efs: ValidationException: {}", message);

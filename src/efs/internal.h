@@ -21,6 +21,14 @@ Unexpected<ServiceError> ap_not_found(const std::string& id);
 Unexpected<ServiceError> mt_not_found(const std::string& id);
 Unexpected<ServiceError> incorrect_fs_state(const std::string& id, const std::string& state);
 Unexpected<ServiceError> internal_error(const std::string& message);
+// A change that could not be stored because efs-local's data dir is full.
+// The model has no disk-full error; InternalServerError (500) is the one
+// every operation declares, so each SDK raises it as a modeled exception, and
+// its Message names the cause (docs/full-disk.md). SDKs retry a 500 a few
+// times, which is harmless: the change never half-happens.
+Unexpected<ServiceError> disk_full_error(const std::string& message);
+// internal_error or disk_full_error, by the cause the store reported.
+Unexpected<ServiceError> store_error(const Error& e);
 Unexpected<ServiceError> validation(const std::string& message);
 
 // "fs-..." from "fs-..." or "arn:...:file-system/fs-..." (also fsap-).

@@ -2,6 +2,7 @@
 // computed lifecycle states and the Catalog the NFS server reads.
 #include "efs/service.h"
 
+#include <cerrno>
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -113,11 +114,14 @@ ApiResult<nlohmann::json> Service::in_write(const std::function<ApiResult<json>(
   std::optional<ApiResult<json>> out;
   std::string store_error;
   auto st = db_.write([&](meta::Conn& c) -> Status<> {
+    // A statement that failed for lack of space surfaces as a StoreFailure
+    // without its cause; the connection counts those.
+    const uint64_t full_before = c.disk_full_errors();
     try {
       out.emplace(fn(c));
     } catch (const StoreFailure& e) {
       store_error = e.what();
-      return fail(Error{store_error});
+      return fail(Error{store_error, c.disk_full_errors() != full_before ? ENOSPC : 0});
     } catch (const nlohmann::json::exception& e) {
       // A request member of the wrong JSON type: the caller's error.
       out.emplace(detail::bad_request(std::string("malformed input: ") + e.what()));
@@ -128,7 +132,7 @@ ApiResult<nlohmann::json> Service::in_write(const std::function<ApiResult<json>(
   });
   write_generation_.fetch_add(1, std::memory_order_release);
   if (out && !out->ok()) return std::move(*out);
-  if (!st.ok()) return internal_error(st.error().message);
+  if (!st.ok()) return detail::store_error(st.error());
   return std::move(*out);
 }
 

@@ -2,7 +2,24 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 namespace efs::meta {
+
+int error_code_of(int sqlite_rc, int system_errno) {
+  if ((sqlite_rc & 0xff) == SQLITE_FULL) return ENOSPC;
+  // SQLite reports a failed write of its shared-memory file or a failed
+  // fsync as an I/O error; the system call's errno says whether space ran out.
+  if ((sqlite_rc & 0xff) == SQLITE_IOERR && (system_errno == ENOSPC || system_errno == EDQUOT))
+    return ENOSPC;
+  return 0;
+}
+
+Error sqlite_error(sqlite3* db, int sqlite_rc, std::string what) {
+  int sys = db ? sqlite3_system_errno(db) : 0;
+  std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(sqlite_rc);
+  return Error{std::move(what) + ": " + msg, error_code_of(sqlite_rc, sys)};
+}
 
 Stmt::~Stmt() { sqlite3_finalize(s_); }
 
@@ -30,12 +47,18 @@ Stmt& Stmt::bind_null(int i) {
 bool Stmt::step() {
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE) err_ = sqlite3_errmsg(sqlite3_db_handle(s_));
+  if (rc != SQLITE_DONE) {
+    sqlite3* db = sqlite3_db_handle(s_);
+    err_ = sqlite3_errmsg(db);
+    code_ = error_code_of(rc, sqlite3_system_errno(db));
+    if (code_ == ENOSPC && full_errors_) ++*full_errors_;
+  }
   return false;
 }
 
 bool Stmt::run() {
   err_.clear();
+  code_ = 0;
   while (step()) {
   }
   bool ok = err_.empty();
@@ -47,6 +70,7 @@ void Stmt::reset() {
   sqlite3_reset(s_);
   sqlite3_clear_bindings(s_);
   err_.clear();
+  code_ = 0;
 }
 
 int64_t Stmt::i64(int col) const { return sqlite3_column_int64(s_, col); }
@@ -70,10 +94,12 @@ Conn::~Conn() {
 Status<> Conn::exec(std::string_view sql) {
   char* err = nullptr;
   std::string s(sql);
-  if (sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+  if (int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "sqlite error";
     sqlite3_free(err);
-    return fail(Error{msg});
+    int code = error_code_of(rc, sqlite3_system_errno(db_));
+    if (code == ENOSPC) ++full_errors_;
+    return fail(Error{msg, code});
   }
   return {};
 }
@@ -91,7 +117,7 @@ Stmt& Conn::stmt(const std::string& sql) {
     spdlog::critical("sqlite prepare failed: {}: {}", sqlite3_errmsg(db_), sql);
     std::abort();
   }
-  auto [ins, _] = cache_.emplace(sql, std::make_unique<Stmt>(s));
+  auto [ins, _] = cache_.emplace(sql, std::make_unique<Stmt>(s, &full_errors_));
   return *ins->second;
 }
 
@@ -103,10 +129,10 @@ Result<std::unique_ptr<Conn>, Error> Db::open_conn(bool readonly) {
   sqlite3* db = nullptr;
   int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
                                               : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE));
-  if (sqlite3_open_v2(path_.c_str(), &db, flags, nullptr) != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : "cannot open";
+  if (int rc = sqlite3_open_v2(path_.c_str(), &db, flags, nullptr); rc != SQLITE_OK) {
+    Error e = sqlite_error(db, rc, "open " + path_);
     sqlite3_close_v2(db);
-    return fail(Error{"open " + path_ + ": " + msg});
+    return fail(std::move(e));
   }
   sqlite3_busy_timeout(db, 10000);
   auto c = std::make_unique<Conn>(db);
@@ -125,17 +151,62 @@ Result<std::unique_ptr<Conn>, Error> Db::open_conn(bool readonly) {
 }
 
 Result<std::unique_ptr<Db>, Error> Db::open(const std::string& path, int readers) {
+  DbOptions o;
+  o.readers = readers;
+  return open(path, o);
+}
+
+Result<std::unique_ptr<Db>, Error> Db::open(const std::string& path, const DbOptions& opts) {
   std::unique_ptr<Db> d(new Db());
   d->path_ = path;
-  d->max_readers_ = readers;
+  d->max_readers_ = opts.readers;
+  if (!opts.space_reserve.empty()) {
+    d->reserve_ = std::make_unique<SpaceReserve>(opts.space_reserve, opts.space_reserve_bytes);
+    auto avail = d->reserve_->free_bytes();
+    if (avail && *avail < kStartupHeadroomBytes) {
+      // Opening a WAL database maps a 32 KiB shared-memory file and may
+      // replay the WAL: take that room from the reserve, keep the rest for
+      // the REMOVEs that will free space.
+      uint64_t got = d->reserve_->release(kStartupHeadroomBytes);
+      d->reserve_short_ = true;
+      spdlog::warn(
+          "the disk of {} is full ({} bytes free; {} taken from the space reserve): reads are "
+          "served, every change fails with NFS4ERR_NOSPC / InternalServerError until space is "
+          "freed (deleting files works)",
+          path, *avail, got);
+    }
+  }
   auto w = d->open_conn(false);
   if (!w) return fail(w.error());
   d->writer_ = std::move(*w);
+  // IF NOT EXISTS: an existing data dir is opened without writing, so a
+  // start-up on a full disk gets this far.
   auto s = d->writer_->exec(
       "CREATE TABLE IF NOT EXISTS schema_versions(module TEXT PRIMARY KEY, version INTEGER NOT "
       "NULL)");
   if (!s) return fail(s.error());
+  if (d->reserve_ && !d->reserve_->restore()) {
+    d->reserve_short_ = true;
+    auto avail = d->reserve_->free_bytes();
+    spdlog::warn(
+        "space reserve {}: only {} of {} bytes held ({} bytes free on its disk); it is "
+        "completed once space is freed",
+        d->reserve_->path(), d->reserve_->held(), d->reserve_->target(), avail ? *avail : 0);
+  }
   return d;
+}
+
+bool Db::release_space_reserve(uint64_t bytes) {
+  if (!reserve_) return false;
+  uint64_t got = reserve_->release(bytes);
+  if (got == 0) return false;
+  reserve_short_ = true;
+  return true;
+}
+
+void Db::restore_space_reserve() {
+  if (!reserve_ || !reserve_short_.load()) return;
+  if (reserve_->restore()) reserve_short_ = false;
 }
 
 Db::~Db() {
@@ -147,7 +218,8 @@ Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {
   std::lock_guard lk(write_mu_);
   // BEGIN/COMMIT go through cached statements: sqlite3_exec would parse
   // them again on every transaction of the hot path.
-  if (auto& b = writer_->stmt("BEGIN IMMEDIATE"); !b.run()) return fail(Error{b.error()});
+  if (auto& b = writer_->stmt("BEGIN IMMEDIATE"); !b.run())
+    return fail(Error{b.error(), b.code()});
   auto r = fn(*writer_);
   writer_->reset_all();
   if (!r) {
@@ -155,11 +227,45 @@ Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {
     return r;
   }
   if (auto& cm = writer_->stmt("COMMIT"); !cm.run()) {
-    std::string why = cm.error();
+    // SQLITE_FULL at COMMIT leaves the transaction open: roll it back so the
+    // next one starts clean. The error keeps its cause (ENOSPC).
+    Error why{cm.error(), cm.code()};
     (void)writer_->exec("ROLLBACK");
-    return fail(Error{why});
+    return fail(std::move(why));
+  }
+  if (reserve_short_.load()) {
+    // Space may have been freed outside the vfs (on the host): look at most
+    // once a second.
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::steady_clock::now().time_since_epoch())
+                   .count();
+    auto last = last_restore_try_ms_.load();
+    if (now - last >= 1000 && last_restore_try_ms_.compare_exchange_strong(last, now))
+      restore_space_reserve();
   }
   return {};
+}
+
+Status<> Db::write_freeing(const std::function<Status<>(Conn&)>& fn) {
+  auto once = [&] {
+    return write([&](Conn& c) -> Status<> {
+      const uint64_t full_before = c.disk_full_errors();
+      auto r = fn(c);
+      // fn's own error may have dropped the cause: the connection kept it.
+      if (!r && r.error().code == 0 && c.disk_full_errors() != full_before)
+        return fail(Error{r.error().message, ENOSPC});
+      return r;
+    });
+  };
+  auto s = once();
+  bool released = false;
+  while (!s && is_disk_full(s.error()) && release_space_reserve()) {
+    spdlog::warn("meta: disk full; retrying a change that frees space with the space reserve");
+    released = true;
+    s = once();
+  }
+  if (released) restore_space_reserve();
+  return s;
 }
 
 Status<> Db::read(const std::function<Status<>(Conn&)>& fn) {
@@ -199,11 +305,14 @@ Status<> Db::ensure_schema(const std::string& module, const std::vector<std::str
                         std::to_string(migrations.size()) + ")"});
     for (auto v = have; v < static_cast<int64_t>(migrations.size()); ++v) {
       if (auto s = c.exec(migrations[v]); !s)
-        return fail(Error{module + " migration " + std::to_string(v + 1) + ": " + s.error().message});
+        return fail(Error{module + " migration " + std::to_string(v + 1) + ": " + s.error().message,
+                          s.error().code});
     }
+    // Up to date: write nothing, so a start-up on a full disk passes here.
+    if (have == static_cast<int64_t>(migrations.size())) return {};
     auto& u = c.stmt("INSERT OR REPLACE INTO schema_versions(module, version) VALUES(?, ?)");
     u.bind(1, module).bind(2, static_cast<int64_t>(migrations.size()));
-    if (!u.run()) return fail(Error{u.error()});
+    if (!u.run()) return fail(Error{u.error(), u.code()});
     return {};
   });
 }

@@ -13,6 +13,9 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
+#include <cerrno>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,12 +28,25 @@
 #include <vector>
 
 #include "common/result.h"
+#include "meta/space_reserve.h"
 
 namespace efs::meta {
 
+// The one place SQLite's result codes become errno-style causes (Error::code):
+// SQLITE_FULL ("database or disk is full") and any I/O error whose system
+// call failed with ENOSPC or EDQUOT are ENOSPC; anything else is 0.
+int error_code_of(int sqlite_rc, int system_errno);
+// An Error for a failed SQLite call on db, carrying that cause.
+Error sqlite_error(sqlite3* db, int sqlite_rc, std::string what);
+// True if e says the disk is full.
+inline bool is_disk_full(const Error& e) { return e.code == ENOSPC; }
+
 class Stmt {
  public:
-  explicit Stmt(sqlite3_stmt* s) : s_(s) {}
+  // `full_errors`, if given, is incremented each time a step fails because
+  // the disk is full (Conn::disk_full_errors()).
+  explicit Stmt(sqlite3_stmt* s, uint64_t* full_errors = nullptr)
+      : s_(s), full_errors_(full_errors) {}
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   ~Stmt();
@@ -57,6 +73,8 @@ class Stmt {
   // Resets and clears bindings so the statement can be reused.
   void reset();
   const std::string& error() const { return err_; }
+  // The errno-style cause of the last error (ENOSPC: disk full), else 0.
+  int code() const { return code_; }
 
   int64_t i64(int col) const;
   double f64(int col) const;
@@ -75,7 +93,9 @@ class Stmt {
     else bind(i, std::string_view(v));
   }
   sqlite3_stmt* s_;
+  uint64_t* full_errors_;
   std::string err_;
+  int code_ = 0;
 };
 
 // One SQLite connection with a statement cache. Not thread-safe: a Conn is
@@ -98,22 +118,43 @@ class Conn {
   int changes() const { return sqlite3_changes(db_); }
   std::string errmsg() const { return sqlite3_errmsg(db_); }
   sqlite3* raw() { return db_; }
+  // How many statements or exec() calls on this connection failed because
+  // the disk is full. A caller whose own error type dropped the cause
+  // compares it before and after its work (vfs write transactions do).
+  uint64_t disk_full_errors() const { return full_errors_; }
 
  private:
   sqlite3* db_;
+  uint64_t full_errors_ = 0;
   std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;
+};
+
+struct DbOptions {
+  int readers = 4;
+  // A SpaceReserve file (docs/full-disk.md); empty: none.
+  std::string space_reserve;
+  uint64_t space_reserve_bytes = 0;  // 0: SpaceReserve's default
 };
 
 class Db {
  public:
   // Opens (creating if needed) the database at path, in WAL mode.
   static Result<std::unique_ptr<Db>, Error> open(const std::string& path, int readers = 4);
+  // With a space reserve: on a full disk, open first takes
+  // kStartupHeadroomBytes from the reserve so SQLite can map its shared
+  // memory and recover the WAL, then serves reads; writes fail with
+  // ENOSPC-coded errors until space is freed.
+  static Result<std::unique_ptr<Db>, Error> open(const std::string& path, const DbOptions& opts);
   ~Db();
 
   // Runs fn(conn) inside BEGIN IMMEDIATE ... COMMIT on the writer connection.
   // If fn returns an error, the transaction is rolled back and the error
   // returned. Calls are serialized.
   Status<> write(const std::function<Status<>(Conn&)>& fn);
+  // write() for changes that free space (deleting rows of records that are
+  // no longer needed): if the disk is full, the space reserve is given back
+  // and fn runs once more (docs/full-disk.md).
+  Status<> write_freeing(const std::function<Status<>(Conn&)>& fn);
   // Runs fn(conn) on a reader connection (a consistent snapshot inside a
   // read transaction).
   Status<> read(const std::function<Status<>(Conn&)>& fn);
@@ -124,9 +165,22 @@ class Db {
 
   const std::string& path() const { return path_; }
 
+  // For operations that free space (REMOVE, truncation): gives a slice of
+  // the space reserve back so a retry of the failed write can append to the
+  // WAL. False if there is no reserve or nothing left in it.
+  bool release_space_reserve(uint64_t bytes = kSpaceReserveSliceBytes);
+  // Re-allocates the space reserve if it is not whole and the disk has room
+  // for it; cheap when it is whole. Called after space was freed.
+  void restore_space_reserve();
+  // The reserve, or null.
+  SpaceReserve* space_reserve() { return reserve_.get(); }
+
  private:
   Db() = default;
   std::string path_;
+  std::unique_ptr<SpaceReserve> reserve_;
+  std::atomic<bool> reserve_short_{false};
+  std::atomic<int64_t> last_restore_try_ms_{0};
   std::mutex write_mu_;
   std::unique_ptr<Conn> writer_;
   std::mutex read_mu_;

@@ -142,7 +142,11 @@ int serve(const Config& config) {
   }
   const std::string data_dir = fs::absolute(config.data_dir).lexically_normal().string();
 
-  auto db = meta::Db::open(data_dir + "/meta.db");
+  // The space reserve keeps room for REMOVE and truncation on a full disk,
+  // and lets a start-up on a full disk open the database (docs/full-disk.md).
+  meta::DbOptions db_opts;
+  db_opts.space_reserve = data_dir + "/space-reserve";
+  auto db = meta::Db::open(data_dir + "/meta.db", db_opts);
   if (!db) {
     spdlog::error("cannot open database: {}", db.error().message);
     return 1;

@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "vfs/fault.h"
 #include "vfs/file_system.h"
 #include "vfs/permission.h"
 
@@ -10,18 +11,7 @@ namespace efs::vfs {
 
 namespace {
 
-Errc chunk_errc(const chunk::ChunkError& e) {
-  switch (e.err) {
-    case ENOSPC:
-      return Errc::nospc;
-    case EDQUOT:
-      return Errc::dquot;
-    case EFBIG:
-      return Errc::fbig;
-    default:
-      return Errc::io;
-  }
-}
+Errc chunk_errc(const chunk::ChunkError& e) { return errc_of_errno(e.err); }
 
 Errc data_type_check(const Inode& n) {
   if (n.type == FileType::dir) return Errc::isdir;
@@ -78,6 +68,14 @@ VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<c
   }
   if (auto r = chunks_.write(id_, ino, offset, data); !r) {
     spdlog::error("vfs {}: write inode {}: {}", id_, ino, r.error().message);
+    if (offset + data.size() > n->size) {
+      // A write that ran out of space part-way stored some bytes past the
+      // file's end that no size covers: give their blocks back (on a full
+      // disk they are what a REMOVE would otherwise have to free).
+      if (auto t = chunks_.truncate(id_, ino, n->size, offset + data.size()); !t)
+        spdlog::warn("vfs {}: trimming inode {} after a failed write: {}", id_, ino,
+                     t.error().message);
+    }
     return fail(chunk_errc(r.error()));
   }
   uint64_t new_size = std::max<uint64_t>(n->size, offset + data.size());
@@ -225,6 +223,9 @@ VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& 
   if (deleted_) return fail(Errc::stale);
   StripeLock lock(*this, {ino});
   Inode out;
+  // Truncation frees space, so it may use the space reserve on a full disk
+  // (docs/full-disk.md); any other change of attributes may not.
+  const bool frees = attrs.size.has_value();
   Errc e = write_tx([&](Tx& tx) {
     if (Errc le = load(tx.c, ino, out); le != Errc::ok) return le;
     if (attrs.empty()) return Errc::ok;
@@ -240,7 +241,7 @@ VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& 
       if (auto r = chunks_.sync(id_, ino); !r) return chunk_errc(r.error());
     }
     return store(tx, out);
-  });
+  }, frees);
   if (e != Errc::ok) return fail(e);
   return to_attr(out);
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "vfs/fault.h"
 #include "vfs/permission.h"
 
 namespace efs::vfs {
@@ -40,14 +41,33 @@ FileSystemImpl::StripeLock::~StripeLock() {
   for (auto it = held_.rbegin(); it != held_.rend(); ++it) fs_.stripes_[*it].unlock();
 }
 
-Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn) {
+Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space) {
+  Errc e = write_tx_once(fn);
+  if (e != Errc::nospc || !frees_space) return e;
+  // SQLite needs WAL space even to delete rows: take slices of the space
+  // reserve until the retry fits. Space the operation frees lets the reserve
+  // be made whole again.
+  while (e == Errc::nospc && db_.release_space_reserve()) {
+    spdlog::warn("vfs {}: disk full; retrying an operation that frees space with the reserve",
+                 id_);
+    e = write_tx_once(fn);
+  }
+  db_.restore_space_reserve();
+  return e;
+}
+
+Errc FileSystemImpl::write_tx_once(const std::function<Errc(Tx&)>& fn) {
   if (deleted_) return Errc::stale;
   Errc e = Errc::ok;
   std::vector<std::pair<Ino, uint64_t>> stored;
   std::vector<std::pair<Ino, uint64_t>> dropped;
   auto s = commits_.run([&](meta::Conn& c) -> Status<> {
     Tx tx{c, {}, {}};
+    // Table helpers report a failed statement as Errc::io without its cause;
+    // the connection counts statements that failed for lack of space.
+    const uint64_t full_before = c.disk_full_errors();
     e = fn(tx);
+    if (e == Errc::io && c.disk_full_errors() != full_before) e = Errc::nospc;
     if (e != Errc::ok) return fail(Error{"vfs operation failed"});
     stored = std::move(tx.stored);
     dropped = std::move(tx.dropped_data);
@@ -55,8 +75,11 @@ Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn) {
   });
   if (!s) {
     if (e == Errc::ok) {
-      spdlog::error("vfs {}: transaction failed: {}", id_, s.error().message);
-      return Errc::io;
+      e = errc_of(s.error());
+      if (e == Errc::nospc)
+        spdlog::warn("vfs {}: the data dir's disk is full: {}", id_, s.error().message);
+      else
+        spdlog::error("vfs {}: transaction failed: {}", id_, s.error().message);
     }
     return e;
   }
@@ -73,6 +96,7 @@ Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn) {
       spdlog::warn("vfs {}: dropping data of inode {}: {}", id_, ino, r.error().message);
     }
   }
+  if (!dropped.empty()) db_.restore_space_reserve();
   return Errc::ok;
 }
 

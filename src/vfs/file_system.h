@@ -120,7 +120,11 @@ class FileSystemImpl final : public FileSystem,
   Errc unlink_last(Tx& tx, Inode& n, const Time& now);
 
   // Runs fn in a write transaction; Errc::ok commits, anything else rolls back.
-  Errc write_tx(const std::function<Errc(Tx&)>& fn);
+  // `frees_space`: the operation frees space (REMOVE, truncation), so if it
+  // fails for lack of space it is retried once with the space reserve given
+  // back (docs/full-disk.md).
+  Errc write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space = false);
+  Errc write_tx_once(const std::function<Errc(Tx&)>& fn);
   // Runs fn on a reader snapshot.
   Errc read_tx(const std::function<Errc(meta::Conn&)>& fn);
 

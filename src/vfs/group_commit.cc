@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <vector>
 
 namespace efs::vfs {
@@ -21,7 +22,17 @@ Status<> GroupCommit::run(const std::function<Status<>(meta::Conn&)>& fn) {
     std::vector<Request*> batch(queue_.begin(), queue_.end());
     queue_.clear();
     lk.unlock();
+    bool saw_full = false;
     auto s = db_.write([&](meta::Conn& c) -> Status<> {
+      const uint64_t full_before = c.disk_full_errors();
+      // SQLITE_FULL inside a statement may roll back the whole transaction
+      // (the savepoint is then gone): the batch's error must still say why.
+      struct Watch {
+        meta::Conn& c;
+        uint64_t before;
+        bool& out;
+        ~Watch() { out = c.disk_full_errors() != before; }
+      } watch{c, full_before, saw_full};
       for (Request* r : batch) {
         if (auto sp = c.exec("SAVEPOINT vfs_op"); !sp) return sp;
         r->result = (*r->fn)(c);
@@ -33,6 +44,7 @@ Status<> GroupCommit::run(const std::function<Status<>(meta::Conn&)>& fn) {
       return {};
     });
     transactions_.fetch_add(1);
+    if (!s && saw_full && s.error().code == 0) s = fail(Error{s.error().message, ENOSPC});
     if (!s) {
       spdlog::error("vfs: batch of {} operations failed to commit: {}", batch.size(),
                     s.error().message);

@@ -100,7 +100,7 @@ std::span<const uint8_t> bytes(std::string_view s) {
 
 Status<> sql_error(meta::Stmt& s, const char* what) {
   spdlog::error("vfs: {} failed: {}", what, s.error());
-  return fail(Error{std::string("vfs: ") + what + ": " + s.error()});
+  return fail(Error{std::string("vfs: ") + what + ": " + s.error(), s.code()});
 }
 
 }  // namespace

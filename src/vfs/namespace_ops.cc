@@ -329,7 +329,7 @@ VResult<ChangeInfo> FileSystemImpl::remove(const Cred& cred, Ino dir, std::strin
       touch_dir(d, now);
       ci.after = d.change;
       return store(tx, d);
-    });
+    }, /*frees_space=*/true);
     if (raced) continue;
     if (e != Errc::ok) return fail(e);
     return ci;

@@ -170,7 +170,9 @@ void StateManager::persist_client(const std::vector<uint8_t>& owner_id, uint32_t
 
 void StateManager::forget_clients(const std::vector<std::vector<uint8_t>>& owner_ids) {
   if (!db_ || owner_ids.empty()) return;
-  auto r = db_->write([&](meta::Conn& c) -> Status<> {
+  // Deleting frees space: it may use the space reserve on a full disk, so a
+  // client that unmounted is not waited for in a grace period after restart.
+  auto r = db_->write_freeing([&](meta::Conn& c) -> Status<> {
     for (const auto& o : owner_ids) {
       auto& st = c.stmt("DELETE FROM nfs4_clients WHERE owner = ?1");
       st.bind_blob(1, o);
