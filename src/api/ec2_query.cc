@@ -9,6 +9,7 @@
 
 #include "api/ec2_shapes.h"
 #include "common/ids.h"
+#include "common/wildcard.h"
 
 namespace efs::api {
 namespace {
@@ -112,26 +113,6 @@ bool well_formed(const std::string& id, std::string_view prefix) {
 
 // ---- filters ----
 
-// EC2 filter values may use * (any run) and ? (one character).
-bool glob_match(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 // The values a resource has for one filter name; nullopt if the name is not
 // a filter of this resource type. Tag filters are valid and match nothing
@@ -156,7 +137,7 @@ ApiResult<std::vector<T>> apply_filters(std::vector<T> items, const std::vector<
                              "The filter '" + f.name + "' is invalid");
       bool hit = std::any_of(have->begin(), have->end(), [&](const std::string& v) {
         return std::any_of(f.values.begin(), f.values.end(),
-                           [&](const std::string& p) { return glob_match(p, v); });
+                           [&](const std::string& p) { return wildcard_match(p, v); });
       });
       if (hit) kept.push_back(std::move(item));
     }

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/wildcard.h"
 #include "efs/internal.h"
 #include "efs/regions.h"
 #include "efs/service.h"
@@ -109,26 +110,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-// IAM wildcards: * any run, ? one character.
-bool glob(std::string_view pattern, std::string_view text) {
-  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 std::vector<std::string> strings_of(const nlohmann::json& j) {
   std::vector<std::string> out;
@@ -143,13 +124,13 @@ bool principal_names(const nlohmann::json& principal, const Caller& caller) {
   if (principal.is_string()) return principal == "*";
   if (!principal.is_object() || !principal.contains("AWS")) return false;
   for (const auto& p : strings_of(principal["AWS"]))
-    if (p == "*" || p == caller.account || glob(p, caller.arn)) return true;
+    if (p == "*" || p == caller.account || wildcard_match(p, caller.arn)) return true;
   return false;
 }
 
 bool any_glob(const nlohmann::json& patterns, const std::string& value, bool case_insensitive) {
   for (const auto& p : strings_of(patterns))
-    if (case_insensitive ? glob(lower(p), lower(value)) : glob(p, value)) return true;
+    if (case_insensitive ? wildcard_match(lower(p), lower(value)) : wildcard_match(p, value)) return true;
   return false;
 }
 
