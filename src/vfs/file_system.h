@@ -144,6 +144,10 @@ class FileSystemImpl final : public FileSystem,
   };
   Errc make_object(Tx& tx, const Cred& cred, Inode& dir, std::string_view name,
                    const NewObject& obj, const SetAttr& attrs, Inode& out);
+  // mkdir / symlink / mknod: the parent checks, `limits`, then make_object.
+  VResult<CreateResult> create_entry(const Cred& cred, Ino dir, std::string_view name,
+                                     const NewObject& obj, const SetAttr& attrs,
+                                     const std::function<Errc(Tx&, Inode&)>& limits = {});
   // Checks + applies attrs to n in tx (setattr rules).
   Errc apply_setattr(Tx& tx, const Cred& cred, Inode& n, const SetAttr& attrs, bool creating);
   // Depth of directory ino below the root (root = 0).

@@ -139,8 +139,14 @@ VResult<CreateResult> FileSystemImpl::create_file(const Cred& cred, Ino dir, std
   return res;
 }
 
-VResult<CreateResult> FileSystemImpl::mkdir(const Cred& cred, Ino dir, std::string_view name,
-                                            const SetAttr& attrs) {
+// mkdir, symlink and mknod: a new entry `name` in `dir` that must not exist
+// yet. `limits` runs on the loaded parent once the permission checks passed
+// (mkdir's depth and link-count limits). Mode and size in attrs are the
+// caller's to fold into obj (a size means nothing for these types).
+VResult<CreateResult> FileSystemImpl::create_entry(const Cred& cred, Ino dir,
+                                                   std::string_view name, const NewObject& obj,
+                                                   const SetAttr& attrs,
+                                                   const std::function<Errc(Tx&, Inode&)>& limits) {
   if (Errc e = check_name(name); e != Errc::ok) return fail(e);
   CreateResult res;
   Inode made;
@@ -153,12 +159,10 @@ VResult<CreateResult> FileSystemImpl::mkdir(const Cred& cred, Ino dir, std::stri
     if (!found) return Errc::io;
     if (*found) return Errc::exist;
     if (!may(cred, d, kMayWrite | kMayExec)) return Errc::access;
-    uint32_t dep = 0;
-    if (Errc de = depth(tx.c, dir, dep); de != Errc::ok) return de;
-    if (dep + 1 > kMaxDepth) return too_deep(name);
-    if (d.nlink >= 0xffffffffu) return Errc::mlink;
+    if (limits) {
+      if (Errc le = limits(tx, d); le != Errc::ok) return le;
+    }
     uint64_t before = d.change;
-    NewObject obj{FileType::dir, attrs.mode.value_or(0755), {}, 0};
     SetAttr rest = attrs;
     rest.mode.reset();
     rest.size.reset();
@@ -169,6 +173,18 @@ VResult<CreateResult> FileSystemImpl::mkdir(const Cred& cred, Ino dir, std::stri
   if (e != Errc::ok) return fail(e);
   res.attr = to_attr(made);
   return res;
+}
+
+VResult<CreateResult> FileSystemImpl::mkdir(const Cred& cred, Ino dir, std::string_view name,
+                                            const SetAttr& attrs) {
+  NewObject obj{FileType::dir, attrs.mode.value_or(0755), {}, 0};
+  return create_entry(cred, dir, name, obj, attrs, [&](Tx& tx, Inode& d) {
+    uint32_t dep = 0;
+    if (Errc de = depth(tx.c, d.ino, dep); de != Errc::ok) return de;
+    if (dep + 1 > kMaxDepth) return too_deep(name);
+    if (d.nlink >= 0xffffffffu) return Errc::mlink;
+    return Errc::ok;
+  });
 }
 
 VResult<CreateResult> FileSystemImpl::symlink(const Cred& cred, Ino dir, std::string_view name,
@@ -176,30 +192,9 @@ VResult<CreateResult> FileSystemImpl::symlink(const Cred& cred, Ino dir, std::st
   if (Errc e = check_name(name); e != Errc::ok) return fail(e);
   if (target.empty()) return fail(Errc::inval);
   if (target.size() > kMaxSymlinkBytes) return fail(Errc::nametoolong);
-  CreateResult res;
-  Inode made;
-  Errc e = write_tx([&](Tx& tx) {
-    Inode d;
-    if (Errc le = load(tx.c, dir, d); le != Errc::ok) return le;
-    if (d.type != FileType::dir) return Errc::notdir;
-    if (!may(cred, d, kMayExec)) return Errc::access;
-    auto found = table_.find(tx.c, dir, name);
-    if (!found) return Errc::io;
-    if (*found) return Errc::exist;
-    if (!may(cred, d, kMayWrite | kMayExec)) return Errc::access;
-    uint64_t before = d.change;
-    // Symlink permission bits are not used for anything; Linux shows 0777.
-    NewObject obj{FileType::lnk, 0777, std::string(target), 0};
-    SetAttr rest = attrs;
-    rest.mode.reset();
-    rest.size.reset();
-    if (Errc me = make_object(tx, cred, d, name, obj, rest, made); me != Errc::ok) return me;
-    res.dir = ChangeInfo{true, before, d.change};
-    return Errc::ok;
-  });
-  if (e != Errc::ok) return fail(e);
-  res.attr = to_attr(made);
-  return res;
+  // Symlink permission bits are not used for anything; Linux shows 0777.
+  NewObject obj{FileType::lnk, 0777, std::string(target), 0};
+  return create_entry(cred, dir, name, obj, attrs);
 }
 
 VResult<CreateResult> FileSystemImpl::mknod(const Cred& cred, Ino dir, std::string_view name,
@@ -207,30 +202,8 @@ VResult<CreateResult> FileSystemImpl::mknod(const Cred& cred, Ino dir, std::stri
   // EFS "Unsupported NFSv4 features": CREATE of block and character devices
   // is refused; sockets and FIFOs are nodes without data here.
   if (type != FileType::sock && type != FileType::fifo) return fail(Errc::badtype);
-  if (Errc e = check_name(name); e != Errc::ok) return fail(e);
-  CreateResult res;
-  Inode made;
-  Errc e = write_tx([&](Tx& tx) {
-    Inode d;
-    if (Errc le = load(tx.c, dir, d); le != Errc::ok) return le;
-    if (d.type != FileType::dir) return Errc::notdir;
-    if (!may(cred, d, kMayExec)) return Errc::access;
-    auto found = table_.find(tx.c, dir, name);
-    if (!found) return Errc::io;
-    if (*found) return Errc::exist;
-    if (!may(cred, d, kMayWrite | kMayExec)) return Errc::access;
-    uint64_t before = d.change;
-    NewObject obj{type, attrs.mode.value_or(0644), {}, 0};
-    SetAttr rest = attrs;
-    rest.mode.reset();
-    rest.size.reset();
-    if (Errc me = make_object(tx, cred, d, name, obj, rest, made); me != Errc::ok) return me;
-    res.dir = ChangeInfo{true, before, d.change};
-    return Errc::ok;
-  });
-  if (e != Errc::ok) return fail(e);
-  res.attr = to_attr(made);
-  return res;
+  NewObject obj{type, attrs.mode.value_or(0644), {}, 0};
+  return create_entry(cred, dir, name, obj, attrs);
 }
 
 VResult<ChangeInfo> FileSystemImpl::link(const Cred& cred, Ino target, Ino dir,
