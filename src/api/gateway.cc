@@ -149,7 +149,10 @@ http::Response not_emulated_response(const http::Request& request, const std::st
   } else if (request.header("x-amz-target") || header_has(request, "content-type", "json")) {
     r.set_header("Content-Type", "application/x-amz-json-1.1");
     r.set_header("x-amzn-ErrorType", kNotEmulated);
-    r.body = nlohmann::json{{"__type", kNotEmulated}, {"message", message}}.dump();
+    // The message quotes the request (the service name of its signature),
+    // which need not be UTF-8: replaced, not thrown on (dump throws).
+    r.body = nlohmann::json{{"__type", kNotEmulated}, {"message", message}}.dump(
+        -1, ' ', false, nlohmann::json::error_handler_t::replace);
   } else {
     return query_error_response(400, kNotEmulated, message, request_id, "");
   }

@@ -26,7 +26,7 @@ struct Vpc {
   std::string cidr_block;
   bool is_default = true;
   std::string owner_id;
-  // Added by the network engineer (additive): what DescribeVpcs shows.
+  // What DescribeVpcs shows besides the above.
   std::string region;
   std::string cidr_association_id;  // vpc-cidr-assoc-<17 hex>
   std::string ipv6_cidr_block;      // fd00:ec2:<n>::/48, unique-local
@@ -42,7 +42,7 @@ struct Subnet {
   std::string cidr_block;            // inside 127.0.0.0/8
   std::string ipv6_cidr_block;       // for IPv6 mount targets (served on ::1)
   std::string owner_id;
-  // Added by the network engineer (additive): what DescribeSubnets shows.
+  // What DescribeSubnets shows besides the above.
   std::string region;
   std::string ipv6_association_id;  // subnet-cidr-assoc-<17 hex>
   int available_ip_address_count = 0;  // usable addresses not held by an interface

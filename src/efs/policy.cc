@@ -146,7 +146,10 @@ std::optional<bool> condition_holds(const nlohmann::json& condition, const Calle
     bool if_exists = op.size() > 8 && op.compare(op.size() - 8, 8, "IfExists") == 0;
     if (if_exists) op.resize(op.size() - 8);
     if (!keys.is_object()) return std::nullopt;
-    for (const auto& [key, values] : keys.items()) {
+    // Not a structured binding: clang 14 (the fuzz builds) cannot capture one in a lambda.
+    for (const auto& item : keys.items()) {
+      const std::string& key = item.key();
+      const auto& values = item.value();
       auto it = context.find(lower(key));
       if (it == context.end()) return std::nullopt;
       const std::string& v = it->second;

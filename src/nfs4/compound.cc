@@ -9,12 +9,9 @@
 #include "common/log.h"
 #include "nfs4/attrs.h"
 #include "nfs4/ops/fs_ops.h"
+#include "nfs4/ops/state_ops.h"
 #include "nfs4/server.h"
 #include "nfs4/state/session.h"
-#if __has_include("nfs4/ops/state_ops.h")
-#include "nfs4/ops/state_ops.h"
-#define EFS_NFS4_HAVE_STATE_OPS 1
-#endif
 
 namespace efs::nfs4 {
 
@@ -136,7 +133,6 @@ struct OpTable {
     add(OP_SET_SSV, "SET_SSV", not_supported, kV41);
     add(OP_WANT_DELEGATION, "WANT_DELEGATION", not_supported, kV41);
     add(OP_GET_DIR_DELEGATION, "GET_DIR_DELEGATION", not_supported, kV41);
-#ifdef EFS_NFS4_HAVE_STATE_OPS
     add(OP_CLOSE, "CLOSE", Bind<op_close>::run, kBoth);
     add(OP_DELEGPURGE, "DELEGPURGE", Bind<op_delegpurge>::run, kBoth);
     add(OP_DELEGRETURN, "DELEGRETURN", Bind<op_delegreturn>::run, kBoth);
@@ -159,34 +155,6 @@ struct OpTable {
     add(OP_RECLAIM_COMPLETE, "RECLAIM_COMPLETE", Bind<op_reclaim_complete>::run, kV41);
     add(OP_TEST_STATEID, "TEST_STATEID", Bind<op_test_stateid>::run, kV41);
     add(OP_FREE_STATEID, "FREE_STATEID", Bind<op_free_stateid>::run, kV41);
-#else
-    // Until the state ops exist: named, refused.
-    for (auto [op, name, minors] :
-         std::initializer_list<std::tuple<uint32_t, const char*, uint8_t>>{
-             {OP_CLOSE, "CLOSE", kBoth},
-             {OP_DELEGPURGE, "DELEGPURGE", kBoth},
-             {OP_DELEGRETURN, "DELEGRETURN", kBoth},
-             {OP_LOCK, "LOCK", kBoth},
-             {OP_LOCKT, "LOCKT", kBoth},
-             {OP_LOCKU, "LOCKU", kBoth},
-             {OP_OPEN, "OPEN", kBoth},
-             {OP_OPEN_CONFIRM, "OPEN_CONFIRM", kV40},
-             {OP_OPEN_DOWNGRADE, "OPEN_DOWNGRADE", kBoth},
-             {OP_RENEW, "RENEW", kV40},
-             {OP_SETCLIENTID, "SETCLIENTID", kV40},
-             {OP_SETCLIENTID_CONFIRM, "SETCLIENTID_CONFIRM", kV40},
-             {OP_RELEASE_LOCKOWNER, "RELEASE_LOCKOWNER", kV40},
-             {OP_EXCHANGE_ID, "EXCHANGE_ID", kV41},
-             {OP_CREATE_SESSION, "CREATE_SESSION", kV41},
-             {OP_DESTROY_SESSION, "DESTROY_SESSION", kV41},
-             {OP_SEQUENCE, "SEQUENCE", kV41},
-             {OP_BIND_CONN_TO_SESSION, "BIND_CONN_TO_SESSION", kV41},
-             {OP_DESTROY_CLIENTID, "DESTROY_CLIENTID", kV41},
-             {OP_RECLAIM_COMPLETE, "RECLAIM_COMPLETE", kV41},
-             {OP_TEST_STATEID, "TEST_STATEID", kV41},
-             {OP_FREE_STATEID, "FREE_STATEID", kV41}})
-      add(op, name, not_supported, minors);
-#endif
   }
 };
 

@@ -9,7 +9,7 @@
 // result, and stops at the first non-OK status (RFC 8881 16.2.3). Ordering
 // rules (SEQUENCE first, 4.0-only / 4.1-only ops, op limits) are the loop's.
 //
-// The op table (compound.cc) calls these names from ops/state_ops.h (nfs4-state),
+// The op table (compound.cc) calls these names from ops/state_ops.h (the state ops),
 // each with the signature above and the generated <OP>4args / <OP>4res types:
 //   op_exchange_id, op_create_session, op_destroy_session, op_sequence,
 //   op_bind_conn_to_session, op_destroy_clientid, op_reclaim_complete,
@@ -38,7 +38,7 @@ namespace efs::nfs4 {
 using namespace efs::xdr::nfs4;
 
 class Server;
-// nfs4-state's types (src/nfs4/state/).
+// The state layer's types (src/nfs4/state/).
 class Session;
 class Client;
 
@@ -92,7 +92,7 @@ struct Compound {
   CurrentFh current, saved;
   std::size_t op_index = 0, op_count = 0;  // position of the op being executed
 
-  // RFC 8881 16.2.3.1.2: the current stateid (maintained by nfs4-state's ops).
+  // RFC 8881 16.2.3.1.2: the current stateid (maintained by the state ops).
   stateid4 current_stateid{};
   bool has_current_stateid = false;
   stateid4 saved_stateid{};

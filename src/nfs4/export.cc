@@ -29,6 +29,71 @@ uint64_t stable_hash(std::string_view s) {
 
 }  // namespace
 
+nfsstat4 to_nfsstat(vfs::Errc e) {
+  // No default: -Wswitch (-Wall -Werror) names any Errc left out here.
+  switch (e) {
+    case vfs::Errc::ok:
+      return NFS4_OK;
+    case vfs::Errc::perm:
+      return NFS4ERR_PERM;
+    case vfs::Errc::noent:
+      return NFS4ERR_NOENT;
+    case vfs::Errc::io:
+      return NFS4ERR_IO;
+    case vfs::Errc::nxio:
+      return NFS4ERR_NXIO;
+    case vfs::Errc::access:
+      return NFS4ERR_ACCESS;
+    case vfs::Errc::exist:
+      return NFS4ERR_EXIST;
+    case vfs::Errc::xdev:
+      return NFS4ERR_XDEV;
+    case vfs::Errc::notdir:
+      return NFS4ERR_NOTDIR;
+    case vfs::Errc::isdir:
+      return NFS4ERR_ISDIR;
+    case vfs::Errc::inval:
+      return NFS4ERR_INVAL;
+    case vfs::Errc::fbig:
+      return NFS4ERR_FBIG;
+    case vfs::Errc::nospc:
+      return NFS4ERR_NOSPC;
+    case vfs::Errc::rofs:
+      return NFS4ERR_ROFS;
+    case vfs::Errc::mlink:
+      return NFS4ERR_MLINK;
+    case vfs::Errc::nametoolong:
+      return NFS4ERR_NAMETOOLONG;
+    case vfs::Errc::notempty:
+      return NFS4ERR_NOTEMPTY;
+    case vfs::Errc::dquot:
+      return NFS4ERR_DQUOT;
+    case vfs::Errc::stale:
+      return NFS4ERR_STALE;
+    case vfs::Errc::badhandle:
+      return NFS4ERR_BADHANDLE;
+    case vfs::Errc::bad_cookie:
+      return NFS4ERR_BAD_COOKIE;
+    case vfs::Errc::notsupp:
+      return NFS4ERR_NOTSUPP;
+    case vfs::Errc::toosmall:
+      return NFS4ERR_TOOSMALL;
+    case vfs::Errc::serverfault:
+      return NFS4ERR_SERVERFAULT;
+    case vfs::Errc::badtype:
+      return NFS4ERR_BADTYPE;
+    case vfs::Errc::delay:
+      return NFS4ERR_DELAY;
+    case vfs::Errc::symlink:
+      return NFS4ERR_SYMLINK;
+    case vfs::Errc::badname:
+      return NFS4ERR_BADNAME;
+  }
+  spdlog::error("nfs4: vfs error {} has no NFSv4 status; answering NFS4ERR_SERVERFAULT",
+                static_cast<uint32_t>(e));
+  return NFS4ERR_SERVERFAULT;
+}
+
 bool pack_access_point_id(std::string_view id, uint8_t out[9]) {
   if (id.size() != kApPrefix.size() + kApHexDigits || id.substr(0, kApPrefix.size()) != kApPrefix)
     return false;

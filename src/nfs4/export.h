@@ -34,9 +34,10 @@ namespace efs::nfs4 {
 template <class T>
 using NResult = Result<T, nfsstat4>;
 
-inline nfsstat4 to_nfsstat(vfs::Errc e) {
-  return static_cast<nfsstat4>(e);
-}
+// The NFSv4 status of a vfs error (RFC 7530 13 / RFC 8881 15.1): one checked
+// table (export.cc) with a case per Errc, so a new Errc does not compile
+// until it is mapped; a value outside the enum is NFS4ERR_SERVERFAULT, logged.
+nfsstat4 to_nfsstat(vfs::Errc e);
 
 // The pseudo-root's fileid and the fileids its entries are mounted on.
 inline constexpr uint64_t kPseudoRootFileid = 1;

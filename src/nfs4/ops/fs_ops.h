@@ -8,6 +8,13 @@
 
 namespace efs::nfs4 {
 
+// ops/check_stateid.cc: the stateid of READ, WRITE and SETATTR(size) (RFC
+// 8881 8.2, RFC 7530 9.1.4): resolves the 4.1 current stateid, lets special
+// stateids through when the caller may access the file, and otherwise asks
+// the state layer whether the stateid is this file's and current.
+nfsstat4 check_stateid(Compound& c, const stateid4& sid, const vfs::FileSystem& fs, uint64_t ino,
+                       bool for_write);
+
 // ops/fh.cc: the current and saved filehandle.
 nfsstat4 op_putfh(Compound& c, const PUTFH4args& args, PUTFH4res& res);
 nfsstat4 op_putrootfh(Compound& c, PUTROOTFH4res& res);

@@ -100,7 +100,7 @@ nfsstat4 op_setattr(Compound& c, const SETATTR4args& args, SETATTR4res& res) {
     if (a->type != vfs::FileType::reg) return res.status = NFS4ERR_INVAL;
     if (*decoded->set.size > vfs::kMaxFileSize) return res.status = NFS4ERR_FBIG;
     // RFC 8881 18.30.3: a size change is I/O, checked against the stateid.
-    nfsstat4 st = c.server.state().check_stateid(c, args.stateid, fs, c.current.ino, true);
+    nfsstat4 st = check_stateid(c, args.stateid, fs, c.current.ino, true);
     if (st != NFS4_OK) return res.status = st;
   }
   if (!decoded->set.empty()) {

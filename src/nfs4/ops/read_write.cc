@@ -83,7 +83,7 @@ nfsstat4 op_read(Compound& c, const READ4args& args, READ4res& res) {
   vfs::Attr file;
   if (nfsstat4 st = need_regular(c, &file); st != NFS4_OK) return res.status = st;
   auto& fs = *c.current.fs;
-  nfsstat4 st = c.server.state().check_stateid(c, args.stateid, fs, c.current.ino, false);
+  nfsstat4 st = check_stateid(c, args.stateid, fs, c.current.ino, false);
   if (st != NFS4_OK) return res.status = st;
   if (!special_stateid(c, args.stateid)) {
     if (nfsstat4 cst = check_io_cred(c, file, false); cst != NFS4_OK) return res.status = cst;
@@ -105,7 +105,7 @@ nfsstat4 write_data(Compound& c, const stateid4& stateid, uint64_t offset, stabl
   vfs::Attr file;
   if (nfsstat4 st = need_regular(c, &file); st != NFS4_OK) return res.status = st;
   auto& fs = *c.current.fs;
-  nfsstat4 st = c.server.state().check_stateid(c, stateid, fs, c.current.ino, true);
+  nfsstat4 st = check_stateid(c, stateid, fs, c.current.ino, true);
   if (st != NFS4_OK) return res.status = st;
   if (!special_stateid(c, stateid)) {
     if (nfsstat4 cst = check_io_cred(c, file, true); cst != NFS4_OK) return res.status = cst;

@@ -32,17 +32,10 @@ namespace efs::meta {
 class Db;
 }
 namespace efs::vfs {
-class FileSystem;
 class OpenHold;
 }
-namespace efs::xdr::nfs4 {
-struct stateid4;
-enum nfsstat4 : int32_t;  // generated (docs/xdr-codegen.md: enums are int32_t-based)
-}  // namespace efs::xdr::nfs4
 
 namespace efs::nfs4 {
-
-struct Compound;
 
 // Orders byte strings (client owners) by length, then bytes. Used instead of
 // std::less<std::vector<uint8_t>>, whose inlined three-way compare GCC 12
@@ -253,10 +246,8 @@ class StateManager {
   // this file's, current, and (for writes) opened for writing.
   Nfs4Stat check_io_stateid(const StateId& sid, FileKey file, bool for_write, uint32_t minorversion,
                             const Client* session_client);
-  // The Compound-aware form nfs4-core calls (state/check_stateid.cc): resolves
-  // the 4.1 current stateid and checks permissions for special stateids.
-  xdr::nfs4::nfsstat4 check_stateid(Compound& c, const xdr::nfs4::stateid4& sid,
-                                    const vfs::FileSystem& fs, uint64_t ino, bool for_write);
+  // (ops/check_stateid.cc wraps this for the ops: the 4.1 current stateid
+  // and the permission check of special stateids.)
   // True for a stateid handed out by an earlier boot of the server.
   bool is_stale(const StateId& sid) const;
   // TEST_STATEID (RFC 8881 18.48) for one stateid of `client`.

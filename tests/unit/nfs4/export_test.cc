@@ -81,4 +81,46 @@ TEST_CASE("handles are at most 128 bytes and survive a new Server") {
   CHECK(f.run({putfh(fh), getattr({A_size})}).status == NFS4_OK);
 }
 
+TEST_CASE("every vfs error maps to its NFSv4 status, an unknown one to SERVERFAULT") {
+  using vfs::Errc;
+  const std::pair<Errc, nfsstat4> table[] = {
+      {Errc::ok, NFS4_OK},
+      {Errc::perm, NFS4ERR_PERM},
+      {Errc::noent, NFS4ERR_NOENT},
+      {Errc::io, NFS4ERR_IO},
+      {Errc::nxio, NFS4ERR_NXIO},
+      {Errc::access, NFS4ERR_ACCESS},
+      {Errc::exist, NFS4ERR_EXIST},
+      {Errc::xdev, NFS4ERR_XDEV},
+      {Errc::notdir, NFS4ERR_NOTDIR},
+      {Errc::isdir, NFS4ERR_ISDIR},
+      {Errc::inval, NFS4ERR_INVAL},
+      {Errc::fbig, NFS4ERR_FBIG},
+      {Errc::nospc, NFS4ERR_NOSPC},
+      {Errc::rofs, NFS4ERR_ROFS},
+      {Errc::mlink, NFS4ERR_MLINK},
+      {Errc::nametoolong, NFS4ERR_NAMETOOLONG},
+      {Errc::notempty, NFS4ERR_NOTEMPTY},
+      {Errc::dquot, NFS4ERR_DQUOT},
+      {Errc::stale, NFS4ERR_STALE},
+      {Errc::badhandle, NFS4ERR_BADHANDLE},
+      {Errc::bad_cookie, NFS4ERR_BAD_COOKIE},
+      {Errc::notsupp, NFS4ERR_NOTSUPP},
+      {Errc::toosmall, NFS4ERR_TOOSMALL},
+      {Errc::serverfault, NFS4ERR_SERVERFAULT},
+      {Errc::badtype, NFS4ERR_BADTYPE},
+      {Errc::delay, NFS4ERR_DELAY},
+      {Errc::symlink, NFS4ERR_SYMLINK},
+      {Errc::badname, NFS4ERR_BADNAME},
+  };
+  for (auto [e, st] : table) {
+    CAPTURE(static_cast<uint32_t>(e));
+    CHECK(to_nfsstat(e) == st);
+  }
+  // A value no Errc names (a corrupt or future one) is not passed through as
+  // a made-up status number.
+  CHECK(to_nfsstat(static_cast<Errc>(12345)) == NFS4ERR_SERVERFAULT);
+  CHECK(to_nfsstat(static_cast<Errc>(3)) == NFS4ERR_SERVERFAULT);
+}
+
 }  // namespace efs::nfs4::test

@@ -1,14 +1,17 @@
-// StateManager::check_stateid, the Compound-aware stateid check that the
-// file-system ops (READ, WRITE, SETATTR of size) call.
+// The Compound-aware stateid check that the file-system ops (READ, WRITE,
+// SETATTR of size) call: the COMPOUND's view (4.1 current stateid, the
+// caller's credentials) around StateManager::check_io_stateid.
 #include "nfs4/compound.h"
 #include "nfs4/export.h"
+#include "nfs4/ops/fs_ops.h"
 #include "nfs4/ops/state_convert.h"
+#include "nfs4/server.h"
 #include "nfs4/state/state_manager.h"
 
 namespace efs::nfs4 {
 
-nfsstat4 StateManager::check_stateid(Compound& c, const stateid4& sid, const vfs::FileSystem& fs,
-                                     uint64_t ino, bool for_write) {
+nfsstat4 check_stateid(Compound& c, const stateid4& sid, const vfs::FileSystem& fs, uint64_t ino,
+                       bool for_write) {
   StateId s;
   if (nfsstat4 st = state_convert::resolve(c, sid, &s); st != NFS4_OK) return st;
   if (is_anonymous(s) || is_read_bypass(s)) {
@@ -22,8 +25,8 @@ nfsstat4 StateManager::check_stateid(Compound& c, const stateid4& sid, const vfs
     }
     return NFS4_OK;
   }
-  return state_convert::wire(
-      check_io_stateid(s, FileKey{fs.fsid(), ino}, for_write, c.minorversion, c.client.get()));
+  return state_convert::wire(c.server.state().check_io_stateid(
+      s, FileKey{fs.fsid(), ino}, for_write, c.minorversion, c.client.get()));
 }
 
 }  // namespace efs::nfs4
