@@ -15,7 +15,7 @@ python3 "$root/tools/embed.py" "$out/embedded_models.cc" \
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -DSPDLOG_FMT_EXTERNAL -DSPDLOG_COMPILED_LIB -DSPDLOG_SHARED_LIB -I"$root/src" \
   "$here/validator_fuzz.cc" "$root/src/api/model.cc" "$root/src/api/pattern.cc" \
-  "$root/src/api/validation.cc" "$root/src/api/rest_json.cc" "$root/src/http/parser.cc" \
+  "$root/src/api/validation.cc" "$root/src/api/rest_json.cc" "$root/src/api/pagination.cc" "$root/src/http/parser.cc" \
   "$out/embedded_models.cc" -lspdlog -lfmt -pthread \
   -o "$out/validator_fuzz"
 cp "$here"/corpus/* "$out/corpus/" 2>/dev/null || true

@@ -26,7 +26,7 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
   -fno-sanitize=function -I"$root/src" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1
   -DASIO_HAS_STD_COROUTINE=1 $(pkg-config --cflags spdlog sqlite3 libcrypto++ fmt))
 sources=("$here/gateway_fuzz.cc" "$root"/src/http/parser.cc "$root"/src/http/response.cc "$root"/src/api/*.cc
-  "$root"/src/efs/*.cc "$root/src/meta/db.cc" "$root"/src/common/*.cc "$out/gen/embedded_models.cc")
+  "$root"/src/efs/*.cc "$root"/src/meta/*.cc "$root"/src/common/*.cc "$out/gen/embedded_models.cc")
 rm -rf "$out/obj"
 mkdir -p "$out/obj"
 objs=()
