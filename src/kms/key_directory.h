@@ -33,7 +33,7 @@ class KeyDirectory {
                                          const std::string& key_ref) const = 0;
   // The AWS-managed key behind alias/aws/elasticfilesystem, created (with its
   // alias) the first time it is asked for, as AWS does.
-  virtual Result<KeyInfo> default_efs_key(const std::string& region,
+  virtual Status<KeyInfo> default_efs_key(const std::string& region,
                                           const std::string& account) = 0;
 };
 
