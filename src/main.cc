@@ -55,6 +55,9 @@ int main(int argc, char** argv) {
   serve->add_option("--nfs-idle-timeout", cfg.nfs_idle_timeout,
                     "Seconds without traffic before an NFS connection is closed (0: never)")
       ->envname("EFS_LOCAL_NFS_IDLE_TIMEOUT")->capture_default_str();
+  serve->add_option("--nfs-workers", cfg.nfs_workers,
+                    "Threads for NFS calls that may block on a commit or fsync (1-256)")
+      ->envname("EFS_LOCAL_NFS_WORKERS")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 

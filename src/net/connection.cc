@@ -182,32 +182,49 @@ asio::awaitable<bool> Connection::serve_ready_records() {
       enqueue(std::move(*ready));
       continue;
     }
-    // The call owns its record (its args point into it). When it is the
-    // connection's only call, it runs right here on the connection's strand:
-    // a client waiting for each reply (queue depth 1) then costs no hand-off
-    // between threads, which dominated small-request latency in profiles.
-    // Otherwise it runs on the io_context, so calls of one connection use
-    // every thread.
-    const bool alone = in_flight_ == 0 && assembler_.ready() == 0;
+    // The call owns its record (its args point into it).
+    auto& call = std::get<rpc::AdmittedCall>(*admitted);
     ++in_flight_;
-    auto call = serve_call(shared_from_this(), std::move(*record),
-                           std::get<rpc::AdmittedCall>(std::move(*admitted)));
+    if (call.cost == rpc::CallCost::may_block && state_->workers) {
+      // A call that may wait for a commit or an fsync goes to the worker
+      // pool (rpc/program.h, "Where a call runs"); the reader goes on, so
+      // this connection's and every other connection's cheap calls keep
+      // being answered by the I/O threads meanwhile.
+      asio::co_spawn(*state_->workers,
+                     serve_call(shared_from_this(), std::move(*record), std::move(call),
+                                IoWork(state_->io.get_executor())),
+                     asio::detached);
+      continue;
+    }
+    // When a cheap call is the connection's only call, it runs right here
+    // on the connection's strand: a client waiting for each reply (queue
+    // depth 1) then costs no hand-off between threads, which dominated
+    // small-request latency in profiles. Otherwise it runs on the
+    // io_context, so calls of one connection use every thread.
+    const bool alone = in_flight_ == 1 && assembler_.ready() == 0;
+    auto served = serve_call(shared_from_this(), std::move(*record), std::move(call), std::nullopt);
     if (alone) {
-      co_await std::move(call);
+      co_await std::move(served);
     } else {
-      asio::co_spawn(state_->io, std::move(call), asio::detached);
+      asio::co_spawn(state_->io, std::move(served), asio::detached);
     }
   }
   co_return true;
 }
 
 asio::awaitable<void> Connection::serve_call(std::shared_ptr<Connection> self,
-                                             std::vector<uint8_t> record, rpc::AdmittedCall call) {
+                                             std::vector<uint8_t> record, rpc::AdmittedCall call,
+                                             std::optional<IoWork> io_work) {
   auto reply = co_await rpc::Dispatcher::run(std::move(call));
   record.clear();
-  // Runs at once when the call ran on the strand, else queues onto it.
+  // Runs at once when the call ran on the strand, else queues onto it. The
+  // handler carries the io_context's work until it has run: the last call
+  // on the pool ends only once its reply is on the connection.
   asio::dispatch(self->socket_.get_executor(),
-                 [self, reply = std::move(reply)]() mutable { self->finish_call(std::move(reply)); });
+                 [self, reply = std::move(reply), io_work = std::move(io_work)]() mutable {
+                   self->finish_call(std::move(reply));
+                   io_work.reset();
+                 });
 }
 
 bool Connection::room_for_call() const {

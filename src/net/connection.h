@@ -3,9 +3,11 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/steady_timer.hpp>
+#include <asio/thread_pool.hpp>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -13,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +43,8 @@ struct ServerState {
   asio::io_context& io;
   rpc::Dispatcher& dispatcher;
   RpcServerOptions options;
+  // The worker pool's executor (RpcServer owns the pool); empty without one.
+  std::optional<asio::thread_pool::executor_type> workers;
   std::atomic<uint64_t> next_connection_id{1};
   // steady_clock nanoseconds of the last malloc_trim (rate limit).
   std::atomic<int64_t> last_trim_ns{0};
@@ -52,7 +57,8 @@ struct ServerState {
 
 // One accepted TCP connection. Everything touching the socket, the record
 // assembler and the write queue runs on the socket's strand; calls run on
-// the io_context and post their replies back to the strand.
+// the io_context (or the worker pool, for calls that may block) and post
+// their replies back to the strand.
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, ListenerKey from);
@@ -68,8 +74,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<void> read_loop();
   // Handles every complete record; false if the connection must close.
   asio::awaitable<bool> serve_ready_records();
+  // The work guard, when given, keeps the io_context running until the
+  // reply of a call on the worker pool is back on the strand.
+  using IoWork = asio::executor_work_guard<asio::io_context::executor_type>;
   static asio::awaitable<void> serve_call(std::shared_ptr<Connection> self,
-                                          std::vector<uint8_t> record, rpc::AdmittedCall call);
+                                          std::vector<uint8_t> record, rpc::AdmittedCall call,
+                                          std::optional<IoWork> io_work);
   // Whether another call may start: a call slot is free and the replies held
   // (queued plus the estimate for running calls) fit max_pending_reply_bytes.
   bool room_for_call() const;

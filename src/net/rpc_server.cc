@@ -95,11 +95,19 @@ void close_listener(const std::shared_ptr<Listener>& l) {
 
 RpcServer::RpcServer(asio::io_context& io, rpc::Dispatcher& dispatcher, Options options)
     : state_(std::make_shared<ServerState>(io, dispatcher, options)) {
+  if (options.workers > 0) {
+    workers_ = std::make_unique<asio::thread_pool>(options.workers);
+    state_->workers = workers_->get_executor();
+  }
   DescriptorReserve::instance().ensure();
 }
 
 RpcServer::~RpcServer() {
   stop();
+  // Calls still on the pool use the dispatcher's programs, which outlive
+  // this server: wait for them here, not in some later destructor. Their
+  // replies go to connections already closed.
+  if (workers_) workers_->join();
 }
 
 Result<uint16_t, Error> RpcServer::listen(const std::string& address, uint16_t port) {

@@ -11,9 +11,15 @@
 // past either the reader stops reading, and TCP flow control holds the
 // client back, so a client that pipelines calls and never reads the replies
 // costs a bounded amount of memory.
+//
+// Calls the program classifies as CallCost::may_block (rpc/program.h, "Where
+// a call runs") run on a pool of `workers` threads owned by the server, so
+// a slow commit or fsync never holds an I/O thread; the others run on the
+// I/O threads as before. The limits above count both kinds alike.
 #pragma once
 
 #include <asio/io_context.hpp>
+#include <asio/thread_pool.hpp>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -40,6 +46,9 @@ struct RpcServerOptions {
   // A connection with no traffic either way and no call running for this
   // long is closed; zero keeps idle connections forever.
   std::chrono::milliseconds idle_timeout{0};
+  // Threads that run calls which may block (commits, fsync). 0: every call
+  // runs on the io_context's threads, blocking ones included.
+  std::size_t workers = 0;
 };
 
 class RpcServer {
@@ -48,7 +57,7 @@ class RpcServer {
 
   // The dispatcher (and its programs) must outlive every thread running `io`.
   RpcServer(asio::io_context& io, rpc::Dispatcher& dispatcher, Options options = {});
-  ~RpcServer();  // stop()
+  ~RpcServer();  // stop(), then waits for the calls on the worker pool
   RpcServer(const RpcServer&) = delete;
   RpcServer& operator=(const RpcServer&) = delete;
 
@@ -62,13 +71,18 @@ class RpcServer {
   // deleted and its address goes away.
   void stop_listening(const std::string& address, uint16_t port);
   // Closes every listener and connection. Calls still running finish, and
-  // their replies are dropped.
+  // their replies are dropped. Each call on the worker pool holds work on
+  // the io_context until its reply is handed back, so running the
+  // io_context dry after stop() drains the pool too.
   void stop();
 
   // Open connections (for tests and metrics).
   std::size_t connection_count() const;
 
  private:
+  // Declared before state_ is not enough: the pool is joined explicitly in
+  // the destructor, from the thread destroying the server (never a worker).
+  std::unique_ptr<asio::thread_pool> workers_;
   std::shared_ptr<detail::ServerState> state_;
 };
 

@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "nfs4/compound.h"
 #include "nfs4/state/state_manager.h"
+#include "xdr/nfs4_xdr.h"
 #include "xdr/xdr.h"
 
 namespace efs::nfs4 {
@@ -28,7 +29,77 @@ std::optional<uint32_t> compound_minor(std::span<const uint8_t> args) {
   return minor;
 }
 
+// Ops that never wait for a disk write, with the size of their arguments
+// known from the wire alone, so the COMPOUND can be walked without a full
+// decode: they touch memory (filehandles, the session's slot table), the
+// page cache (READ takes no stripe lock, vfs/data_ops.cc) and SQLite reads
+// (a separate connection pool that never waits for the writer in WAL mode,
+// meta/db.h). Everything else -- WRITE, COMMIT, OPEN, CREATE, REMOVE,
+// RENAME, SETATTR, EXCHANGE_ID (client records are persisted), ... -- may
+// wait for group commit or an fdatasync. READDIR is left out: a large
+// directory is long work that would hold an I/O thread as surely as a
+// commit.
+// Skips one op's arguments; false when the op is not one of them (or its
+// arguments are cut short).
+bool skip_inline_op(xdr::Reader& r, uint32_t op) {
+  using namespace xdr::nfs4;
+  switch (op) {
+    case OP_GETFH:
+    case OP_LOOKUPP:
+    case OP_PUTPUBFH:
+    case OP_PUTROOTFH:
+    case OP_READLINK:
+    case OP_RESTOREFH:
+    case OP_SAVEFH:
+      break;
+    case OP_ACCESS:
+      r.u32();
+      break;
+    case OP_GETATTR: {
+      // bitmap4: a counted array of u32; a count past the data fails below.
+      uint32_t words = r.u32();
+      if (words > r.remaining() / 4) return false;
+      r.fixed(std::size_t{words} * 4);
+      break;
+    }
+    case OP_LOOKUP:
+      r.opaque(0xffffffffu);  // component4
+      break;
+    case OP_PUTFH:
+      r.opaque(NFS4_FHSIZE);
+      break;
+    case OP_READ:
+      r.fixed(16);  // stateid4
+      r.u64();      // offset
+      r.u32();      // count
+      break;
+    case OP_SEQUENCE:
+      r.fixed(NFS4_SESSIONID_SIZE);
+      r.fixed(4 * 4);  // sequenceid, slotid, highest_slotid, cachethis
+      break;
+    default:
+      return false;
+  }
+  return r.ok();
+}
+
 }  // namespace
+
+rpc::CallCost Server::cost(const rpc::CallContext& ctx, std::span<const uint8_t> args) const {
+  if (ctx.proc == kProcNull) return rpc::CallCost::inline_ok;
+  if (ctx.proc != kProcCompound) return rpc::CallCost::inline_ok;  // PROC_UNAVAIL at once
+  // COMPOUND4args: tag, minorversion, argarray<>.
+  xdr::Reader r(args);
+  r.opaque(0xffffffffu);
+  r.u32();
+  uint32_t count = r.u32();
+  if (!r.ok()) return rpc::CallCost::may_block;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t op = r.u32();
+    if (!r.ok() || !skip_inline_op(r, op)) return rpc::CallCost::may_block;
+  }
+  return rpc::CallCost::inline_ok;
+}
 
 Server::Server(vfs::Vfs& vfs, const efs::Catalog& catalog, Clock& clock, ServerOptions options,
                meta::Db* db)

@@ -43,6 +43,10 @@ class Server : public rpc::Program {
   asio::awaitable<rpc::Reply> call(const rpc::CallContext& ctx,
                                    std::span<const uint8_t> args) override;
   void connection_closed(uint64_t connection_id) override;
+  // inline_ok for NULL and for a COMPOUND made only of ops that never wait
+  // for a disk write (SEQUENCE, PUTFH, GETATTR, READ, LOOKUP, ACCESS, ...:
+  // the list and its reasons are in server.cc); may_block otherwise.
+  rpc::CallCost cost(const rpc::CallContext& ctx, std::span<const uint8_t> args) const override;
 
   // The synchronous form of call() for tests: a retransmission of a 4.0
   // call still in progress blocks this thread until the first one ends.

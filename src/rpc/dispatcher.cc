@@ -69,7 +69,10 @@ Result<Admission, CallFault> Dispatcher::admit(std::span<const uint8_t> record,
     return Admission{
         accepted_reply(h.xid, AcceptStat::prog_mismatch, {}, p->min_version(), p->max_version())};
   }
-  return Admission{AdmittedCall{p, std::move(ctx), h.args}};
+  // The program classifies the call here, on the I/O thread, so the
+  // connection knows where to run it (program.h, "Where a call runs").
+  const CallCost cost = p->cost(ctx, h.args);
+  return Admission{AdmittedCall{p, std::move(ctx), h.args, cost}};
 }
 
 asio::awaitable<ReplyRecord> Dispatcher::run(AdmittedCall call) {

@@ -20,6 +20,8 @@ struct AdmittedCall {
   Program* program = nullptr;
   CallContext ctx;
   std::span<const uint8_t> args;  // points into the record
+  // The program's Program::cost() of this call: where the RPC layer runs it.
+  CallCost cost = CallCost::may_block;
 };
 
 // Either an answer the RPC layer gives itself, or a call for a program.
@@ -37,6 +39,7 @@ class Dispatcher {
   // credentials and checks program and version. `conn` carries the
   // connection facts (addresses, connection_id), copied into the context.
   // A CallFault means the record cannot be answered: close the connection.
+  // An admitted call carries the program's cost() of it.
   Result<Admission, CallFault> admit(std::span<const uint8_t> record,
                                      const CallContext& conn) const;
 

@@ -28,6 +28,12 @@ struct Config {
   // lease at least once a period, so a connection silent for three carries
   // no live client (RFC 8881 8.3, RFC 7530 9.5).
   double nfs_idle_timeout = 270;
+  // Threads for NFS calls that may block on a SQLite commit or an fsync
+  // (WRITE FILE_SYNC, COMMIT, namespace changes), so that the I/O threads
+  // stay free for cheap calls (rpc/program.h, "Where a call runs"). Group
+  // commit gathers the waiting ones into one transaction, so a few suffice;
+  // 4 suits a laptop or a CI runner.
+  int nfs_workers = 4;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

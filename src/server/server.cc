@@ -233,6 +233,7 @@ int serve(const Config& config) {
   }
   net::RpcServer::Options rpc_opts;
   rpc_opts.idle_timeout = to_ms(config.nfs_idle_timeout);
+  rpc_opts.workers = static_cast<std::size_t>(config.nfs_workers);
   net::RpcServer rpc_server(io, dispatcher, rpc_opts);
 
   auto nfs_port = rpc_server.listen(config.listen, config.nfs_port);
