@@ -1,0 +1,163 @@
+// The NFSv4 program behind a real RpcServer with one I/O thread and a
+// worker pool. A namespace change (may_block: it waits for group commit) is
+// held inside its COMPOUND by a catalog that blocks once; meanwhile another
+// client's GETATTR is answered, and a retransmission of the held call is
+// answered from the 4.0 duplicate request cache, not run a second time
+// (RFC 7530 3.1.1: a retransmitted non-idempotent request must not be
+// executed twice).
+#include <doctest/doctest.h>
+
+#include <asio/executor_work_guard.hpp>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "../nfs4/fixture.h"
+#include "net/rpc_server.h"
+#include "rpc/dispatcher.h"
+#include "rpc_test_client.h"
+
+using namespace efs;
+using namespace efs::nfs4::test;
+using namespace std::chrono_literals;
+namespace nt = efs::net::test;
+
+namespace {
+
+// The fixture's catalog, except that the first available_file_system()
+// after arm() blocks its thread until open(). PUTFH asks it, inside the
+// COMPOUND and after the reply cache has marked the call in progress.
+class HeldCatalog : public efs::Catalog {
+ public:
+  explicit HeldCatalog(const efs::Catalog& real) : real_(real) {}
+  std::vector<efs::ExportedFileSystem> available_file_systems() const override {
+    return real_.available_file_systems();
+  }
+  std::optional<efs::ExportedFileSystem> available_file_system(
+      const std::string& id) const override {
+    if (armed.exchange(false)) {
+      ++held;
+      std::unique_lock lk(mu);
+      cv.wait(lk, [this] { return opened; });
+    }
+    return real_.available_file_system(id);
+  }
+  std::vector<efs::ExportedAccessPoint> available_access_points() const override {
+    return real_.available_access_points();
+  }
+  std::optional<efs::ExportedAccessPoint> available_access_point(
+      const std::string& id) const override {
+    return real_.available_access_point(id);
+  }
+  std::vector<efs::MountTargetAddress> available_mount_targets() const override {
+    return real_.available_mount_targets();
+  }
+  void open() const {
+    std::lock_guard lk(mu);
+    opened = true;
+    cv.notify_all();
+  }
+  mutable std::atomic<bool> armed{false};
+  mutable std::atomic<int> held{0};
+
+ private:
+  const efs::Catalog& real_;
+  mutable std::mutex mu;
+  mutable std::condition_variable cv;
+  mutable bool opened = false;
+};
+
+std::vector<uint8_t> compound_args(std::vector<nfs_argop4> ops, uint32_t minor = 0) {
+  COMPOUND4args args;
+  args.tag = "t";
+  args.minorversion = minor;
+  args.argarray = std::move(ops);
+  std::vector<uint8_t> bytes;
+  xdr::Writer w(&bytes);
+  encode(w, args);
+  return bytes;
+}
+
+// The COMPOUND4res of a reply record read from c, or nullopt.
+std::optional<std::pair<uint32_t, COMPOUND4res>> compound_reply(nt::Client& c) {
+  auto rec = c.read_record();
+  if (!rec) return std::nullopt;
+  auto p = nt::parse(*rec);
+  if (p.accept_stat != 0) return std::nullopt;
+  COMPOUND4res res;
+  xdr::Reader r(p.results);
+  if (!decode(r, res)) return std::nullopt;
+  return std::make_pair(p.xid, std::move(res));
+}
+
+// Polls until cond() or a 5 s limit (a hang guard, not a timing assertion).
+template <class F>
+bool eventually(F cond) {
+  for (int i = 0; i < 500 && !cond(); ++i) std::this_thread::sleep_for(10ms);
+  return cond();
+}
+
+}  // namespace
+
+TEST_CASE("a held namespace change: other clients answered, its retransmission not run twice") {
+  Fixture f;
+  HeldCatalog catalog(f.catalog);
+  f.server = std::make_unique<nfs4::Server>(*f.vfs, catalog, f.clock, nfs4::ServerOptions{});
+  const nfs_fh4 root = f.fh_of({});
+
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+  rpc::Dispatcher dispatcher;
+  REQUIRE(dispatcher.add(*f.server).ok());
+  net::RpcServerOptions opts;
+  opts.workers = 2;
+  std::optional<net::RpcServer> server(std::in_place, io, dispatcher, opts);
+  auto port = server->listen("127.0.0.1", 0);
+  REQUIRE(port.ok());
+  std::thread io_thread([&] { io.run(); });  // ONE I/O thread
+  struct Cleanup {
+    std::function<void()> fn;
+    ~Cleanup() { fn(); }
+  } cleanup{[&] {
+    catalog.open();
+    server->stop();
+    work.reset();
+    io_thread.join();
+    server.reset();
+  }};
+
+  nt::Client a(*port), b(*port);
+  REQUIRE(a.connected());
+  REQUIRE(b.connected());
+  const auto mkdir_call =
+      nt::call_record(0x51, 100003, 1, compound_args({putfh(root), mkdir("held")}), 4, 0);
+  catalog.armed = true;
+  a.send(mkdir_call);
+  REQUIRE(eventually([&] { return catalog.held.load() == 1; }));
+
+  // B's GETATTR runs while A's CREATE is held.
+  b.send(nt::call_record(0x52, 100003, 1, compound_args({putfh(root), getattr({FATTR4_TYPE})}), 4,
+                         0));
+  auto got_b = compound_reply(b);
+  REQUIRE(got_b);
+  CHECK(got_b->first == 0x52);
+  CHECK(got_b->second.status == NFS4_OK);
+
+  // The client retransmits A's call (same xid, same connection) while it is held.
+  a.send(mkdir_call);
+  catalog.open();
+  auto first = compound_reply(a);
+  auto second = compound_reply(a);
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->first == 0x51);
+  CHECK(second->first == 0x51);
+  // Run twice, the second CREATE would answer NFS4ERR_EXIST.
+  CHECK(first->second.status == NFS4_OK);
+  CHECK(second->second.status == NFS4_OK);
+  CHECK(catalog.held.load() == 1);
+}
