@@ -161,3 +161,45 @@ TEST_CASE("a held namespace change: other clients answered, its retransmission n
   CHECK(second->second.status == NFS4_OK);
   CHECK(catalog.held.load() == 1);
 }
+
+TEST_CASE("nfs4 cost(): NULL and cache-only COMPOUNDs inline, anything that may commit on the pool") {
+  Fixture f;
+  const nfs_fh4 root = f.fh_of({});
+  rpc::CallContext ctx = f.ctx;
+  auto cost_of = [&](std::vector<nfs_argop4> ops, uint32_t minor = 0) {
+    return f.server->cost(ctx, compound_args(std::move(ops), minor));
+  };
+  using rpc::CallCost;
+  ctx.proc = 0;
+  CHECK(f.server->cost(ctx, {}) == CallCost::inline_ok);  // NULL
+  ctx.proc = 1;
+  auto seq = op(OP_SEQUENCE);
+  CHECK(cost_of({seq, putfh(root), efs::nfs4::test::read(0, 4096)}, 1) == CallCost::inline_ok);
+  CHECK(cost_of({seq, putfh(root), getattr({FATTR4_TYPE, FATTR4_SIZE})}, 1) == CallCost::inline_ok);
+  CHECK(cost_of({putrootfh(), lookup(f.fs_id), getfh(), access(1), savefh(), restorefh()}) ==
+        CallCost::inline_ok);
+  CHECK(cost_of({}) == CallCost::inline_ok);
+
+  CHECK(cost_of({seq, putfh(root), efs::nfs4::test::write(0, "x")}, 1) == CallCost::may_block);
+  CHECK(cost_of({putfh(root), efs::nfs4::test::write(0, "x", UNSTABLE4)}) == CallCost::may_block);
+  CHECK(cost_of({putfh(root), commit()}) == CallCost::may_block);
+  CHECK(cost_of({putfh(root), mkdir("d")}) == CallCost::may_block);
+  CHECK(cost_of({putfh(root), getattr({FATTR4_TYPE}), efs::nfs4::test::remove("d")}) == CallCost::may_block);
+  CHECK(cost_of({putfh(root), readdir()}) == CallCost::may_block);
+  CHECK(cost_of({op(OP_EXCHANGE_ID)}, 1) == CallCost::may_block);
+
+  // Arguments cut short or lying about their sizes: the pool (the COMPOUND
+  // loop itself answers them).
+  auto args = compound_args({putfh(root), getattr({FATTR4_TYPE})});
+  args.resize(args.size() - 2);
+  CHECK(f.server->cost(ctx, args) == CallCost::may_block);
+  std::vector<uint8_t> lying;
+  xdr::Writer w(&lying);
+  w.opaque(std::vector<uint8_t>{});
+  w.u32(0);
+  w.u32(1);              // one op
+  w.u32(OP_GETATTR);
+  w.u32(0x40000000u);    // a bitmap of 2^30 words
+  CHECK(f.server->cost(ctx, lying) == CallCost::may_block);
+  CHECK(f.server->cost(ctx, {}) == CallCost::may_block);  // no header at all
+}

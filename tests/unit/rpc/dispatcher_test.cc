@@ -7,6 +7,7 @@
 #include <asio/io_context.hpp>
 #include <optional>
 #include <stdexcept>
+#include <variant>
 #include <vector>
 
 #include "xdr/xdr.h"
@@ -176,4 +177,48 @@ TEST_CASE("dispatch outcomes") {
     d.connection_closed(5);
     CHECK(nfs.closed == std::vector<uint64_t>{5});
   }
+}
+
+namespace {
+// Says proc 0 is cheap and everything else may block, and records what it saw.
+class Classified : public TestNfs {
+ public:
+  CallCost cost(const CallContext& ctx, std::span<const uint8_t> args) const override {
+    seen_proc = ctx.proc;
+    seen_args = args.size();
+    return ctx.proc == 0 ? CallCost::inline_ok : CallCost::may_block;
+  }
+  mutable uint32_t seen_proc = 0xffffffffu;
+  mutable std::size_t seen_args = 0;
+};
+}  // namespace
+
+TEST_CASE("admit() carries the program's cost of the call (where the RPC layer runs it)") {
+  Classified p;
+  Dispatcher d;
+  REQUIRE(d.add(p).ok());
+  CallSpec s;
+  s.proc = 0;
+  auto cheap = d.admit(build(s), {});
+  REQUIRE(cheap.ok());
+  REQUIRE(std::holds_alternative<AdmittedCall>(*cheap));
+  CHECK(std::get<AdmittedCall>(*cheap).cost == CallCost::inline_ok);
+  CHECK(p.seen_proc == 0);
+
+  s.proc = 1;
+  s.args = {1, 2, 3, 4, 5, 6, 7, 8};
+  auto blocking = d.admit(build(s), {});
+  REQUIRE(blocking.ok());
+  CHECK(std::get<AdmittedCall>(*blocking).cost == CallCost::may_block);
+  CHECK(p.seen_proc == 1);
+  CHECK(p.seen_args == 8);  // cost() sees the procedure's arguments
+
+  // A program that says nothing is run where blocking is safe.
+  TestNfs plain;
+  Dispatcher d2;
+  REQUIRE(d2.add(plain).ok());
+  s.proc = 0;
+  auto dflt = d2.admit(build(s), {});
+  REQUIRE(dflt.ok());
+  CHECK(std::get<AdmittedCall>(*dflt).cost == CallCost::may_block);
 }
