@@ -11,7 +11,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -103,45 +102,54 @@ bool eventually(F cond) {
 
 }  // namespace
 
-TEST_CASE("a held namespace change: other clients answered, its retransmission not run twice") {
-  Fixture f;
-  HeldCatalog catalog(f.catalog);
-  f.server = std::make_unique<nfs4::Server>(*f.vfs, catalog, f.clock, nfs4::ServerOptions{});
-  const nfs_fh4 root = f.fh_of({});
-
-  asio::io_context io;
-  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
-  rpc::Dispatcher dispatcher;
-  REQUIRE(dispatcher.add(*f.server).ok());
-  net::RpcServerOptions opts;
-  opts.workers = 2;
-  std::optional<net::RpcServer> server(std::in_place, io, dispatcher, opts);
-  auto port = server->listen("127.0.0.1", 0);
-  REQUIRE(port.ok());
-  std::thread io_thread([&] { io.run(); });  // ONE I/O thread
-  struct Cleanup {
-    std::function<void()> fn;
-    ~Cleanup() { fn(); }
-  } cleanup{[&] {
+// The fixture's Server replaced by one over HeldCatalog, behind a real
+// RpcServer with ONE I/O thread and two workers.
+struct HeldServer {
+  HeldServer() : catalog(f.catalog) {
+    f.server = std::make_unique<nfs4::Server>(*f.vfs, catalog, f.clock, nfs4::ServerOptions{});
+    root = f.fh_of({});
+    REQUIRE(dispatcher.add(*f.server).ok());
+    net::RpcServerOptions opts;
+    opts.workers = 2;
+    server.emplace(io, dispatcher, opts);
+    auto p = server->listen("127.0.0.1", 0);
+    REQUIRE(p.ok());
+    port = *p;
+    io_thread = std::thread([this] { io.run(); });
+  }
+  ~HeldServer() {
     catalog.open();
     server->stop();
     work.reset();
     io_thread.join();
     server.reset();
-  }};
+    f.server.reset();  // it refers to catalog, which goes first
+  }
+  Fixture f;
+  HeldCatalog catalog;
+  nfs_fh4 root;
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+  rpc::Dispatcher dispatcher;
+  std::optional<net::RpcServer> server;
+  uint16_t port = 0;
+  std::thread io_thread;
+};
 
-  nt::Client a(*port), b(*port);
+TEST_CASE("4.0: a held namespace change; others answered, its retransmission not run twice") {
+  HeldServer s;
+  nt::Client a(s.port), b(s.port);
   REQUIRE(a.connected());
   REQUIRE(b.connected());
   const auto mkdir_call =
-      nt::call_record(0x51, 100003, 1, compound_args({putfh(root), mkdir("held")}), 4, 0);
-  catalog.armed = true;
+      nt::call_record(0x51, 100003, 1, compound_args({putfh(s.root), mkdir("held")}), 4, 0);
+  s.catalog.armed = true;
   a.send(mkdir_call);
-  REQUIRE(eventually([&] { return catalog.held.load() == 1; }));
+  REQUIRE(eventually([&] { return s.catalog.held.load() == 1; }));
 
   // B's GETATTR runs while A's CREATE is held.
-  b.send(nt::call_record(0x52, 100003, 1, compound_args({putfh(root), getattr({FATTR4_TYPE})}), 4,
-                         0));
+  b.send(nt::call_record(0x52, 100003, 1,
+                         compound_args({putfh(s.root), getattr({FATTR4_TYPE})}), 4, 0));
   auto got_b = compound_reply(b);
   REQUIRE(got_b);
   CHECK(got_b->first == 0x52);
@@ -149,7 +157,7 @@ TEST_CASE("a held namespace change: other clients answered, its retransmission n
 
   // The client retransmits A's call (same xid, same connection) while it is held.
   a.send(mkdir_call);
-  catalog.open();
+  s.catalog.open();
   auto first = compound_reply(a);
   auto second = compound_reply(a);
   REQUIRE(first);
@@ -159,7 +167,63 @@ TEST_CASE("a held namespace change: other clients answered, its retransmission n
   // Run twice, the second CREATE would answer NFS4ERR_EXIST.
   CHECK(first->second.status == NFS4_OK);
   CHECK(second->second.status == NFS4_OK);
-  CHECK(catalog.held.load() == 1);
+  CHECK(s.catalog.held.load() == 1);
+}
+
+TEST_CASE("4.1: a retransmission on a slot whose call is held on the pool gets NFS4ERR_DELAY") {
+  HeldServer s;
+  // EXCHANGE_ID and CREATE_SESSION straight into the server (SP4_NONE: any
+  // connection may then use the session).
+  auto ex = op(OP_EXCHANGE_ID);
+  std::string owner = "offload-test";
+  ex.opexchange_id.eia_clientowner.co_ownerid.assign(owner.begin(), owner.end());
+  ex.opexchange_id.eia_state_protect.spa_how = SP4_NONE;
+  auto r1 = s.f.run({ex}, 1);
+  REQUIRE(r1.status == NFS4_OK);
+  auto cs = op(OP_CREATE_SESSION);
+  cs.opcreate_session.csa_clientid = r1.resarray[0].opexchange_id.eir_resok4.eir_clientid;
+  cs.opcreate_session.csa_sequence = r1.resarray[0].opexchange_id.eir_resok4.eir_sequenceid;
+  auto& fore = cs.opcreate_session.csa_fore_chan_attrs;
+  fore.ca_maxrequestsize = 1 << 20;
+  fore.ca_maxresponsesize = 1 << 20;
+  fore.ca_maxresponsesize_cached = 4096;
+  fore.ca_maxoperations = 8;
+  fore.ca_maxrequests = 4;
+  cs.opcreate_session.csa_back_chan_attrs = fore;
+  auto r2 = s.f.run({cs}, 1);
+  REQUIRE(r2.status == NFS4_OK);
+  auto seq = op(OP_SEQUENCE);
+  seq.opsequence.sa_sessionid = r2.resarray[0].opcreate_session.csr_resok4.csr_sessionid;
+  seq.opsequence.sa_sequenceid = 1;
+  seq.opsequence.sa_slotid = 0;
+  seq.opsequence.sa_cachethis = true;
+
+  nt::Client a(s.port);
+  REQUIRE(a.connected());
+  const auto call =
+      nt::call_record(0x61, 100003, 1, compound_args({seq, putfh(s.root), mkdir("slot")}, 1), 4, 0);
+  s.catalog.armed = true;
+  a.send(call);
+  REQUIRE(eventually([&] { return s.catalog.held.load() == 1; }));
+
+  // RFC 8881 2.10.6.2: the slot's request is still running: NFS4ERR_DELAY.
+  a.send(call);
+  auto busy = compound_reply(a);
+  REQUIRE(busy);
+  CHECK(busy->first == 0x61);
+  CHECK(busy->second.status == NFS4ERR_DELAY);
+
+  s.catalog.open();
+  auto done = compound_reply(a);
+  REQUIRE(done);
+  CHECK(done->first == 0x61);
+  CHECK(done->second.status == NFS4_OK);
+  // Once it ended, the retransmission is answered from the slot's cache.
+  a.send(call);
+  auto replay = compound_reply(a);
+  REQUIRE(replay);
+  CHECK(replay->second.status == NFS4_OK);  // run again, CREATE would say NFS4ERR_EXIST
+  CHECK(s.catalog.held.load() == 1);
 }
 
 TEST_CASE("nfs4 cost(): NULL and cache-only COMPOUNDs inline, anything that may commit on the pool") {
