@@ -9,6 +9,12 @@
 #include "api/gateway.h"
 #include "api/json_rpc.h"
 #include "api/model.h"
+#include "api/rest_json.h"
+#include "common/ids.h"
+#include "efs/network.h"
+#include "meta/db.h"
+
+#include <filesystem>
 
 namespace {
 
@@ -80,4 +86,50 @@ TEST_CASE("JSON 1.1: errors carry __type and x-amzn-ErrorType") {
         "SerializationException");
   CHECK(json::parse(s.handle(kms_request("GenerateRandom", "{}"), ctx).body)["__type"] ==
         "UnsupportedOperationException");  // no handler added
+}
+
+TEST_CASE("the Gateway sends TrentService and SigV4 kms requests to KMS, and names it when absent") {
+  auto dir = std::filesystem::temp_directory_path() / ("kms-gw-" + efs::random_hex(12));
+  std::filesystem::create_directories(dir);
+  {
+    auto db = efs::meta::Db::open((dir / "meta.db").string());
+    REQUIRE(db.ok());
+    auto network = efs::Network::open(**db);
+    REQUIRE(network.ok());
+    efs::api::RestJsonService efs_api(efs::api::efs_model());
+    efs::api::Ec2QueryService ec2_api(**network);
+    int calls = 0;
+    auto kms_api = service_with_listkeys(&calls);
+    efs::api::Gateway with_kms(efs_api, ec2_api, &kms_api);
+    efs::api::Gateway without(efs_api, ec2_api);
+    efs::RequestContext ctx;
+
+    auto routed = with_kms.handle(kms_request("ListKeys", "{}"), ctx);
+    CHECK(routed.status == 200);
+    CHECK(calls == 1);
+    // Signed for kms but without a target: KMS's own answer.
+    efs::http::Request signed_kms = kms_request("ListKeys", "{}");
+    signed_kms.headers.erase("x-amz-target");
+    signed_kms.headers["authorization"] =
+        "AWS4-HMAC-SHA256 Credential=AKID/20261201/us-east-1/kms/aws4_request, SignedHeaders=host, "
+        "Signature=00";
+    CHECK(json::parse(with_kms.handle(signed_kms, ctx).body)["__type"] == "UnknownOperationException");
+    // A Region AWS does not have: refused in KMS's protocol.
+    efs::http::Request bad_region = kms_request("ListKeys", "{}");
+    bad_region.headers["authorization"] =
+        "AWS4-HMAC-SHA256 Credential=AKID/20261201/mars-1/kms/aws4_request, SignedHeaders=host, "
+        "Signature=00";
+    auto refused = with_kms.handle(bad_region, ctx);
+    CHECK(refused.status == 403);
+    CHECK(json::parse(refused.body)["__type"] == "InvalidSignatureException");
+    CHECK(calls == 1);
+    // Other JSON services are still named as not emulated.
+    auto dynamo = kms_request("x", "{}");
+    dynamo.headers["x-amz-target"] = "DynamoDB_20120810.ListTables";
+    CHECK(json::parse(with_kms.handle(dynamo, ctx).body)["__type"] == "ServiceNotEmulated");
+    // Without a KMS service the gateway says so.
+    CHECK(json::parse(without.handle(kms_request("ListKeys", "{}"), ctx).body)["__type"] ==
+          "ServiceNotEmulated");
+  }
+  std::filesystem::remove_all(dir);
 }
