@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cryptopp/aes.h>
 #include <cryptopp/gcm.h>
@@ -16,10 +17,6 @@ namespace efs::kms {
 namespace {
 
 constexpr const char* kMaterialAad = "efs-local kms key material v1:";
-
-void put_u32(Bytes& out, std::size_t n) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<uint8_t>(n >> shift));
-}
 
 // AES-256-GCM: returns ciphertext || tag.
 Bytes gcm_seal(const Bytes& key, const uint8_t* nonce, const Bytes& aad, const uint8_t* data,
@@ -107,12 +104,15 @@ Status<Bytes> load_or_create_master_key(const std::string& path) {
 }
 
 Bytes wrap_material(const Bytes& master, const std::string& key_id, const Bytes& material) {
+  // Sized once and filled by position: GCC 12 at -O3 reports a false
+  // -Warray-bounds for insert() after a one-byte initializer list.
   Bytes nonce = random_bytes(kNonceBytes);
-  Bytes out{kBlobVersion};
-  out.insert(out.end(), nonce.begin(), nonce.end());
   Bytes sealed = gcm_seal(master, nonce.data(), material_aad(key_id), material.data(),
                           material.size());
-  out.insert(out.end(), sealed.begin(), sealed.end());
+  Bytes out(1 + kNonceBytes + sealed.size());
+  out[0] = kBlobVersion;
+  std::copy(nonce.begin(), nonce.end(), out.begin() + 1);
+  std::copy(sealed.begin(), sealed.end(), out.begin() + 1 + kNonceBytes);
   return out;
 }
 
@@ -126,12 +126,18 @@ std::optional<Bytes> unwrap_material(const Bytes& master, const std::string& key
 
 Bytes canonical_context(const EncryptionContext& context) {
   // std::map iterates in key order: the canonical order.
-  Bytes out;
+  std::size_t size = 0;
+  for (const auto& [k, v] : context) size += 8 + k.size() + v.size();
+  Bytes out(size);
+  std::size_t at = 0;
+  auto put = [&](const std::string& s) {
+    for (int shift = 24; shift >= 0; shift -= 8) out[at++] = static_cast<uint8_t>(s.size() >> shift);
+    std::copy(s.begin(), s.end(), out.begin() + static_cast<std::ptrdiff_t>(at));
+    at += s.size();
+  };
   for (const auto& [k, v] : context) {
-    put_u32(out, k.size());
-    out.insert(out.end(), k.begin(), k.end());
-    put_u32(out, v.size());
-    out.insert(out.end(), v.begin(), v.end());
+    put(k);
+    put(v);
   }
   return out;
 }
@@ -166,18 +172,21 @@ std::string uuid_text(const uint8_t* sixteen) {
 
 Bytes seal_blob(const std::string& key_id, const Bytes& material, const Bytes& plaintext,
                 const EncryptionContext& context) {
-  auto id = uuid_bytes(key_id);
-  Bytes header{kBlobVersion};
-  if (id) header.insert(header.end(), id->begin(), id->end());
-  header.resize(1 + 16);
+  constexpr std::size_t kHeader = 1 + 16 + kNonceBytes;
+  Bytes header(kHeader, 0);
+  header[0] = kBlobVersion;
+  if (auto id = uuid_bytes(key_id)) std::copy(id->begin(), id->end(), header.begin() + 1);
   Bytes nonce = random_bytes(kNonceBytes);
-  header.insert(header.end(), nonce.begin(), nonce.end());
-  Bytes aad = header;
+  std::copy(nonce.begin(), nonce.end(), header.begin() + 1 + 16);
   Bytes ctx = canonical_context(context);
-  aad.insert(aad.end(), ctx.begin(), ctx.end());
+  Bytes aad(kHeader + ctx.size());
+  std::copy(header.begin(), header.end(), aad.begin());
+  std::copy(ctx.begin(), ctx.end(), aad.begin() + kHeader);
   Bytes sealed = gcm_seal(material, nonce.data(), aad, plaintext.data(), plaintext.size());
-  header.insert(header.end(), sealed.begin(), sealed.end());
-  return header;
+  Bytes out(kHeader + sealed.size());
+  std::copy(header.begin(), header.end(), out.begin());
+  std::copy(sealed.begin(), sealed.end(), out.begin() + kHeader);
+  return out;
 }
 
 std::optional<std::string> blob_key_id(const Bytes& blob) {
@@ -190,9 +199,10 @@ std::optional<Bytes> open_blob(const Bytes& blob, const Bytes& material,
   if (blob.size() < kBlobOverhead || blob[0] != kBlobVersion || material.size() != kKeyBytes)
     return std::nullopt;
   constexpr std::size_t kHeader = 1 + 16 + kNonceBytes;
-  Bytes aad(blob.begin(), blob.begin() + kHeader);
   Bytes ctx = canonical_context(context);
-  aad.insert(aad.end(), ctx.begin(), ctx.end());
+  Bytes aad(kHeader + ctx.size());
+  std::copy(blob.begin(), blob.begin() + kHeader, aad.begin());
+  std::copy(ctx.begin(), ctx.end(), aad.begin() + kHeader);
   return gcm_open(material, blob.data() + 1 + 16, aad, blob.data() + kHeader,
                   blob.size() - kHeader);
 }
