@@ -115,6 +115,9 @@ http::Response unknown_region(const std::string& service, const std::string& reg
   if (service == "elasticfilesystem")
     return error_response({"InvalidSignatureException", 403, message, nlohmann::json::object()},
                           ctx.request_id);
+  if (service == "kms")
+    return json_rpc_error({"InvalidSignatureException", 403, message, nlohmann::json::object()},
+                          ctx.request_id);
   if (service == "ec2") {
     http::Response r;
     r.status = 403;
@@ -136,7 +139,7 @@ http::Response unknown_region(const std::string& service, const std::string& reg
 http::Response not_emulated_response(const http::Request& request, const std::string& service,
                                      const std::string& detail, const std::string& request_id) {
   std::string message = "efs-local does not emulate " + service + " (" + detail +
-                        "); it answers EFS, the EC2 calls mount targets need and STS "
+                        "); it answers EFS, KMS, the EC2 calls mount targets need and STS "
                         "GetCallerIdentity.";
   spdlog::info("api: {} request not emulated ({})", service, detail);
   http::Response r;
@@ -165,6 +168,10 @@ http::Response Gateway::handle(const http::Request& request, const efs::RequestC
 
   // JSON-protocol services name themselves in X-Amz-Target; EFS (rest-json),
   // EC2 and STS (query) never send it.
+  if (kms_ != nullptr && (service == "kms" || kms_->matches(request))) {
+    if (scope && !efs::partition_of(scope->region)) return unknown_region("kms", scope->region, ctx);
+    return kms_->handle(request, ctx);
+  }
   if (const auto* target = request.header("x-amz-target")) {
     auto dot = target->find('.');
     std::string prefix = target->substr(0, dot);

@@ -11,6 +11,7 @@
 #pragma once
 
 #include "api/ec2_query.h"
+#include "api/json_rpc.h"
 #include "api/rest_json.h"
 #include "api/sts.h"
 #include "efs/error.h"
@@ -20,7 +21,10 @@ namespace efs::api {
 
 class Gateway {
  public:
-  Gateway(const RestJsonService& efs, Ec2QueryService& ec2) : efs_(efs), ec2_(ec2) {}
+  // kms: the KMS JSON 1.1 service (X-Amz-Target TrentService.*, SigV4
+  // service "kms"); null answers KMS as not emulated.
+  Gateway(const RestJsonService& efs, Ec2QueryService& ec2, const JsonRpcService* kms = nullptr)
+      : efs_(efs), ec2_(ec2), kms_(kms) {}
 
   // Never throws; every failure is an error response in the protocol of
   // the service the request was meant for.
@@ -29,6 +33,7 @@ class Gateway {
  private:
   const RestJsonService& efs_;
   Ec2QueryService& ec2_;
+  const JsonRpcService* kms_;
   StsQueryService sts_;
 };
 

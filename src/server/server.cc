@@ -13,6 +13,7 @@
 
 #include "api/ec2_query.h"
 #include "api/gateway.h"
+#include "api/json_rpc.h"
 #include "api/model.h"
 #include "api/request_context.h"
 #include "api/rest_json.h"
@@ -21,6 +22,7 @@
 #include "efs/network.h"
 #include "efs/service.h"
 #include "http/server.h"
+#include "kms/service.h"
 #include "meta/db.h"
 #include "net/rpc_server.h"
 #include "nfs4/server.h"
@@ -162,6 +164,17 @@ int serve(const Config& config) {
     return 1;
   }
 
+  // KMS: keys, aliases and grants in the same database, key material
+  // wrapped by <data dir>/kms-master.key (created 0600 on first start).
+  auto kms_service = kms::Service::open(**db, Clock::global(), data_dir + "/kms-master.key");
+  if (!kms_service) {
+    spdlog::error("cannot open KMS: {}", kms_service.error().message);
+    return 1;
+  }
+  // What efs::Service resolves KmsKeyId through (src/kms/key_directory.h).
+  kms::KeyDirectory* key_directory = kms_service->get();
+  (void)key_directory;
+
   asio::io_context io;      // NFS, timers, signals
   asio::io_context api_io;  // the management API's sockets (start_api_threads)
   asio::thread_pool api_handlers(kApiHandlerThreads);
@@ -208,7 +221,10 @@ int serve(const Config& config) {
   for (const auto& name : efs_api.unrouted_operations())
     spdlog::warn("EFS operation {} has no handler", name);
   api::Ec2QueryService ec2_api(**network);
-  api::Gateway gateway(efs_api, ec2_api);  // EFS, EC2, STS; names the services not emulated
+  api::JsonRpcService kms_api(api::kms_model());
+  for (auto& [name, op] : (*kms_service)->operations()) kms_api.add(name, op);
+  // EFS, KMS, EC2, STS; names the services not emulated.
+  api::Gateway gateway(efs_api, ec2_api, &kms_api);
 
   AdminInfo admin;
   admin.version = EFS_LOCAL_VERSION;

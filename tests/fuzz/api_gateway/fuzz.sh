@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the API fuzz target (the HTTP parser, then api::Gateway::handle over
-# the real EFS and network models on SQLite: http/, api/, efs/, meta/,
-# common/) with libFuzzer and sanitizers, replays the seed corpus and the kept
+# the real EFS, KMS and network models on SQLite: http/, api/, efs/, kms/,
+# meta/, common/) with libFuzzer and sanitizers, replays the seed corpus and the kept
 # crashers as regression inputs, then fuzzes for FUZZ_SECONDS (20).
 # Usage: tests/fuzz/api_gateway/fuzz.sh [out-dir]   (default /tmp/fuzz-api_gateway)
 # Exits non-zero when an input crashes; new crashers are copied to
@@ -26,7 +26,7 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
   -fno-sanitize=function -I"$root/src" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1
   -DASIO_HAS_STD_COROUTINE=1 $(pkg-config --cflags spdlog sqlite3 libcrypto++ fmt))
 sources=("$here/gateway_fuzz.cc" "$root"/src/http/parser.cc "$root"/src/http/response.cc "$root"/src/api/*.cc
-  "$root"/src/efs/*.cc "$root"/src/meta/*.cc "$root"/src/common/*.cc "$out/gen/embedded_models.cc")
+  "$root"/src/efs/*.cc "$root"/src/kms/*.cc "$root"/src/meta/*.cc "$root"/src/common/*.cc "$out/gen/embedded_models.cc")
 rm -rf "$out/obj"
 mkdir -p "$out/obj"
 objs=()

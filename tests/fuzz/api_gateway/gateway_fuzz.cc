@@ -1,7 +1,7 @@
 // libFuzzer target: bytes as received on an API connection go through the
 // HTTP/1.1 parser and every complete request through api::Gateway::handle
-// (EFS rest-json, EC2 query, STS) backed by the real EFS model and network
-// model over SQLite ($FUZZ_GATEWAY_DIR), the path `aws efs ...` takes; every
+// (EFS rest-json, KMS JSON 1.1, EC2 query, STS) backed by the real EFS model,
+// KMS key store and network model over SQLite ($FUZZ_GATEWAY_DIR), the path `aws efs ...` takes; every
 // response is serialized as the server would send it.
 // Build and run with tests/fuzz/api_gateway/fuzz.sh.
 #include <unistd.h>
@@ -17,6 +17,7 @@
 
 #include "api/ec2_query.h"
 #include "api/gateway.h"
+#include "api/json_rpc.h"
 #include "api/model.h"
 #include "api/request_context.h"
 #include "api/rest_json.h"
@@ -26,6 +27,7 @@
 #include "efs/service.h"
 #include "http/parser.h"
 #include "http/response.h"
+#include "kms/service.h"
 #include "meta/db.h"
 
 namespace {
@@ -41,6 +43,8 @@ struct World {
   std::unique_ptr<efs::Service> service;
   std::unique_ptr<efs::api::RestJsonService> efs_api;
   std::unique_ptr<efs::api::Ec2QueryService> ec2_api;
+  std::unique_ptr<efs::kms::Service> kms;
+  std::unique_ptr<efs::api::JsonRpcService> kms_api;
   std::unique_ptr<efs::api::Gateway> gateway;
 };
 
@@ -70,7 +74,12 @@ World& world() {
     w->efs_api = std::make_unique<efs::api::RestJsonService>(efs::api::efs_model());
     for (auto& [name, op] : w->service->operations()) w->efs_api->add(name, op);
     w->ec2_api = std::make_unique<efs::api::Ec2QueryService>(*w->network);
-    w->gateway = std::make_unique<efs::api::Gateway>(*w->efs_api, *w->ec2_api);
+    auto kms = efs::kms::Service::open(*w->db, efs::Clock::global(), dir + "/kms-master.key");
+    if (!kms) die("cannot open KMS");
+    w->kms = std::move(*kms);
+    w->kms_api = std::make_unique<efs::api::JsonRpcService>(efs::api::kms_model());
+    for (auto& [name, op] : w->kms->operations()) w->kms_api->add(name, op);
+    w->gateway = std::make_unique<efs::api::Gateway>(*w->efs_api, *w->ec2_api, w->kms_api.get());
     return w;
   }();
   return *w;
