@@ -198,8 +198,12 @@ class Bench:
 
 # ---- the table ---------------------------------------------------------------------
 
+def num(v):
+    return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.1f}"
+
+
 def spread(vals):
-    return f"{min(vals):,.1f}–{max(vals):,.1f}"
+    return f"{num(min(vals))}–{num(max(vals))}"
 
 
 def row(label, e, g, lower_is_better, ecpu, gcpu, per, notes):
@@ -214,7 +218,7 @@ def row(label, e, g, lower_is_better, ecpu, gcpu, per, notes):
     else:
         ec, gc = statistics.median(ecpu), statistics.median(gcpu)
         cpu = f"| {ec:.3f} | {gc:.3f} | {ec / gc if gc else 0.0:.2f} "
-    line = (f"| {label} | {em:,.1f} | {gm:,.1f} | {ratio:.2f} | {spread(e)} | {spread(g)} | {verdict} "
+    line = (f"| {label} | {num(em)} | {num(gm)} | {ratio:.2f} | {spread(e)} | {spread(g)} | {verdict} "
             f"{cpu}| {per if ecpu is not None else ''} | {notes} |")
     summary = {"type": "figure", "figure": label, "efs_median": em, "ganesha_median": gm, "ratio": ratio,
                "efs_range": [min(e), max(e)], "ganesha_range": [min(g), max(g)], "verdict": verdict,
@@ -224,10 +228,13 @@ def row(label, e, g, lower_is_better, ecpu, gcpu, per, notes):
     return line, summary
 
 
+HEADER = ["| figure | efs-local | ganesha | ratio | efs-local min–max | ganesha min–max | spreads "
+          "| efs-local CPU s | ganesha CPU s | CPU ratio | CPU per | notes |",
+          "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|"]
+
+
 def table(bench, figs, out):
-    lines = ["| figure | efs-local | ganesha | ratio | efs-local min–max | ganesha min–max | spreads "
-             "| efs-local CPU s | ganesha CPU s | CPU ratio | CPU per | notes |",
-             "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|"]
+    lines = list(HEADER)
     for fig in figs:
         per = bench.runs[fig.label]
         e, g = per["efs"], per["ganesha"]

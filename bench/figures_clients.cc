@@ -12,12 +12,14 @@ using namespace x;
 
 namespace {
 
-// Runs `clients` threads, each with its own connection and one-slot session,
-// each doing `per_client` operations work(k, session, dir, i); the timed
-// phase starts once every session is set up and ends when the last is done.
-template <class Prepare, class Work>
+// Runs `clients` threads, each with its own connection and one-slot session:
+// state = prepare(k, session, dir), then `per_client` operations
+// work(k, session, dir, state, i), then finish(session, state). The timed
+// phase starts once every session is prepared and ends when the last
+// operation is done.
+template <class Prepare, class Work, class Finish>
 Figures run_clients(const Target& t, CpuMeter& m, uint64_t count, uint32_t clients, Prepare prepare,
-                    Work work) {
+                    Work work, Finish finish) {
   if (clients == 0) die("--clients must be at least 1");
   uint64_t per_client = count / clients;
   if (per_client == 0) die("--count is smaller than --clients");
@@ -39,8 +41,9 @@ Figures run_clients(const Target& t, CpuMeter& m, uint64_t count, uint32_t clien
         lat[k].push_back(std::chrono::duration<double>(Clock::now() - a).count());
       }
       finished.count_down();
-      // The session is torn down (and the file closed) after the clock stops.
+      // Files are closed and sessions torn down after the clock stops.
       finished.wait();
+      finish(s, state);
     });
   }
   ready.arrive_and_wait();
@@ -87,7 +90,8 @@ Figures clients_randread(const Target& t, CpuMeter& m, uint64_t size, uint64_t c
         const auto& data = res.resarray.at(2).opread.resok4.data;
         if (data.size() != kLen) die("short read (is the file written? run seqwrite first)");
         check_pattern(off, data);
-      });
+      },
+      [](Session& s, std::shared_ptr<State>& st) { close_file(s, st->f); });
   fig.bytes = fig.ops * kLen;
   return fig;
 }
@@ -103,7 +107,8 @@ Figures clients_create(const Target& t, Session& s, CpuMeter& m, uint64_t count,
       in, m, count, clients, [](uint32_t, Session&, const nfs_fh4&) { return 0; },
       [&](uint32_t k, Session& cs, const nfs_fh4& dir, int&, uint64_t i) {
         cs.run(open_ops(cs, dir, "c" + std::to_string(k) + "-" + std::to_string(i), true, true));
-      });
+      },
+      [](Session&, int&) {});
   // Every client's last file is there.
   nfs_fh4 dir = resolve(s, in.dir_path);
   uint64_t per_client = count / clients;
