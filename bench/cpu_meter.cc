@@ -1,5 +1,7 @@
 #include "cpu_meter.h"
 
+#include "nfs_client.h"  // cat
+
 #include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -43,7 +45,7 @@ double kthread_seconds() {
   if (DIR* d = opendir("/proc")) {
     while (dirent* e = readdir(d)) {
       if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
-      if (read_task_stat(std::string("/proc/") + e->d_name + "/stat", flags, ticks) && (flags & kPfKthread))
+      if (read_task_stat(cat("/proc/", e->d_name, "/stat"), flags, ticks) && (flags & kPfKthread))
         sum += ticks / kHz;
     }
     closedir(d);
@@ -70,7 +72,7 @@ CpuMeter::Sample CpuMeter::sample() const {
   s.idle = (v[3] + v[4]) / kHz;
   unsigned long flags = 0;
   double ticks = 0;
-  if (pid_ > 0 && read_task_stat("/proc/" + std::to_string(pid_) + "/stat", flags, ticks))
+  if (pid_ > 0 && read_task_stat(cat("/proc/", pid_, "/stat"), flags, ticks))
     s.server = ticks / kHz;
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);

@@ -102,11 +102,11 @@ Figures clients_create(const Target& t, Session& s, CpuMeter& m, uint64_t count,
   nfs_fh4 parent = resolve(s, t.dir_path);
   mkdir(s, parent, name);
   Target in = t;
-  in.dir_path += "/" + name;
+  in.dir_path = cat(in.dir_path, "/", name);
   auto fig = run_clients(
       in, m, count, clients, [](uint32_t, Session&, const nfs_fh4&) { return 0; },
       [&](uint32_t k, Session& cs, const nfs_fh4& dir, int&, uint64_t i) {
-        cs.run(open_ops(cs, dir, "c" + std::to_string(k) + "-" + std::to_string(i), true, true));
+        cs.run(open_ops(cs, dir, cat("c", k, "-", i), true, true));
       },
       [](Session&, int&) {});
   // Every client's last file is there.
@@ -115,7 +115,7 @@ Figures clients_create(const Target& t, Session& s, CpuMeter& m, uint64_t count,
   for (uint32_t k = 0; k < clients; ++k) {
     COMPOUND4args c;
     c.argarray.push_back(putfh(dir));
-    c.argarray.push_back(lookup("c" + std::to_string(k) + "-" + std::to_string(per_client - 1)));
+    c.argarray.push_back(lookup(cat("c", k, "-", per_client - 1)));
     s.run(std::move(c));
   }
   return fig;

@@ -12,7 +12,7 @@ using namespace x;
 
 namespace {
 
-std::string file_name(uint64_t i) { return "f" + std::to_string(i); }
+std::string file_name(uint64_t i) { return cat("f", i); }
 
 // Creates f0..f(n-1) in dir, 16 at a time: the untimed preparation of the
 // rename and remove figures.
@@ -29,7 +29,7 @@ void expect_lookup(Session& s, const nfs_fh4& dir, const std::string& name, nfss
   c.argarray.push_back(lookup(name));
   auto r = s.try_run(std::move(c));
   if (r.status != want)
-    die("LOOKUP " + name + " answered " + to_string(r.status) + ", expected " + to_string(want));
+    die(cat("LOOKUP ", name, " answered ", to_string(r.status), ", expected ", to_string(want)));
 }
 
 }  // namespace
@@ -93,7 +93,7 @@ Figures readdir_walk(Session& s, CpuMeter& m, const nfs_fh4& dir, uint64_t expec
   }
   end_timed(m, t0, fig);
   if (entries != expect)
-    die("readdir saw " + std::to_string(entries) + " entries, expected " + std::to_string(expect));
+    die(cat("readdir saw ", entries, " entries, expected ", expect));
   fig.ops = entries;
   fig.bytes = calls;  // READDIR calls, for the record
   return fig;
@@ -114,14 +114,14 @@ Figures renames(Session& s, CpuMeter& m, const nfs_fh4& parent, uint64_t n, uint
         c.argarray.push_back(putfh(dir));
         auto o = op(OP_RENAME);
         o.oprename.oldname = file_name(i);
-        o.oprename.newname = "g" + std::to_string(i);
+        o.oprename.newname = cat("g", i);
         c.argarray.push_back(std::move(o));
         return c;
       },
       [](uint64_t, const COMPOUND4res&) {});
   end_timed(m, t0, fig);
   expect_lookup(s, dir, file_name(n - 1), NFS4ERR_NOENT);
-  expect_lookup(s, dir, "g" + std::to_string(n - 1), NFS4_OK);
+  expect_lookup(s, dir, cat("g", n - 1), NFS4_OK);
   fig.ops = n;
   return fig;
 }
@@ -168,7 +168,7 @@ Figures untar(Session& s, CpuMeter& m, const nfs_fh4& parent, uint64_t files) {
   Figures fig;
   auto t0 = begin_timed(m);
   for (uint64_t i = 0; i < files; ++i) {
-    if (i % kFilesPerDir == 0) dir = mkdir(s, root, "d" + std::to_string(i / kFilesPerDir));
+    if (i % kFilesPerDir == 0) dir = mkdir(s, root, cat("d", i / kFilesPerDir));
     f = open_file(s, dir, file_name(i), true);
 
     COMPOUND4args w;
@@ -213,7 +213,7 @@ Figures untar(Session& s, CpuMeter& m, const nfs_fh4& parent, uint64_t files) {
     uint64_t size = r.u64();
     uint32_t mode = r.u32();
     if (size != sizes[files - 1] || (mode & 07777) != 0640)
-      die("untar: last file has size " + std::to_string(size) + " mode " + std::to_string(mode));
+      die(cat("untar: last file has size ", size, " mode ", mode));
     OpenFile rf = open_file(s, dir, file_name(files - 1), false);
     COMPOUND4args rd;
     rd.argarray.push_back(putfh(rf.fh));

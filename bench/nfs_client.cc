@@ -32,9 +32,9 @@ RpcConn::RpcConn(const std::string& host, uint16_t port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) die("bad address " + host);
+  if (inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) die(cat("bad address ", host));
   if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
-    die("cannot connect to " + host + ":" + std::to_string(port));
+    die(cat("cannot connect to ", host, ":", port));
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
@@ -89,7 +89,7 @@ uint32_t RpcConn::recv_compound(COMPOUND4res& res) {
   r.u32();        // verifier flavor
   r.opaque(400);  // verifier body
   uint32_t accept = r.u32();
-  if (accept != 0) die("RPC accept_stat " + std::to_string(accept));
+  if (accept != 0) die(cat("RPC accept_stat ", accept));
   res = COMPOUND4res{};
   if (!decode(r, res)) die("cannot decode COMPOUND4res");
   return xid;
@@ -133,8 +133,7 @@ Session::Session(RpcConn& c, uint32_t slots) : c_(c) {
   ex.minorversion = 1;
   auto e = op(OP_EXCHANGE_ID);
   uint64_t n = ++session_counter;
-  std::string owner = "nfsbench-" + std::to_string(getpid()) + "-" + std::to_string(time(nullptr)) +
-                      "-" + std::to_string(n);
+  std::string owner = cat("nfsbench-", getpid(), "-", time(nullptr), "-", n);
   e.opexchange_id.eia_clientowner.co_ownerid.assign(owner.begin(), owner.end());
   std::mt19937_64 rng(static_cast<uint64_t>(getpid()) * 1000003u + n);
   for (size_t i = 0; i < 8; ++i) e.opexchange_id.eia_clientowner.co_verifier[i] = uint8_t(rng());
@@ -142,7 +141,7 @@ Session::Session(RpcConn& c, uint32_t slots) : c_(c) {
   ex.argarray.push_back(std::move(e));
   auto r = call(ex);
   auto& eid = r.resarray.at(0).opexchange_id;
-  if (eid.eir_status != NFS4_OK) die("EXCHANGE_ID: " + std::string(to_string(eid.eir_status)));
+  if (eid.eir_status != NFS4_OK) die(cat("EXCHANGE_ID: ", to_string(eid.eir_status)));
   clientid_ = eid.eir_resok4.eir_clientid;
   uint32_t seq = eid.eir_resok4.eir_sequenceid;
 
@@ -168,7 +167,7 @@ Session::Session(RpcConn& c, uint32_t slots) : c_(c) {
   cs.argarray.push_back(std::move(s));
   r = call(cs);
   auto& csr = r.resarray.at(0).opcreate_session;
-  if (csr.csr_status != NFS4_OK) die("CREATE_SESSION: " + std::string(to_string(csr.csr_status)));
+  if (csr.csr_status != NFS4_OK) die(cat("CREATE_SESSION: ", to_string(csr.csr_status)));
   sessionid_ = csr.csr_resok4.csr_sessionid;
   uint32_t got = csr.csr_resok4.csr_fore_chan_attrs.ca_maxrequests;
   if (got < slots) std::fprintf(stderr, "nfsbench: server granted %u slots of %u\n", got, slots);
@@ -224,7 +223,7 @@ uint32_t Session::wait_any(COMPOUND4res& res) {
   free_slots_.push_back(it->second);
   inflight_.erase(it);
   if (res.resarray.empty() || res.resarray[0].opsequence.sr_status != NFS4_OK)
-    die("SEQUENCE failed: " + std::string(to_string(res.status)));
+    die(cat("SEQUENCE failed: ", to_string(res.status)));
   return xid;
 }
 
@@ -237,7 +236,7 @@ COMPOUND4res Session::try_run(COMPOUND4args ops) {
 
 COMPOUND4res Session::run(COMPOUND4args ops) {
   COMPOUND4res res = try_run(std::move(ops));
-  if (res.status != NFS4_OK) die(std::string("compound failed: ") + to_string(res.status));
+  if (res.status != NFS4_OK) die(cat("compound failed: ", to_string(res.status)));
   return res;
 }
 
@@ -287,7 +286,7 @@ COMPOUND4args open_ops(Session& s, const nfs_fh4& dir, const std::string& name, 
   o.opopen.share_access = OPEN4_SHARE_ACCESS_BOTH;
   o.opopen.share_deny = OPEN4_SHARE_DENY_NONE;
   o.opopen.owner.clientid = s.clientid();
-  std::string own = "owner-" + std::to_string(++owner_counter);
+  std::string own = cat("owner-", ++owner_counter);
   o.opopen.owner.owner.assign(own.begin(), own.end());
   if (create) {
     o.opopen.openhow.opentype = OPEN4_CREATE;
@@ -362,7 +361,7 @@ std::string unique_name(const std::string& prefix) {
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                 std::chrono::system_clock::now().time_since_epoch())
                 .count();
-  return prefix + "-" + std::to_string(getpid()) + "-" + std::to_string(ns);
+  return cat(prefix, "-", getpid(), "-", ns);
 }
 
 const std::vector<uint8_t>& pattern() {
@@ -382,7 +381,7 @@ void check_pattern(uint64_t offset, const std::vector<uint8_t>& data) {
     size_t at = (offset + done) % kMiB;
     size_t n = std::min(data.size() - done, size_t(kMiB) - at);
     if (std::memcmp(data.data() + done, p.data() + at, n) != 0)
-      die("data read back at offset " + std::to_string(offset + done) + " differs from what was written");
+      die(cat("data read back at offset ", offset + done, " differs from what was written"));
     done += n;
   }
 }

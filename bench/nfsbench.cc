@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
-      if (i + 1 >= argc) die("missing value for " + a);
+      if (i + 1 >= argc) die(cat("missing value for ", a));
       return argv[++i];
     };
     try {
@@ -70,9 +70,9 @@ int main(int argc, char** argv) {
       else if (a == "--name") name = next();
       else if (a == "--clients") clients = static_cast<uint32_t>(std::stoul(next()));
       else if (a == "--server-pid") server_pid = std::stoi(next());
-      else die("unknown option " + a + " (see the comment at the top of bench/nfsbench.cc)");
+      else die(cat("unknown option ", a, " (see the comment at the top of bench/nfsbench.cc)"));
     } catch (const std::logic_error&) {
-      die("bad number for " + a);
+      die(cat("bad number for ", a));
     }
   }
   if (qd == 0) die("--qd must be at least 1");
@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   auto colon = server.rfind(':');
   if (colon == std::string::npos) die("--server HOST:PORT");
   Target target{server.substr(0, colon), static_cast<uint16_t>(std::stoul(server.substr(colon + 1))),
-                exp + "/" + dirname};
+                cat(exp, "/", dirname)};
   RpcConn conn(target.host, target.port);
   // At least 16 slots: the rename and remove figures prepare their files 16 at a time.
   Session s(conn, std::max<uint32_t>(qd, 16));
@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   nfs_fh4 dir = resolve(s, target.dir_path);
-  auto sub = [&] { return resolve(s, target.dir_path + "/" + (name.empty() ? "many" : name)); };
+  auto sub = [&] { return resolve(s, cat(target.dir_path, "/", name.empty() ? std::string("many") : name)); };
   if (test == "seqwrite") print(test, qd, 1, seq_write(s, meter, dir, size, qd));
   else if (test == "seqread") print(test, qd, 1, reads(s, meter, dir, size, kMiB, size / kMiB, false, qd));
   else if (test == "randread") print(test, qd, 1, reads(s, meter, dir, size, 4096, count, true, qd));
