@@ -280,7 +280,7 @@ def profile(bench, figs):
         top = [ln for ln in rep.splitlines() if ln.strip() and not ln.startswith("#")][:15]
         print(f"\nperf, efs-local during {fig.label} (top symbols, self time; {txt}):")
         for ln in top:
-            print("    " + ln.strip())
+            print("    " + " ".join(ln.split()[:3]))  # percent, [k]/[.], symbol
 
 
 def main():
