@@ -1,0 +1,94 @@
+"""Starts efs-local (with one file system) and nfs-ganesha (NFSv4.1, VFS FSAL,
+exporting a directory on the same disk) on free loopback ports, and stops
+them, by their PIDs, when the bench ends."""
+import contextlib
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class Server:
+    def __init__(self, name, proc, address, export):
+        self.name, self.proc, self.address, self.export = name, proc, address, export
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def listening(port):
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+GANESHA_CONF = """NFS_CORE_PARAM {{ NFS_Port = {port}; Bind_addr = 127.0.0.1; Protocols = 4;
+                 Enable_NLM = false; Enable_RQUOTA = false; Enable_UDP = false; }}
+NFSv4 {{ Graceless = true; RecoveryBackend = fs; RecoveryRoot = "{work}/ganesha/recovery";
+        Only_Numeric_Owners = true; Minor_Versions = 1; }}
+NFS_KRB5 {{ Active_krb5 = false; }}
+EXPORT {{ Export_Id = 1; Path = "{work}/ganesha/export"; Pseudo = /export; Access_Type = RW;
+         Squash = No_Root_Squash; SecType = sys; Protocols = 4; Transports = TCP;
+         FSAL {{ Name = VFS; }} }}
+"""
+
+
+@contextlib.contextmanager
+def started(work):
+    procs = []
+    try:
+        e_api, e_nfs, g_nfs = free_port(), free_port(), free_port()
+        elog = open(os.path.join(work, "efs.log"), "w")
+        efs = subprocess.Popen([os.path.join(ROOT, "build", "efs-local"), "serve", "--data-dir",
+                                os.path.join(work, "efs-data"), "--api-port", str(e_api), "--nfs-port",
+                                str(e_nfs), "--state-delay", "0", "--log-level", "warn"],
+                               stdout=elog, stderr=subprocess.STDOUT)
+        procs.append(efs)
+        for d in ("export", "recovery"):
+            os.makedirs(os.path.join(work, "ganesha", d), exist_ok=True)
+        conf = os.path.join(work, "ganesha", "ganesha.conf")
+        with open(conf, "w") as f:
+            f.write(GANESHA_CONF.format(port=g_nfs, work=work))
+        gan = subprocess.Popen(["ganesha.nfsd", "-F", "-f", conf, "-L", os.path.join(work, "ganesha", "ganesha.log"),
+                                "-p", os.path.join(work, "ganesha", "ganesha.pid")])
+        procs.append(gan)
+        health = f"http://127.0.0.1:{e_api}/_efs-local/health"
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(health, timeout=1).read()
+                if listening(g_nfs):
+                    break
+            except OSError:
+                pass
+            for p in procs:
+                if p.poll() is not None:
+                    raise SystemExit(f"bench: a server exited at start (see {work}/efs.log, ganesha/ganesha.log)")
+            time.sleep(0.1)
+        else:
+            raise SystemExit("bench: servers did not come up in 20 s")
+        env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
+        fs = subprocess.run(["/usr/bin/aws", "--endpoint-url", f"http://127.0.0.1:{e_api}", "efs",
+                             "create-file-system", "--creation-token", "bench", "--query", "FileSystemId",
+                             "--output", "text"], env=env, check=True, capture_output=True, text=True).stdout.strip()
+        time.sleep(0.5)
+        yield {"efs": Server("efs", efs, f"127.0.0.1:{e_nfs}", "/" + fs),
+               "ganesha": Server("ganesha", gan, f"127.0.0.1:{g_nfs}", "/export")}
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
