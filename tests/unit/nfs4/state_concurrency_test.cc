@@ -89,15 +89,19 @@ SResult<stateid4> open41(StateManager& sm, Client41& c, const std::string& owner
   return g->sid;
 }
 
-// Runs fn on another thread; true when it finished. The wait is a safety net
-// so a broken lock order fails the test instead of hanging it: a correct
-// implementation never needs the lock held by the calling thread.
-template <class Fn>
-bool finishes_elsewhere(Fn fn) {
-  auto done = std::async(std::launch::async, fn);
-  bool ok = done.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
-  return ok;  // the future's destructor joins (after the hook lets go if it hung)
-}
+// Starts fn on another thread while the caller holds a lock, and says
+// whether it finished. The wait is only a safety net: a correct
+// implementation never needs the lock the caller holds, while a wrong one
+// blocks until the hook lets go, fails this check, and is joined by
+// `pending.wait()` after the hook, so the test fails instead of hanging.
+struct Elsewhere {
+  std::future<void> pending;
+  template <class Fn>
+  bool finishes(Fn fn) {
+    pending = std::async(std::launch::async, fn);
+    return pending.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  }
+};
 
 // Two files whose state lives in different shards.
 std::pair<FileKey, FileKey> files_in_two_shards() {
@@ -138,9 +142,11 @@ TEST_CASE("holding one client's record lock: READ checks and SEQUENCEs still com
   auto sb = open41(sm, b, "oo-b", f2);
   REQUIRE(sa.ok());
   REQUIRE(sb.ok());
+  std::vector<nfsstat4> got;
+  Elsewhere other;
+  bool finished = false;
   bool held = sm.hold_client_lock_for_test(a.client->clientid, [&] {
-    std::vector<nfsstat4> got;
-    CHECK(finishes_elsewhere([&] {
+    finished = other.finishes([&] {
       // Client A's own stateid: a READ/WRITE check takes the shard lock only.
       got.push_back(sm.check_io_stateid(*sa, f1, true, 1, a.client.get()));
       got.push_back(sm.check_io_stateid(*sb, f2, false, 1, b.client.get()));
@@ -151,10 +157,12 @@ TEST_CASE("holding one client's record lock: READ checks and SEQUENCEs still com
       auto sb2 = open41(sm, b, "oo-b", f1, OPEN4_SHARE_ACCESS_READ);
       got.push_back(sb2.ok() ? NFS4_OK : sb2.error());
       if (sb2.ok()) got.push_back(sm.close(*sb2, 0, f1, 1, b.client.get()).status);
-    }));
-    CHECK(got == std::vector<nfsstat4>(6, NFS4_OK));
+    });
   });
+  other.pending.wait();
   CHECK(held);
+  CHECK(finished);
+  CHECK(got == std::vector<nfsstat4>(6, NFS4_OK));
 }
 
 TEST_CASE("holding one file shard's lock: other files' checks, opens and all SEQUENCEs complete") {
@@ -167,9 +175,11 @@ TEST_CASE("holding one file shard's lock: other files' checks, opens and all SEQ
   auto sb = open41(sm, b, "oo-b", f2);
   REQUIRE(sa.ok());
   REQUIRE(sb.ok());
+  std::vector<nfsstat4> got;
+  Elsewhere other;
+  bool finished = false;
   sm.hold_file_shard_for_test(f1, [&] {
-    std::vector<nfsstat4> got;
-    CHECK(finishes_elsewhere([&] {
+    finished = other.finishes([&] {
       got.push_back(sm.check_io_stateid(*sb, f2, true, 1, b.client.get()));
       // SEQUENCE of the client whose open sits in the held shard.
       got.push_back(sequence(sm, a, 1));
@@ -190,10 +200,11 @@ TEST_CASE("holding one file shard's lock: other files' checks, opens and all SEQ
       got.push_back(sm.lock(lr).status);
       LockDenied d;
       got.push_back(sm.lockt(1, b.client.get(), 0, bytes("lo-x"), true, 0, 5, f2, &d));
-    }));
-    CHECK(got ==
-          std::vector<nfsstat4>{NFS4_OK, NFS4_OK, NFS4_OK, NFS4_OK, NFS4_OK, NFS4ERR_DENIED});
+    });
   });
+  other.pending.wait();
+  CHECK(finished);
+  CHECK(got == std::vector<nfsstat4>{NFS4_OK, NFS4_OK, NFS4_OK, NFS4_OK, NFS4_OK, NFS4ERR_DENIED});
   CHECK(sm.lock_range_count(f2) == 1);
   CHECK(sm.audit() == "");
 }
