@@ -12,7 +12,7 @@ namespace efs::nfs4 {
 
 nfsstat4 check_stateid(Compound& c, const stateid4& sid, const vfs::FileSystem& fs, uint64_t ino,
                        bool for_write) {
-  StateId s;
+  stateid4 s;
   if (nfsstat4 st = state_convert::resolve(c, sid, &s); st != NFS4_OK) return st;
   if (is_anonymous(s) || is_read_bypass(s)) {
     // RFC 7530 9.1.4.3: I/O without an open still needs permission, which
@@ -25,8 +25,8 @@ nfsstat4 check_stateid(Compound& c, const stateid4& sid, const vfs::FileSystem& 
     }
     return NFS4_OK;
   }
-  return state_convert::wire(c.server.state().check_io_stateid(
-      s, FileKey{fs.fsid(), ino}, for_write, c.minorversion, c.client.get()));
+  return c.server.state().check_io_stateid(s, FileKey{fs.fsid(), ino}, for_write, c.minorversion,
+                                           c.client.get());
 }
 
 }  // namespace efs::nfs4

@@ -91,8 +91,8 @@ nfsstat4 op_lock(Compound& c, const LOCK4args& args, LOCK4res& res) {
   }
   auto r = sm.lock(req);
   return answer_seqid_op(c, sm, r, OP_LOCK, res, [&](LOCK4res& out) {
-    if (r.status == Nfs4Stat::ok) {
-      out.resok4.lock_stateid = to_wire(r.sid);
+    if (r.status == NFS4_OK) {
+      out.resok4.lock_stateid = r.sid;
     } else if (r.denied) {
       out.denied = to_wire_denied(*r.denied);
     }
@@ -104,11 +104,11 @@ nfsstat4 op_lockt(Compound& c, const LOCKT4args& args, LOCKT4res& res) {
   int write = is_write(args.locktype);
   if (write < 0) return res.status = NFS4ERR_INVAL;
   LockDenied d;
-  Nfs4Stat s =
+  nfsstat4 s =
       c.server.state().lockt(c.minorversion, c.client.get(), args.owner.clientid, args.owner.owner,
                              write == 1, args.offset, args.length, file_key(c.current), &d);
-  res.status = wire(s);
-  if (s == Nfs4Stat::denied) res.denied = to_wire_denied(d);
+  res.status = s;
+  if (s == NFS4ERR_DENIED) res.denied = to_wire_denied(d);
   return res.status;
 }
 
@@ -116,13 +116,13 @@ nfsstat4 op_locku(Compound& c, const LOCKU4args& args, LOCKU4res& res) {
   if (nfsstat4 st = need_file(c); st != NFS4_OK) return res.status = st;
   int write = is_write(args.locktype);
   if (write < 0) return res.status = NFS4ERR_INVAL;
-  StateId sid;
+  stateid4 sid;
   if (nfsstat4 st = resolve(c, args.lock_stateid, &sid); st != NFS4_OK) return res.status = st;
   auto& sm = c.server.state();
   auto r = sm.locku(sid, args.seqid, write == 1, args.offset, args.length, file_key(c.current),
                     c.minorversion, c.client.get());
   return answer_seqid_op(c, sm, r, OP_LOCKU, res, [&](LOCKU4res& out) {
-    if (r.status == Nfs4Stat::ok) out.lock_stateid = to_wire(r.sid);
+    if (r.status == NFS4_OK) out.lock_stateid = r.sid;
   });
 }
 

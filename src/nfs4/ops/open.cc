@@ -197,12 +197,11 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
   auto finish = [&](nfsstat4 st) {
     res.status = st;
     if (c.minorversion == 0 && start.owner) {
-      sm.owner_reply(start.owner, req.seqid, static_cast<Nfs4Stat>(st),
-                     OwnerReply{OP_OPEN, encode_bytes(res)});
+      sm.owner_reply(start.owner, req.seqid, st, OwnerReply{OP_OPEN, encode_bytes(res)});
     }
     return st;
   };
-  if (start.status != Nfs4Stat::ok) return finish(wire(start.status));
+  if (start.status != NFS4_OK) return finish(start.status);
 
   Opened o;
   nfsstat4 st = claim == CLAIM_NULL ? open_by_name(c, args, &o) : open_by_fh(c, &o);
@@ -215,8 +214,8 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
     // Execute permission stands in for read, as in Linux nfsd
     // (NFSD_MAY_READ_IF_EXEC): a client exec'ing a mode-0111 binary opens it
     // for READ.
-    const bool want_read = req.access & kShareAccessRead;
-    const bool want_write = req.access & kShareAccessWrite;
+    const bool want_read = req.access & OPEN4_SHARE_ACCESS_READ;
+    const bool want_write = req.access & OPEN4_SHARE_ACCESS_WRITE;
     uint32_t ask = (want_read ? vfs::kAccessRead | vfs::kAccessExecute : 0) |
                    (want_write ? vfs::kAccessModify : 0);
     auto g = file.fs->access(c.cred, o.ino, ask);
@@ -229,10 +228,10 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
   auto hold = file.fs->hold(o.ino);
   if (!hold) return finish(to_nfsstat(hold.error()));
   auto granted = sm.open_commit(start, req, file_key(file), std::move(*hold));
-  if (!granted) return finish(wire(granted.error()));
+  if (!granted) return finish(granted.error());
 
   auto& ok = res.resok4;
-  ok.stateid = to_wire(granted->sid);
+  ok.stateid = granted->sid;
   ok.cinfo = o.cinfo;
   ok.rflags = OPEN4_RESULT_LOCKTYPE_POSIX | (granted->confirm ? OPEN4_RESULT_CONFIRM : 0);
   ok.attrset = o.attrset;
@@ -254,16 +253,16 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
 nfsstat4 op_open_confirm(Compound& c, const OPEN_CONFIRM4args& args, OPEN_CONFIRM4res& res) {
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
   auto& sm = c.server.state();
-  auto r = sm.open_confirm(from_wire(args.open_stateid), args.seqid, file_key(c.current));
+  auto r = sm.open_confirm(args.open_stateid, args.seqid, file_key(c.current));
   // OPEN_CONFIRM exists only in 4.0, so the reply is always kept for the owner.
   return answer_seqid_op(c, sm, r, OP_OPEN_CONFIRM, res, [&](OPEN_CONFIRM4res& out) {
-    if (r.status == Nfs4Stat::ok) out.resok4.open_stateid = to_wire(r.sid);
+    if (r.status == NFS4_OK) out.resok4.open_stateid = r.sid;
   });
 }
 
 nfsstat4 op_open_downgrade(Compound& c, const OPEN_DOWNGRADE4args& args, OPEN_DOWNGRADE4res& res) {
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
-  StateId sid;
+  stateid4 sid;
   if (nfsstat4 st = resolve(c, args.open_stateid, &sid); st != NFS4_OK) return res.status = st;
   auto& sm = c.server.state();
   uint32_t access =
@@ -271,24 +270,24 @@ nfsstat4 op_open_downgrade(Compound& c, const OPEN_DOWNGRADE4args& args, OPEN_DO
   auto r = sm.open_downgrade(sid, args.seqid, access, args.share_deny, file_key(c.current),
                              c.minorversion, c.client.get());
   return answer_seqid_op(c, sm, r, OP_OPEN_DOWNGRADE, res, [&](OPEN_DOWNGRADE4res& out) {
-    if (r.status == Nfs4Stat::ok) out.resok4.open_stateid = to_wire(r.sid);
+    if (r.status == NFS4_OK) out.resok4.open_stateid = r.sid;
   });
 }
 
 nfsstat4 op_close(Compound& c, const CLOSE4args& args, CLOSE4res& res) {
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
-  StateId sid;
+  stateid4 sid;
   if (nfsstat4 st = resolve(c, args.open_stateid, &sid); st != NFS4_OK) return res.status = st;
   auto& sm = c.server.state();
   auto r = sm.close(sid, args.seqid, file_key(c.current), c.minorversion, c.client.get());
   return answer_seqid_op(c, sm, r, OP_CLOSE, res, [&](CLOSE4res& out) {
-    if (r.status == Nfs4Stat::ok) out.open_stateid = to_wire(r.sid);
+    if (r.status == NFS4_OK) out.open_stateid = r.sid;
   });
 }
 
 nfsstat4 op_delegreturn(Compound& c, const DELEGRETURN4args& args, DELEGRETURN4res& res) {
   if (!c.current.set()) return res.status = NFS4ERR_NOFILEHANDLE;
-  StateId sid;
+  stateid4 sid;
   if (nfsstat4 st = resolve(c, args.deleg_stateid, &sid); st != NFS4_OK) return res.status = st;
   // No delegation stateid exists (none is ever granted), so whatever the
   // client presents is not one: a stale one from an earlier boot, or bad.

@@ -65,7 +65,7 @@ nfsstat4 check_io_cred(const Compound& c, const vfs::Attr& a, bool for_write) {
 // StateManager::check_stateid itself (no open to lean on), without the owner
 // override; every other stateid gets check_io_cred.
 bool special_stateid(const Compound& c, const stateid4& sid) {
-  StateId s;
+  stateid4 s;
   if (state_convert::resolve(c, sid, &s) != NFS4_OK) return false;
   return is_anonymous(s) || is_read_bypass(s);
 }

@@ -10,26 +10,6 @@ namespace efs::nfs4 {
 
 using namespace state_convert;
 
-namespace {
-
-ChannelAttrs from_wire_attrs(const channel_attrs4& a) {
-  return ChannelAttrs{a.ca_headerpadsize,          a.ca_maxrequestsize, a.ca_maxresponsesize,
-                      a.ca_maxresponsesize_cached, a.ca_maxoperations,  a.ca_maxrequests};
-}
-
-channel_attrs4 to_wire_attrs(const ChannelAttrs& a) {
-  channel_attrs4 w;
-  w.ca_headerpadsize = a.headerpadsize;
-  w.ca_maxrequestsize = a.maxrequestsize;
-  w.ca_maxresponsesize = a.maxresponsesize;
-  w.ca_maxresponsesize_cached = a.maxresponsesize_cached;
-  w.ca_maxoperations = a.maxoperations;
-  w.ca_maxrequests = a.maxrequests;
-  return w;
-}
-
-}  // namespace
-
 nfsstat4 op_exchange_id(Compound& c, const EXCHANGE_ID4args& args, EXCHANGE_ID4res& res) {
   auto& sm = c.server.state();
   auto r = sm.exchange_id(args.eia_clientowner.co_verifier, args.eia_clientowner.co_ownerid,
@@ -37,12 +17,10 @@ nfsstat4 op_exchange_id(Compound& c, const EXCHANGE_ID4args& args, EXCHANGE_ID4r
                           principal(c));
   if (!r) {
     spdlog::info("nfs4 EXCHANGE_ID: {}", to_string(r.error()));
-    return res.eir_status = wire(r.error());
+    return res.eir_status = r.error();
   }
   auto& ok = res.eir_resok4;
-  ok.eir_clientid = r->clientid;
-  ok.eir_sequenceid = r->sequenceid;
-  ok.eir_flags = r->flags;
+  ok = std::move(*r);  // eir_clientid, eir_sequenceid, eir_flags
   ok.eir_state_protect.spr_how = SP4_NONE;
   // RFC 8881 2.5: the same owner and scope across restarts tell the client it
   // may reclaim its state here.
@@ -59,53 +37,29 @@ nfsstat4 op_exchange_id(Compound& c, const EXCHANGE_ID4args& args, EXCHANGE_ID4r
 }
 
 nfsstat4 op_create_session(Compound& c, const CREATE_SESSION4args& args, CREATE_SESSION4res& res) {
-  CreateSessionArgs a;
-  a.clientid = args.csa_clientid;
-  a.sequence = args.csa_sequence;
-  a.flags = args.csa_flags;
-  a.fore = from_wire_attrs(args.csa_fore_chan_attrs);
-  a.back = from_wire_attrs(args.csa_back_chan_attrs);
-  a.cb_program = args.csa_cb_program;
-  auto r = c.server.state().create_session(a, principal(c), c.call.connection_id);
+  auto r = c.server.state().create_session(args, principal(c), c.call.connection_id);
   if (!r) {
-    spdlog::info("nfs4 CREATE_SESSION: client {:x}: {}", a.clientid, to_string(r.error()));
-    return res.csr_status = wire(r.error());
+    spdlog::info("nfs4 CREATE_SESSION: client {:x}: {}", args.csa_clientid, to_string(r.error()));
+    return res.csr_status = r.error();
   }
-  auto& ok = res.csr_resok4;
-  ok.csr_sessionid = r->sessionid;
-  ok.csr_sequence = r->sequence;
-  ok.csr_flags = r->flags;
-  ok.csr_fore_chan_attrs = to_wire_attrs(r->fore);
-  ok.csr_back_chan_attrs = to_wire_attrs(r->back);
+  res.csr_resok4 = std::move(*r);
   return res.csr_status = NFS4_OK;
 }
 
 nfsstat4 op_destroy_session(Compound& c, const DESTROY_SESSION4args& args,
                             DESTROY_SESSION4res& res) {
   return res.dsr_status =
-             wire(c.server.state().destroy_session(args.dsa_sessionid, c.call.connection_id));
+             c.server.state().destroy_session(args.dsa_sessionid, c.call.connection_id);
 }
 
 nfsstat4 op_sequence(Compound& c, const SEQUENCE4args& args, SEQUENCE4res& res) {
-  SequenceArgs a;
-  a.sessionid = args.sa_sessionid;
-  a.sequenceid = args.sa_sequenceid;
-  a.slotid = args.sa_slotid;
-  a.highest_slotid = args.sa_highest_slotid;
-  a.cachethis = args.sa_cachethis;
-  auto r = c.server.state().sequence(a, c.call.connection_id);
+  auto r = c.server.state().sequence(args, c.call.connection_id);
   if (!r) {
-    spdlog::debug("nfs4 SEQUENCE: slot {} seq {}: {}", a.slotid, a.sequenceid,
+    spdlog::debug("nfs4 SEQUENCE: slot {} seq {}: {}", args.sa_slotid, args.sa_sequenceid,
                   to_string(r.error()));
-    return res.sr_status = wire(r.error());
+    return res.sr_status = r.error();
   }
-  auto& ok = res.sr_resok4;
-  ok.sr_sessionid = args.sa_sessionid;
-  ok.sr_sequenceid = args.sa_sequenceid;
-  ok.sr_slotid = args.sa_slotid;
-  ok.sr_highest_slotid = r->highest_slotid;
-  ok.sr_target_highest_slotid = r->target_highest_slotid;
-  ok.sr_status_flags = r->status_flags;
+  res.sr_resok4 = r->resok;
   c.session = r->session;
   c.client = r->client;
   c.cachethis = args.sa_cachethis;
@@ -122,25 +76,25 @@ nfsstat4 op_sequence(Compound& c, const SEQUENCE4args& args, SEQUENCE4res& res) 
 
 nfsstat4 op_bind_conn_to_session(Compound& c, const BIND_CONN_TO_SESSION4args& args,
                                  BIND_CONN_TO_SESSION4res& res) {
-  auto r = c.server.state().bind_conn_to_session(
-      args.bctsa_sessid, static_cast<uint32_t>(args.bctsa_dir), c.call.connection_id);
-  if (!r) return res.bctsr_status = wire(r.error());
+  auto r = c.server.state().bind_conn_to_session(args.bctsa_sessid, args.bctsa_dir,
+                                                 c.call.connection_id);
+  if (!r) return res.bctsr_status = r.error();
   res.bctsr_resok4.bctsr_sessid = args.bctsa_sessid;
-  res.bctsr_resok4.bctsr_dir = static_cast<channel_dir_from_server4>(*r);
+  res.bctsr_resok4.bctsr_dir = *r;
   res.bctsr_resok4.bctsr_use_conn_in_rdma_mode = false;  // no RDMA
   return res.bctsr_status = NFS4_OK;
 }
 
 nfsstat4 op_destroy_clientid(Compound& c, const DESTROY_CLIENTID4args& args,
                              DESTROY_CLIENTID4res& res) {
-  return res.dcr_status = wire(c.server.state().destroy_clientid(args.dca_clientid));
+  return res.dcr_status = c.server.state().destroy_clientid(args.dca_clientid);
 }
 
 nfsstat4 op_reclaim_complete(Compound& c, const RECLAIM_COMPLETE4args& args,
                              RECLAIM_COMPLETE4res& res) {
   if (!c.client) return res.rcr_status = NFS4ERR_OP_NOT_IN_SESSION;
   if (args.rca_one_fs && !c.current.set()) return res.rcr_status = NFS4ERR_NOFILEHANDLE;
-  return res.rcr_status = wire(c.server.state().reclaim_complete(*c.client, args.rca_one_fs));
+  return res.rcr_status = c.server.state().reclaim_complete(*c.client, args.rca_one_fs);
 }
 
 nfsstat4 op_test_stateid(Compound& c, const TEST_STATEID4args& args, TEST_STATEID4res& res) {
@@ -148,17 +102,16 @@ nfsstat4 op_test_stateid(Compound& c, const TEST_STATEID4args& args, TEST_STATEI
   // RFC 8881 18.48.3: one status per stateid; the special ones are not
   // tested (the current stateid is not resolved here either).
   for (const auto& s : args.ts_stateids) {
-    res.tsr_resok4.tsr_status_codes.push_back(
-        wire(c.server.state().test_stateid(*c.client, from_wire(s))));
+    res.tsr_resok4.tsr_status_codes.push_back(c.server.state().test_stateid(*c.client, s));
   }
   return res.tsr_status = NFS4_OK;
 }
 
 nfsstat4 op_free_stateid(Compound& c, const FREE_STATEID4args& args, FREE_STATEID4res& res) {
   if (!c.client) return res.fsr_status = NFS4ERR_OP_NOT_IN_SESSION;
-  StateId s;
+  stateid4 s;
   if (nfsstat4 st = resolve(c, args.fsa_stateid, &s); st != NFS4_OK) return res.fsr_status = st;
-  return res.fsr_status = wire(c.server.state().free_stateid(*c.client, s));
+  return res.fsr_status = c.server.state().free_stateid(*c.client, s);
 }
 
 }  // namespace efs::nfs4

@@ -1,5 +1,6 @@
-// Conversions between the generated wire types and the state layer's own
-// (state/types.h), shared by the state op files. Internal to src/nfs4/ops.
+// What the state op files share beyond the generated wire types (which the
+// state layer speaks too): the 4.1 current stateid, the caller's principal,
+// the file key, and the 4.0 owner reply cache. Internal to src/nfs4/ops.
 #pragma once
 
 #include <optional>
@@ -11,43 +12,21 @@
 
 namespace efs::nfs4::state_convert {
 
-// The state layer's status numbers are nfsstat4's.
-static_assert(uint32_t(Nfs4Stat::bad_stateid) == uint32_t(NFS4ERR_BAD_STATEID));
-static_assert(uint32_t(Nfs4Stat::seq_misordered) == uint32_t(NFS4ERR_SEQ_MISORDERED));
-static_assert(uint32_t(Nfs4Stat::clientid_busy) == uint32_t(NFS4ERR_CLIENTID_BUSY));
-static_assert(uint32_t(Nfs4Stat::encr_alg_unsupp) == uint32_t(NFS4ERR_ENCR_ALG_UNSUPP));
-static_assert(uint32_t(Nfs4Stat::locks_held) == uint32_t(NFS4ERR_LOCKS_HELD));
-static_assert(uint32_t(Nfs4Stat::retry_uncached_rep) == uint32_t(NFS4ERR_RETRY_UNCACHED_REP));
-
-inline nfsstat4 wire(Nfs4Stat s) {
-  return static_cast<nfsstat4>(static_cast<int32_t>(s));
-}
-
-inline StateId from_wire(const stateid4& s) {
-  return StateId{s.seqid, s.other};
-}
-inline stateid4 to_wire(const StateId& s) {
-  stateid4 w;
-  w.seqid = s.seqid;
-  w.other = s.other;
-  return w;
-}
-
 // RFC 8881 16.2.3.1.2: in 4.1 the special "current stateid" (seqid 1, other
 // zero) stands for the stateid the previous op of this COMPOUND produced.
-inline nfsstat4 resolve(const Compound& c, const stateid4& in, StateId* out) {
-  StateId s = from_wire(in);
+inline nfsstat4 resolve(const Compound& c, const stateid4& in, stateid4* out) {
+  stateid4 s = in;
   if (c.minorversion >= 1 && is_current_stateid(s)) {
     if (!c.has_current_stateid) return NFS4ERR_BAD_STATEID;
-    s = from_wire(c.current_stateid);
+    s = c.current_stateid;
   }
   *out = s;
   return NFS4_OK;
 }
 
-inline void set_current(Compound& c, const StateId& s) {
+inline void set_current(Compound& c, const stateid4& s) {
   if (c.minorversion < 1) return;
-  c.current_stateid = to_wire(s);
+  c.current_stateid = s;
   c.has_current_stateid = true;
 }
 
@@ -88,11 +67,12 @@ nfsstat4 answer_seqid_op(Compound& c, StateManager& sm, const R& r, nfs_opnum4 o
     if (!decode_bytes(r.replay->bytes, res)) return res.status = NFS4ERR_SERVERFAULT;
     return res.status;
   }
-  res.status = wire(r.status);
+  res.status = r.status;
   fill(res);
-  if (r.status == Nfs4Stat::ok) set_current(c, r.sid);
+  if (r.status == NFS4_OK) set_current(c, r.sid);
   if (c.minorversion == 0) {
-    sm.owner_reply(r.seqid_owner, r.seqid, r.status, OwnerReply{static_cast<uint32_t>(op), encode_bytes(res)});
+    sm.owner_reply(r.seqid_owner, r.seqid, r.status,
+                   OwnerReply{static_cast<uint32_t>(op), encode_bytes(res)});
   }
   return res.status;
 }

@@ -1,7 +1,8 @@
 // Byte-range locks: LOCK, LOCKT, LOCKU, RELEASE_LOCKOWNER (RFC 7530
 // 16.10-16.12, 16.37; RFC 8881 18.10-18.12). Locks are advisory (EFS: READ
 // and WRITE never check them), POSIX-style: a lock-owner's ranges on a file
-// merge and split, upgrades and downgrades replace the overlapped part.
+// merge and split, upgrades and downgrades replace the overlapped part. A
+// file's ranges live in its shard (FileShard::ranges), under the shard lock.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -35,7 +36,7 @@ bool same_lock_owner(const StateOwner* a, const StateOwner* b) {
   return a && b && a->clientid == b->clientid && a->owner == b->owner;
 }
 
-void bump(StateId& s) {
+void bump(stateid4& s) {
   if (++s.seqid == 0) s.seqid = 1;
 }
 
@@ -74,10 +75,11 @@ void coalesce(std::vector<LockRange>& v, const StateOwner* owner) {
 
 }  // namespace
 
-std::optional<LockDenied> StateManager::conflict_locked(const StateOwner* owner, FileKey file,
-                                                        bool write, uint64_t first, uint64_t last) {
-  auto it = ranges_.find(file);
-  if (it == ranges_.end()) return std::nullopt;
+std::optional<LockDenied> StateManager::conflict_locked(FileShard& shard, const StateOwner* owner,
+                                                        FileKey file, bool write, uint64_t first,
+                                                        uint64_t last) {
+  auto it = shard.ranges.find(file);
+  if (it == shard.ranges.end()) return std::nullopt;
   for (const auto& r : it->second) {
     if (same_lock_owner(r.owner.get(), owner)) continue;
     if (r.last < first || r.first > last) continue;
@@ -87,17 +89,18 @@ std::optional<LockDenied> StateManager::conflict_locked(const StateOwner* owner,
   return std::nullopt;
 }
 
-void StateManager::unlock_range_locked(const StateOwner* owner, FileKey file, uint64_t first,
-                                       uint64_t last) {
-  auto it = ranges_.find(file);
-  if (it == ranges_.end()) return;
+void StateManager::unlock_range_locked(FileShard& shard, const StateOwner* owner, FileKey file,
+                                       uint64_t first, uint64_t last) {
+  auto it = shard.ranges.find(file);
+  if (it == shard.ranges.end()) return;
   cut(it->second, owner, first, last);
-  if (it->second.empty()) ranges_.erase(it);
+  if (it->second.empty()) shard.ranges.erase(it);
 }
 
-bool StateManager::owner_holds_locks_locked(const StateOwner* owner, FileKey file) {
-  auto it = ranges_.find(file);
-  if (it == ranges_.end()) return false;
+bool StateManager::owner_holds_locks_locked(FileShard& shard, const StateOwner* owner,
+                                            FileKey file) {
+  auto it = shard.ranges.find(file);
+  if (it == shard.ranges.end()) return false;
   return std::any_of(it->second.begin(), it->second.end(),
                      [&](const LockRange& r) { return same_lock_owner(r.owner.get(), owner); });
 }
@@ -106,84 +109,82 @@ StateOpResult StateManager::lock(const LockRequest& req) {
   StateOpResult r;
   uint64_t first = 0, last = 0;
   if (!to_range(req.offset, req.length, &first, &last)) {
-    r.status = Nfs4Stat::inval;
+    r.status = NFS4ERR_INVAL;
     return r;
   }
-  std::lock_guard lk(mu_);
-  const Client* sc = req.session_client.get();
+  Client* sc = req.session_client.get();
   Found f;
   std::shared_ptr<StateOwner> lock_owner;
   std::shared_ptr<LockState> ls;
   std::shared_ptr<OpenState> open;
   if (req.new_lock_owner) {
     // open_to_lock_owner4: the open-owner's seqid is the one in play.
-    r.status = lookup_stateid_locked(req.open_sid, req.minorversion, sc, false, &f);
-    if (r.status != Nfs4Stat::ok) return r;
+    r.status = lookup_stateid(req.open_sid, req.minorversion, sc, false, &f);
+    if (r.status != NFS4_OK) return r;
     if (f.lock) {
-      r.status = Nfs4Stat::bad_stateid;
+      r.status = NFS4ERR_BAD_STATEID;
       return r;
     }
     if (req.minorversion == 0) {
       r.seqid_owner = f.owner;
       r.seqid = req.open_seqid;
-      r.status = owner_seqid_locked(*f.owner, req.open_seqid, false, &r.replay);
-      if (r.status != Nfs4Stat::ok || r.replay) return r;
+      r.status = owner_seqid_locked(*f.owner, req.open_seqid, &r.replay);
+      if (r.status != NFS4_OK || r.replay) return r;
     }
     if (f.closed || f.open->file != req.file || (req.minorversion == 0 && !f.owner->confirmed)) {
-      r.status = Nfs4Stat::bad_stateid;
+      r.status = NFS4ERR_BAD_STATEID;
       return r;
     }
     r.status = seqid_check(req.open_sid, *f.sid, req.minorversion);
-    if (r.status != Nfs4Stat::ok) return r;
+    if (r.status != NFS4_OK) return r;
     uint64_t clientid = f.owner->clientid;
     // The new lock-owner must belong to the open's client (as Linux nfsd checks).
     if (req.minorversion == 0 && req.lo_clientid != clientid) {
-      r.status = Nfs4Stat::bad_stateid;
+      r.status = NFS4ERR_BAD_STATEID;
       return r;
     }
     open = f.open;
     bool created = false;
-    lock_owner = get_owner_locked(false, clientid, req.lo_owner, &created);
+    lock_owner = get_owner_locked(*f.client, false, req.lo_owner, &created);
     for (auto& l : lock_owner->locks) {
       if (l->file == req.file) ls = l;
     }
   } else {
-    r.status = lookup_stateid_locked(req.lock_sid, req.minorversion, sc, false, &f);
-    if (r.status != Nfs4Stat::ok) return r;
+    r.status = lookup_stateid(req.lock_sid, req.minorversion, sc, false, &f);
+    if (r.status != NFS4_OK) return r;
     if (!f.lock) {
-      r.status = Nfs4Stat::bad_stateid;
+      r.status = NFS4ERR_BAD_STATEID;
       return r;
     }
     if (req.minorversion == 0) {
       r.seqid_owner = f.owner;
       r.seqid = req.lock_seqid;
-      r.status = owner_seqid_locked(*f.owner, req.lock_seqid, false, &r.replay);
-      if (r.status != Nfs4Stat::ok || r.replay) return r;
+      r.status = owner_seqid_locked(*f.owner, req.lock_seqid, &r.replay);
+      if (r.status != NFS4_OK || r.replay) return r;
     }
     if (f.lock->file != req.file) {
-      r.status = Nfs4Stat::bad_stateid;
+      r.status = NFS4ERR_BAD_STATEID;
       return r;
     }
     r.status = seqid_check(req.lock_sid, *f.sid, req.minorversion);
-    if (r.status != Nfs4Stat::ok) return r;
+    if (r.status != NFS4_OK) return r;
     lock_owner = f.owner;
     ls = f.lock;
     open = f.open;
   }
-  auto client = find_client_locked(lock_owner->clientid);
-  if (!client) {
-    r.status = req.minorversion == 0 ? Nfs4Stat::expired : Nfs4Stat::badsession;
-    return r;
-  }
-  renew_locked(*client);
-  r.status = grace_check_locked(*client, req.minorversion, req.reclaim);
-  if (r.status != Nfs4Stat::ok) return r;
-  if (auto d = conflict_locked(lock_owner.get(), req.file, req.write, first, last)) {
-    r.status = Nfs4Stat::denied;
+  // The client is f.client (live: checked under its lock); the state found
+  // is req.file's, so f.shard is that file's shard.
+  Client& client = *f.client;
+  FileShard& shard = *f.shard;
+  renew(client);
+  r.status = grace_check_locked(client, req.minorversion, req.reclaim);
+  if (r.status != NFS4_OK) return r;
+  if (auto d = conflict_locked(shard, lock_owner.get(), req.file, req.write, first, last)) {
+    r.status = NFS4ERR_DENIED;
     r.denied = std::move(*d);
     return r;
   }
-  std::vector<LockRange> next = ranges_[req.file];
+  std::vector<LockRange> next = shard.ranges[req.file];
   cut(next, lock_owner.get(), first, last);
   next.push_back({lock_owner, first, last, req.write});
   coalesce(next, lock_owner.get());
@@ -192,23 +193,23 @@ StateOpResult StateManager::lock(const LockRequest& req) {
   // plain "lock not granted"), describing the requested range.
   if (next.size() > opts_.max_locks_per_file) {
     spdlog::info("nfs4 LOCK: file {}:{} has {} locks (limit {}): DENIED", req.file.fsid,
-                 req.file.ino, ranges_[req.file].size(), opts_.max_locks_per_file);
-    r.status = Nfs4Stat::denied;
+                 req.file.ino, shard.ranges[req.file].size(), opts_.max_locks_per_file);
+    r.status = NFS4ERR_DENIED;
     r.denied =
         LockDenied{req.offset, req.length, req.write, lock_owner->clientid, lock_owner->owner};
-    if (ranges_[req.file].empty()) ranges_.erase(req.file);
+    if (shard.ranges[req.file].empty()) shard.ranges.erase(req.file);
     return r;
   }
-  ranges_[req.file] = std::move(next);
+  shard.ranges[req.file] = std::move(next);
   if (ls) {
     bump(ls->sid);
   } else {
     ls = std::make_shared<LockState>();
-    ls->sid = new_stateid_locked(lock_owner->clientid);
+    ls->sid = new_stateid_locked(shard, lock_owner->clientid);
     ls->owner = lock_owner;
     ls->open = open;
     ls->file = req.file;
-    lock_states_[ls->sid.other] = ls;
+    shard.lock_states[ls->sid.other] = ls;
     lock_owner->locks.insert(ls);
     if (open) open->locks.insert(ls);
   }
@@ -221,80 +222,90 @@ StateOpResult StateManager::lock(const LockRequest& req) {
   return r;
 }
 
-StateOpResult StateManager::locku(const StateId& sid, uint32_t seqid, bool write, uint64_t offset,
+StateOpResult StateManager::locku(const stateid4& sid, uint32_t seqid, bool write, uint64_t offset,
                                   uint64_t length, FileKey file, uint32_t minorversion,
-                                  const Client* session_client) {
+                                  Client* session_client) {
   (void)write;  // the type does not matter for unlocking (RFC 7530 16.12.4)
   StateOpResult r;
   uint64_t first = 0, last = 0;
-  std::lock_guard lk(mu_);
   Found f;
-  r.status = lookup_stateid_locked(sid, minorversion, session_client, false, &f);
-  if (r.status != Nfs4Stat::ok) return r;
+  r.status = lookup_stateid(sid, minorversion, session_client, false, &f);
+  if (r.status != NFS4_OK) return r;
   if (!f.lock) {
-    r.status = Nfs4Stat::bad_stateid;
+    r.status = NFS4ERR_BAD_STATEID;
     return r;
   }
   if (minorversion == 0) {
     r.seqid_owner = f.owner;
     r.seqid = seqid;
-    r.status = owner_seqid_locked(*f.owner, seqid, false, &r.replay);
-    if (r.status != Nfs4Stat::ok || r.replay) return r;
+    r.status = owner_seqid_locked(*f.owner, seqid, &r.replay);
+    if (r.status != NFS4_OK || r.replay) return r;
   }
   if (!to_range(offset, length, &first, &last)) {
-    r.status = Nfs4Stat::inval;
+    r.status = NFS4ERR_INVAL;
     return r;
   }
   if (f.lock->file != file) {
-    r.status = Nfs4Stat::bad_stateid;
+    r.status = NFS4ERR_BAD_STATEID;
     return r;
   }
   r.status = seqid_check(sid, *f.sid, minorversion);
-  if (r.status != Nfs4Stat::ok) return r;
-  unlock_range_locked(f.owner.get(), file, first, last);
-  if (auto c = find_client_locked(f.owner->clientid)) renew_locked(*c);
+  if (r.status != NFS4_OK) return r;
+  unlock_range_locked(*f.shard, f.owner.get(), file, first, last);
+  renew(*f.client);
   bump(*f.sid);
   r.sid = *f.sid;
   return r;
 }
 
-Nfs4Stat StateManager::lockt(uint32_t minorversion, const Client* session_client, uint64_t clientid,
+nfsstat4 StateManager::lockt(uint32_t minorversion, Client* session_client, uint64_t clientid,
                              std::span<const uint8_t> owner, bool write, uint64_t offset,
                              uint64_t length, FileKey file, LockDenied* denied) {
   uint64_t first = 0, last = 0;
-  if (!to_range(offset, length, &first, &last)) return Nfs4Stat::inval;
-  std::lock_guard lk(mu_);
+  if (!to_range(offset, length, &first, &last)) return NFS4ERR_INVAL;
   if (minorversion >= 1) {
-    if (!session_client) return Nfs4Stat::serverfault;
+    if (!session_client) return NFS4ERR_SERVERFAULT;
     clientid = session_client->clientid;
   } else {
-    Nfs4Stat s = client_for_40_locked(clientid, nullptr);
-    if (s != Nfs4Stat::ok) return s;
+    nfsstat4 s = client_for_40(clientid, nullptr);
+    if (s != NFS4_OK) return s;
   }
-  if (grace_locked()) return Nfs4Stat::grace;  // RFC 7530 9.6.2: LOCKT too
+  if (grace_now()) return NFS4ERR_GRACE;  // RFC 7530 9.6.2: LOCKT too
   StateOwner probe;
   probe.clientid = clientid;
   probe.owner.assign(owner.begin(), owner.end());
-  if (auto d = conflict_locked(&probe, file, write, first, last)) {
+  // LOCKT only reads the file's ranges: its shard lock alone.
+  FileShard& shard = shard_for(file);
+  std::lock_guard sl(shard.mu);
+  if (auto d = conflict_locked(shard, &probe, file, write, first, last)) {
     if (denied) *denied = std::move(*d);
-    return Nfs4Stat::denied;
+    return NFS4ERR_DENIED;
   }
-  return Nfs4Stat::ok;
+  return NFS4_OK;
 }
 
-Nfs4Stat StateManager::release_lockowner(uint64_t clientid, std::span<const uint8_t> owner) {
-  std::lock_guard lk(mu_);
-  Nfs4Stat s = client_for_40_locked(clientid, nullptr);
-  if (s != Nfs4Stat::ok) return s;
-  auto lo = find_owner_locked(false, clientid, owner);
-  if (!lo) return Nfs4Stat::ok;
-  // RFC 7530 16.37.4: not while the lock-owner holds locks.
+nfsstat4 StateManager::release_lockowner(uint64_t clientid, std::span<const uint8_t> owner) {
+  std::shared_ptr<Client> c;
+  nfsstat4 s = client_for_40(clientid, &c);
+  if (s != NFS4_OK) return s;
+  std::lock_guard cl(c->mu);
+  auto it = c->lock_owners.find(std::vector<uint8_t>(owner.begin(), owner.end()));
+  if (it == c->lock_owners.end()) return NFS4_OK;
+  auto lo = it->second;
+  // RFC 7530 16.37.4: not while the lock-owner holds locks. The client lock
+  // keeps its ranges from changing between this check and the release.
   for (auto& l : lo->locks) {
-    if (owner_holds_locks_locked(lo.get(), l->file)) return Nfs4Stat::locks_held;
+    FileShard& shard = shard_for(l->file);
+    std::lock_guard sl(shard.mu);
+    if (owner_holds_locks_locked(shard, lo.get(), l->file)) return NFS4ERR_LOCKS_HELD;
   }
-  for (auto& l : std::set(lo->locks)) remove_lock_state_locked(l);
-  lock_owners_.erase({lo->clientid, lo->owner});
-  return Nfs4Stat::ok;
+  for (auto& l : std::set(lo->locks)) {
+    FileShard& shard = shard_for(l->file);
+    std::lock_guard sl(shard.mu);
+    remove_lock_state_locked(shard, l);
+  }
+  c->lock_owners.erase(it);
+  return NFS4_OK;
 }
 
 }  // namespace efs::nfs4

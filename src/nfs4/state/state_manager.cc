@@ -1,6 +1,7 @@
 // StateManager: construction, persistence of client records, grace period,
-// lease expiry and the id allocators. The protocol rules are in clients.cc,
-// open_state.cc and lock_state.cc.
+// lease expiry, the id allocators, the file shards and the test hooks. The
+// protocol rules are in clients.cc, sessions.cc, open_state.cc and
+// lock_state.cc.
 #include "nfs4/state/state_manager.h"
 
 #include <spdlog/spdlog.h>
@@ -9,82 +10,6 @@
 #include "meta/db.h"
 
 namespace efs::nfs4 {
-
-const char* to_string(Nfs4Stat s) {
-  switch (s) {
-    case Nfs4Stat::ok:
-      return "NFS4_OK";
-    case Nfs4Stat::perm:
-      return "NFS4ERR_PERM";
-    case Nfs4Stat::noent:
-      return "NFS4ERR_NOENT";
-    case Nfs4Stat::access:
-      return "NFS4ERR_ACCESS";
-    case Nfs4Stat::exist:
-      return "NFS4ERR_EXIST";
-    case Nfs4Stat::inval:
-      return "NFS4ERR_INVAL";
-    case Nfs4Stat::notsupp:
-      return "NFS4ERR_NOTSUPP";
-    case Nfs4Stat::toosmall:
-      return "NFS4ERR_TOOSMALL";
-    case Nfs4Stat::serverfault:
-      return "NFS4ERR_SERVERFAULT";
-    case Nfs4Stat::delay:
-      return "NFS4ERR_DELAY";
-    case Nfs4Stat::denied:
-      return "NFS4ERR_DENIED";
-    case Nfs4Stat::expired:
-      return "NFS4ERR_EXPIRED";
-    case Nfs4Stat::grace:
-      return "NFS4ERR_GRACE";
-    case Nfs4Stat::clid_inuse:
-      return "NFS4ERR_CLID_INUSE";
-    case Nfs4Stat::resource:
-      return "NFS4ERR_RESOURCE";
-    case Nfs4Stat::stale_clientid:
-      return "NFS4ERR_STALE_CLIENTID";
-    case Nfs4Stat::stale_stateid:
-      return "NFS4ERR_STALE_STATEID";
-    case Nfs4Stat::old_stateid:
-      return "NFS4ERR_OLD_STATEID";
-    case Nfs4Stat::bad_stateid:
-      return "NFS4ERR_BAD_STATEID";
-    case Nfs4Stat::bad_seqid:
-      return "NFS4ERR_BAD_SEQID";
-    case Nfs4Stat::not_same:
-      return "NFS4ERR_NOT_SAME";
-    case Nfs4Stat::no_grace:
-      return "NFS4ERR_NO_GRACE";
-    case Nfs4Stat::reclaim_bad:
-      return "NFS4ERR_RECLAIM_BAD";
-    case Nfs4Stat::locks_held:
-      return "NFS4ERR_LOCKS_HELD";
-    case Nfs4Stat::openmode:
-      return "NFS4ERR_OPENMODE";
-    case Nfs4Stat::admin_revoked:
-      return "NFS4ERR_ADMIN_REVOKED";
-    case Nfs4Stat::badsession:
-      return "NFS4ERR_BADSESSION";
-    case Nfs4Stat::badslot:
-      return "NFS4ERR_BADSLOT";
-    case Nfs4Stat::complete_already:
-      return "NFS4ERR_COMPLETE_ALREADY";
-    case Nfs4Stat::conn_not_bound_to_session:
-      return "NFS4ERR_CONN_NOT_BOUND_TO_SESSION";
-    case Nfs4Stat::seq_misordered:
-      return "NFS4ERR_SEQ_MISORDERED";
-    case Nfs4Stat::retry_uncached_rep:
-      return "NFS4ERR_RETRY_UNCACHED_REP";
-    case Nfs4Stat::too_many_ops:
-      return "NFS4ERR_TOO_MANY_OPS";
-    case Nfs4Stat::clientid_busy:
-      return "NFS4ERR_CLIENTID_BUSY";
-    case Nfs4Stat::encr_alg_unsupp:
-      return "NFS4ERR_ENCR_ALG_UNSUPP";
-  }
-  return "?";
-}
 
 namespace {
 
@@ -97,13 +22,6 @@ const std::vector<std::string> kMigrations = {
     "  minorversion INTEGER NOT NULL)",
 };
 
-void put_be32(uint8_t* p, uint32_t v) {
-  p[0] = uint8_t(v >> 24);
-  p[1] = uint8_t(v >> 16);
-  p[2] = uint8_t(v >> 8);
-  p[3] = uint8_t(v);
-}
-
 }  // namespace
 
 const std::string& StateManager::server_owner_major() {
@@ -115,8 +33,18 @@ const std::string& StateManager::server_scope() {
   return s;
 }
 
+uint32_t StateManager::shard_of(FileKey file) {
+  // A 64-bit mix of (fsid, ino) so that consecutive inodes spread over shards.
+  uint64_t h = file.ino * 0x9e3779b97f4a7c15ull ^ (file.fsid + 0x632be59bd9b4e019ull);
+  h ^= h >> 31;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 29;
+  return static_cast<uint32_t>(h % kFileShards);
+}
+
 StateManager::StateManager(Clock& clock, StateOptions options, meta::Db* db)
     : clock_(clock), opts_(options), db_(db) {
+  static_assert(kFileShards <= 256, "the shard index is one byte of stateid other");
   // A nonzero boot instance that differs between restarts: stateids and client
   // ids of an earlier boot are recognised as stale (RFC 7530 9.1.4.3).
   do {
@@ -148,9 +76,10 @@ void StateManager::load_persisted() {
     return;
   }
   if (!owners.empty()) {
+    std::lock_guard g(grace_mu_);
     reclaimable_ = std::move(owners);
-    grace_ = true;
     grace_end_ = clock_.steady_now() + opts_.grace_time;
+    grace_ = true;
     spdlog::info("nfs4 state: grace period of {}s for {} client(s) from before restart",
                  opts_.grace_time.count(), reclaimable_.size());
   }
@@ -183,43 +112,54 @@ void StateManager::forget_clients(const std::vector<std::vector<uint8_t>>& owner
   if (!r) spdlog::error("nfs4 state: cannot delete client records: {}", r.error().message);
 }
 
-bool StateManager::grace_locked() {
+// ---------------------------------------------------------------- grace
+
+bool StateManager::grace_now() {
+  if (!grace_.load(std::memory_order_acquire)) return false;
+  std::lock_guard g(grace_mu_);
   if (grace_ && clock_.steady_now() >= grace_end_) {
-    // The records are deleted on the next tick (no database work under mu_).
+    // The records are deleted on the next tick (no database work under a lock).
     end_grace_locked(&pending_forget_);
   }
   return grace_;
 }
 
-Nfs4Stat StateManager::grace_check_locked(const Client& client, uint32_t minorversion,
+bool StateManager::note_reestablished(const std::vector<uint8_t>& owner_id) {
+  if (!grace_now()) return false;
+  std::lock_guard g(grace_mu_);
+  if (!grace_ || !reclaimable_.count(owner_id)) return false;
+  reestablished_.insert(owner_id);
+  return true;
+}
+
+nfsstat4 StateManager::grace_check_locked(const Client& client, uint32_t minorversion,
                                           bool reclaim) {
-  const bool grace = grace_locked();
+  const bool grace = grace_now();
   if (reclaim) {
     // RFC 8881 8.4.2.1 / 18.51.3, RFC 7530 9.6.2: a reclaim needs a grace
     // period, a client that held state before the restart, and (4.1) no
     // RECLAIM_COMPLETE from it yet; otherwise NFS4ERR_NO_GRACE.
-    if (!grace || !client.may_reclaim || client.reclaim_complete) return Nfs4Stat::no_grace;
-    return Nfs4Stat::ok;
+    if (!grace || !client.may_reclaim || client.reclaim_complete) return NFS4ERR_NO_GRACE;
+    return NFS4_OK;
   }
   // RFC 8881 8.4.2 / RFC 7530 9.6.2: during grace no new locking state for
   // anyone (a client that finished reclaiming included).
-  if (grace) return Nfs4Stat::grace;
+  if (grace) return NFS4ERR_GRACE;
   // RFC 8881 18.51.3: "If non-reclaim locking operations are done before
   // the RECLAIM_COMPLETE, an NFS4ERR_GRACE error will be returned" - a 4.1
   // client must send RECLAIM_COMPLETE after establishing its client id, in
   // or out of a grace period (pynfs RECC3; Linux nfsd does the same for OPEN).
-  if (minorversion >= 1 && !client.reclaim_complete) return Nfs4Stat::grace;
-  return Nfs4Stat::ok;
+  if (minorversion >= 1 && !client.reclaim_complete) return NFS4ERR_GRACE;
+  return NFS4_OK;
 }
 
 bool StateManager::in_grace() {
-  std::lock_guard lk(mu_);
-  return grace_locked();
+  return grace_now();
 }
 
 void StateManager::end_grace_locked(std::vector<std::vector<uint8_t>>* forget) {
   if (!grace_) return;
-  grace_ = false;
+  grace_.store(false, std::memory_order_release);
   for (const auto& o : reclaimable_) {
     if (!reestablished_.count(o)) forget->push_back(o);
   }
@@ -229,68 +169,101 @@ void StateManager::end_grace_locked(std::vector<std::vector<uint8_t>>* forget) {
   reclaim_done_.clear();
 }
 
+// ---------------------------------------------------------------- ids
+
 uint64_t StateManager::new_clientid_locked() {
   return (uint64_t(boot_) << 32) | next_client_++;
 }
 
-StateId StateManager::new_stateid_locked(uint64_t clientid) {
-  StateId s;
+stateid4 StateManager::new_stateid_locked(FileShard& shard, uint64_t clientid) {
+  stateid4 s;
   s.seqid = 1;
   put_be32(s.other.data(), boot_);
   put_be32(s.other.data() + 4, static_cast<uint32_t>(clientid));
-  put_be32(s.other.data() + 8, next_stateid_++);
-  return s;
+  s.other[8] = static_cast<uint8_t>(&shard - shards_);
+  // A 24-bit counter per shard; after a wrap, values still in use are skipped.
+  for (;;) {
+    uint32_t n = shard.next_stateid++ & 0xffffffu;
+    if (n == 0) continue;
+    s.other[9] = uint8_t(n >> 16);
+    s.other[10] = uint8_t(n >> 8);
+    s.other[11] = uint8_t(n);
+    if (!shard.opens.count(s.other) && !shard.lock_states.count(s.other) &&
+        !shard.closed.count(s.other)) {
+      return s;
+    }
+  }
 }
+
+// ---------------------------------------------------------------- clients
 
 std::shared_ptr<Client> StateManager::find_client_locked(uint64_t clientid) {
   auto it = confirmed_.find(clientid);
   return it == confirmed_.end() ? nullptr : it->second;
 }
 
-Nfs4Stat StateManager::client_for_40_locked(uint64_t clientid, std::shared_ptr<Client>* out) {
-  if ((clientid >> 32) != boot_) return Nfs4Stat::stale_clientid;
-  if (expired_.count(clientid)) return Nfs4Stat::expired;
-  auto c = find_client_locked(clientid);
-  if (!c || c->minorversion != 0) return Nfs4Stat::stale_clientid;
-  renew_locked(*c);
+nfsstat4 StateManager::client_for_40(uint64_t clientid, std::shared_ptr<Client>* out) {
+  if ((clientid >> 32) != boot_) return NFS4ERR_STALE_CLIENTID;
+  std::shared_ptr<Client> c;
+  {
+    std::shared_lock lk(clients_mu_);
+    if (expired_.count(clientid)) return NFS4ERR_EXPIRED;
+    c = find_client_locked(clientid);
+  }
+  if (!c || c->minorversion != 0) return NFS4ERR_STALE_CLIENTID;
+  renew(*c);
   if (out) *out = std::move(c);
-  return Nfs4Stat::ok;
+  return NFS4_OK;
 }
 
-void StateManager::renew_locked(Client& c) {
-  c.renewed = clock_.steady_now();
+bool StateManager::lease_expired(const Client& c) const {
+  return clock_.steady_now() > c.renewed() + opts_.lease_time;
 }
 
-bool StateManager::lease_expired_locked(const Client& c) const {
-  return clock_.steady_now() > c.renewed + opts_.lease_time;
+bool StateManager::client_has_state_locked(Client& c) {
+  std::lock_guard cl(c.mu);
+  return !c.open_owners.empty() || !c.lock_owners.empty() || !c.sessions.empty();
 }
 
-bool StateManager::client_has_state_locked(const Client& c) const {
-  auto it = open_owners_.lower_bound({c.clientid, {}});
-  if (it != open_owners_.end() && it->first.first == c.clientid) return true;
-  auto jt = lock_owners_.lower_bound({c.clientid, {}});
-  if (jt != lock_owners_.end() && jt->first.first == c.clientid) return true;
-  return !c.sessions.empty();
-}
-
-void StateManager::drop_client_state_locked(uint64_t clientid) {
-  for (auto* table : {&open_owners_, &lock_owners_}) {
-    auto it = table->lower_bound({clientid, {}});
-    while (it != table->end() && it->first.first == clientid) {
-      auto owner = it->second;
-      for (auto& o : std::set(owner->opens)) remove_open_locked(o);
-      for (auto& l : std::set(owner->locks)) remove_lock_state_locked(l);
-      if (owner->closed_other) closed_.erase(*owner->closed_other);
-      it = table->erase(it);
+void StateManager::drop_client_state_locked(Client& c) {
+  for (auto& [name, owner] : c.open_owners) {
+    for (auto& o : std::set(owner->opens)) {
+      FileShard& shard = shard_for(o->file);
+      std::lock_guard sl(shard.mu);
+      remove_open_locked(shard, o);
+    }
+    if (owner->closed_other) {
+      FileShard& shard = shards_[(*owner->closed_other)[8]];
+      std::lock_guard sl(shard.mu);
+      shard.closed.erase(*owner->closed_other);
     }
   }
-  // Ranges are owned by lock-owners; remove_lock_state_locked dropped them.
+  for (auto& [name, owner] : c.lock_owners) {
+    for (auto& l : std::set(owner->locks)) {
+      FileShard& shard = shard_for(l->file);
+      std::lock_guard sl(shard.mu);
+      remove_lock_state_locked(shard, l);
+    }
+  }
+  c.open_owners.clear();
+  c.lock_owners.clear();
 }
 
 void StateManager::expire_client_locked(const std::shared_ptr<Client>& c, bool tombstone) {
-  drop_client_state_locked(c->clientid);
-  for (auto& s : c->sessions) sessions_.erase(s->id);
-  c->sessions.clear();
+  {
+    std::lock_guard cl(c->mu);
+    c->live = false;
+    drop_client_state_locked(*c);
+    {
+      std::unique_lock sm(sessions_mu_);
+      for (auto& s : c->sessions) sessions_.erase(s->id);
+    }
+    for (auto& s : c->sessions) {
+      std::lock_guard sl(s->mu);
+      s->destroyed = true;
+    }
+    c->sessions.clear();
+  }
   confirmed_.erase(c->clientid);
   auto u = unconfirmed_.find(c->clientid);
   if (u != unconfirmed_.end() && u->second == c) unconfirmed_.erase(u);
@@ -300,12 +273,15 @@ void StateManager::expire_client_locked(const std::shared_ptr<Client>& c, bool t
 void StateManager::tick() {
   std::vector<std::vector<uint8_t>> forget;
   {
-    std::lock_guard lk(mu_);
+    std::lock_guard g(grace_mu_);
     forget.swap(pending_forget_);
     if (grace_ && clock_.steady_now() >= grace_end_) end_grace_locked(&forget);
+  }
+  {
+    std::unique_lock lk(clients_mu_);
     // Unconfirmed records that were never confirmed within a lease go quietly.
     for (auto it = unconfirmed_.begin(); it != unconfirmed_.end();) {
-      if (lease_expired_locked(*it->second)) {
+      if (lease_expired(*it->second)) {
         it = unconfirmed_.erase(it);
       } else {
         ++it;
@@ -317,7 +293,7 @@ void StateManager::tick() {
     // SEQUENCE gets NFS4ERR_BADSESSION and it starts over with EXCHANGE_ID.
     std::vector<std::shared_ptr<Client>> expired;
     for (auto& [id, c] : confirmed_) {
-      if (lease_expired_locked(*c)) expired.push_back(c);
+      if (lease_expired(*c)) expired.push_back(c);
     }
     for (auto& c : expired) {
       spdlog::info("nfs4 state: lease of client {:x} (v4.{}) expired; its state is released",
@@ -332,27 +308,51 @@ void StateManager::tick() {
 }
 
 void StateManager::connection_closed(uint64_t connection_id) {
-  std::lock_guard lk(mu_);
+  std::shared_lock lk(sessions_mu_);
   for (auto& [id, s] : sessions_) {
     std::lock_guard sl(s->mu);
     s->connections.erase(connection_id);
   }
 }
 
+// ---------------------------------------------------------------- introspection
+
 std::size_t StateManager::client_count() {
-  std::lock_guard lk(mu_);
+  std::shared_lock lk(clients_mu_);
   return confirmed_.size();
 }
 
 std::size_t StateManager::open_count() {
-  std::lock_guard lk(mu_);
-  return opens_.size();
+  std::size_t n = 0;
+  for (auto& shard : shards_) {
+    std::lock_guard sl(shard.mu);
+    n += shard.opens.size();
+  }
+  return n;
 }
 
 std::size_t StateManager::lock_range_count(FileKey file) {
-  std::lock_guard lk(mu_);
-  auto it = ranges_.find(file);
-  return it == ranges_.end() ? 0 : it->second.size();
+  FileShard& shard = shard_for(file);
+  std::lock_guard sl(shard.mu);
+  auto it = shard.ranges.find(file);
+  return it == shard.ranges.end() ? 0 : it->second.size();
+}
+
+bool StateManager::hold_client_lock_for_test(uint64_t clientid, const std::function<void()>& fn) {
+  std::shared_ptr<Client> c;
+  {
+    std::shared_lock lk(clients_mu_);
+    c = find_client_locked(clientid);
+  }
+  if (!c) return false;
+  std::lock_guard cl(c->mu);
+  fn();
+  return true;
+}
+
+void StateManager::hold_file_shard_for_test(FileKey file, const std::function<void()>& fn) {
+  std::lock_guard sl(shard_for(file).mu);
+  fn();
 }
 
 }  // namespace efs::nfs4

@@ -1,32 +1,55 @@
 // All NFSv4 state of one server: client records (4.0 SETCLIENTID, 4.1
 // EXCHANGE_ID), sessions, leases, open and lock state, and the grace period
-// after a restart. The ops in src/nfs4/ops/ translate wire arguments into the
-// calls below; everything here is pure logic over the clock so it is tested
-// without the COMPOUND loop.
+// after a restart. The ops in src/nfs4/ops/ pass the generated wire types
+// (src/xdr/nfs4.x) to the calls below; everything here is pure logic over
+// the clock so it is tested without the COMPOUND loop.
 //
-// Thread-safety: one table lock (mu_) guards clients, owners, stateids and
-// lock ranges; a session's slot table has its own mutex. No lock is held while
-// the ops call vfs, and database writes happen after mu_ is released.
+// Thread-safety: no lock is global to NFS state. State is cut along RFC
+// 8881's concepts, each with its own lock:
+//   clients_mu_   (shared_mutex) the client table: confirmed/unconfirmed
+//                 records, expired and superseded client ids, the id counter.
+//                 Shared for lookups, exclusive to add, confirm or drop a record.
+//   Client::mu    one client record: its CREATE_SESSION slot, its sessions,
+//                 its open-owners and lock-owners (their seqids and replies).
+//   sessions_mu_  (shared_mutex) the session id -> session map. SEQUENCE takes
+//                 it shared only to find its session, then the session's own
+//                 mutex: SEQUENCEs of different clients never wait on each other.
+//   FileShard::mu one of kFileShards shards of open and lock state, chosen by
+//                 the file (shard_of); a stateid names its shard in other[8].
+//                 READ/WRITE stateid checks take only this lock.
+//   Session::mu   one session's slot table and bound connections.
+//   grace_mu_     the grace period's owner sets (taken only during grace).
+//   Client leases are atomics (Client::renewed_ns): renewing takes no lock.
+//
+// Lock order (a lock may be taken while holding only locks above it):
+//   clients_mu_ -> Client::mu -> sessions_mu_ -> FileShard::mu
+// At most one Client::mu and one FileShard::mu are held at a time (client
+// expiry visits a client's shards one after the other). Session::mu and
+// grace_mu_ are leaves: nothing is locked while one is held. Nobody takes
+// clients_mu_ while holding a Client::mu, nor a Client::mu under a shard lock.
+// No lock is held while the ops call vfs, and database writes (client
+// records) happen after every lock is released.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstring>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <shared_mutex>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/result.h"
 #include "nfs4/state/open_lock.h"
 #include "nfs4/state/session.h"
-#include "nfs4/state/types.h"
+#include "nfs4/state/stateid.h"
 
 namespace efs::meta {
 class Db;
@@ -36,18 +59,6 @@ class OpenHold;
 }
 
 namespace efs::nfs4 {
-
-// Orders byte strings (client owners) by length, then bytes. Used instead of
-// std::less<std::vector<uint8_t>>, whose inlined three-way compare GCC 12
-// reports as -Wstringop-overread at -O3 (a false positive that broke the
-// release build).
-struct OwnerLess {
-  bool operator()(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) const {
-    if (a.size() != b.size()) return a.size() < b.size();
-    return !a.empty() && std::memcmp(a.data(), b.data(), a.size()) < 0;
-  }
-};
-using OwnerSet = std::set<std::vector<uint8_t>, OwnerLess>;
 
 // RFC 8881 18.36.4: the smallest fore channel that carries a COMPOUND of one
 // SEQUENCE, in bytes, RPC headers included (18.36.3 counts them) with AUTH_NONE
@@ -78,39 +89,10 @@ struct StateOptions {
 };
 
 template <class T>
-using SResult = Result<T, Nfs4Stat>;
-
-struct SetClientIdOk {
-  uint64_t clientid = 0;
-  Verifier confirm{};
-};
-
-struct ExchangeIdOk {
-  uint64_t clientid = 0;
-  uint32_t sequenceid = 0;
-  uint32_t flags = 0;
-};
-
-struct CreateSessionArgs {
-  uint64_t clientid = 0;
-  uint32_t sequence = 0;
-  uint32_t flags = 0;
-  ChannelAttrs fore, back;
-  uint32_t cb_program = 0;
-};
-
-struct SequenceArgs {
-  SessionId sessionid{};
-  uint32_t sequenceid = 0;
-  uint32_t slotid = 0;
-  uint32_t highest_slotid = 0;
-  bool cachethis = false;
-};
+using SResult = Result<T, nfsstat4>;
 
 struct SequenceOk {
-  uint32_t highest_slotid = 0;
-  uint32_t target_highest_slotid = 0;
-  uint32_t status_flags = 0;
+  SEQUENCE4resok resok;
   std::shared_ptr<Session> session;
   std::shared_ptr<Client> client;
   // Set on a retransmission: the whole cached COMPOUND4res to send again.
@@ -130,22 +112,22 @@ struct OpenRequest {
 };
 
 struct OpenStart {
-  Nfs4Stat status = Nfs4Stat::ok;
+  nfsstat4 status = NFS4_OK;
   std::shared_ptr<Client> client;
   std::shared_ptr<StateOwner> owner;
   std::optional<OwnerReply> replay;  // 4.0 retransmission: answer with these bytes
 };
 
 struct OpenGranted {
-  StateId sid;
+  stateid4 sid;
   bool confirm = false;  // 4.0: OPEN4_RESULT_CONFIRM (a new open-owner)
 };
 
 // The outcome of a stateid-taking op (OPEN_CONFIRM, OPEN_DOWNGRADE, CLOSE,
 // LOCK, LOCKU).
 struct StateOpResult {
-  Nfs4Stat status = Nfs4Stat::ok;
-  StateId sid;
+  nfsstat4 status = NFS4_OK;
+  stateid4 sid;
   std::optional<LockDenied> denied;  // LOCK: status == denied
   std::optional<OwnerReply> replay;  // 4.0 retransmission
   // 4.0: the owner whose seqid this op consumed; the op records its encoded
@@ -164,17 +146,21 @@ struct LockRequest {
   FileKey file;
   bool new_lock_owner = false;
   // open_to_lock_owner4
-  StateId open_sid;
+  stateid4 open_sid;
   uint32_t open_seqid = 0;
   uint64_t lo_clientid = 0;
   std::vector<uint8_t> lo_owner;
   // exist_lock_owner4 (lock_seqid is used by both forms)
-  StateId lock_sid;
+  stateid4 lock_sid;
   uint32_t lock_seqid = 0;
 };
 
 class StateManager {
  public:
+  // Open and lock state is cut into this many file shards (other[8] is one byte).
+  static constexpr uint32_t kFileShards = 64;
+  static uint32_t shard_of(FileKey file);
+
   explicit StateManager(Clock& clock, StateOptions options = {}, meta::Db* db = nullptr);
   ~StateManager();
   StateManager(const StateManager&) = delete;
@@ -188,26 +174,29 @@ class StateManager {
   static const std::string& server_scope();
 
   // ---- 4.0 clients (RFC 7530 16.33, 16.34, 16.29) ----
-  SResult<SetClientIdOk> setclientid(const Verifier& verifier, std::span<const uint8_t> id,
-                                     const Principal& principal, uint32_t cb_program);
-  Nfs4Stat setclientid_confirm(uint64_t clientid, const Verifier& confirm,
+  // Fills clientid and setclientid_confirm.
+  SResult<SETCLIENTID4resok> setclientid(const verifier4& verifier, std::span<const uint8_t> id,
+                                         const Principal& principal, uint32_t cb_program);
+  nfsstat4 setclientid_confirm(uint64_t clientid, const verifier4& confirm,
                                const Principal& principal);
-  Nfs4Stat renew(uint64_t clientid);
+  nfsstat4 renew(uint64_t clientid);
 
   // ---- 4.1 clients and sessions (RFC 8881 18.35-18.37, 18.46, 18.34, 18.50, 18.51) ----
   // state_protect_how is state_protect_how4 (0 SP4_NONE, 1 SP4_MACH_CRED, 2 SP4_SSV);
-  // only SP4_NONE is served.
-  SResult<ExchangeIdOk> exchange_id(const Verifier& verifier, std::span<const uint8_t> id,
-                                    uint32_t flags, uint32_t state_protect_how,
-                                    const Principal& principal);
-  SResult<CreateSessionResult> create_session(const CreateSessionArgs& args,
-                                              const Principal& principal, uint64_t connection_id);
-  Nfs4Stat destroy_session(const SessionId& id, uint64_t connection_id);
-  // Returns the channel_dir_from_server4 granted.
-  SResult<uint32_t> bind_conn_to_session(const SessionId& id, uint32_t dir, uint64_t connection_id);
-  Nfs4Stat destroy_clientid(uint64_t clientid);
-  Nfs4Stat reclaim_complete(Client& client, bool one_fs);
-  SResult<SequenceOk> sequence(const SequenceArgs& args, uint64_t connection_id);
+  // only SP4_NONE is served. Fills eir_clientid, eir_sequenceid and eir_flags
+  // (the op adds the server's owner, scope and implementation id).
+  SResult<EXCHANGE_ID4resok> exchange_id(const verifier4& verifier, std::span<const uint8_t> id,
+                                         uint32_t flags, uint32_t state_protect_how,
+                                         const Principal& principal);
+  SResult<CREATE_SESSION4resok> create_session(const CREATE_SESSION4args& args,
+                                               const Principal& principal, uint64_t connection_id);
+  nfsstat4 destroy_session(const sessionid4& id, uint64_t connection_id);
+  SResult<channel_dir_from_server4> bind_conn_to_session(const sessionid4& id,
+                                                         channel_dir_from_client4 dir,
+                                                         uint64_t connection_id);
+  nfsstat4 destroy_clientid(uint64_t clientid);
+  nfsstat4 reclaim_complete(Client& client, bool one_fs);
+  SResult<SequenceOk> sequence(const SEQUENCE4args& args, uint64_t connection_id);
 
   // ---- opens (RFC 7530 16.16-16.20, RFC 8881 18.16-18.20) ----
   // Phase 1, before touching the file: client, owner seqid (4.0), grace and
@@ -221,39 +210,40 @@ class StateManager {
                                    std::shared_ptr<vfs::OpenHold> hold = nullptr);
   // 4.0: records the seqid and encoded reply of an owner's op (RFC 7530 9.1.7:
   // the seqid advances except after the errors that say it was never seen).
-  void owner_reply(const std::shared_ptr<StateOwner>& owner, uint32_t seqid, Nfs4Stat status,
+  void owner_reply(const std::shared_ptr<StateOwner>& owner, uint32_t seqid, nfsstat4 status,
                    OwnerReply reply);
-  StateOpResult open_confirm(const StateId& sid, uint32_t seqid, FileKey file);
-  StateOpResult open_downgrade(const StateId& sid, uint32_t seqid, uint32_t access, uint32_t deny,
-                               FileKey file, uint32_t minorversion, const Client* session_client);
-  StateOpResult close(const StateId& sid, uint32_t seqid, FileKey file, uint32_t minorversion,
-                      const Client* session_client);
+  StateOpResult open_confirm(const stateid4& sid, uint32_t seqid, FileKey file);
+  StateOpResult open_downgrade(const stateid4& sid, uint32_t seqid, uint32_t access, uint32_t deny,
+                               FileKey file, uint32_t minorversion, Client* session_client);
+  StateOpResult close(const stateid4& sid, uint32_t seqid, FileKey file, uint32_t minorversion,
+                      Client* session_client);
 
   // ---- byte-range locks (RFC 7530 16.10-16.12, 16.37) ----
   StateOpResult lock(const LockRequest& req);
-  StateOpResult locku(const StateId& sid, uint32_t seqid, bool write, uint64_t offset,
-                      uint64_t length, FileKey file, uint32_t minorversion,
-                      const Client* session_client);
-  // `denied` is filled when the answer is Nfs4Stat::denied.
-  Nfs4Stat lockt(uint32_t minorversion, const Client* session_client, uint64_t clientid,
+  StateOpResult locku(const stateid4& sid, uint32_t seqid, bool write, uint64_t offset,
+                      uint64_t length, FileKey file, uint32_t minorversion, Client* session_client);
+  // `denied` is filled when the answer is NFS4ERR_DENIED.
+  nfsstat4 lockt(uint32_t minorversion, Client* session_client, uint64_t clientid,
                  std::span<const uint8_t> owner, bool write, uint64_t offset, uint64_t length,
                  FileKey file, LockDenied* denied);
-  Nfs4Stat release_lockowner(uint64_t clientid, std::span<const uint8_t> owner);
+  nfsstat4 release_lockowner(uint64_t clientid, std::span<const uint8_t> owner);
 
   // ---- stateids ----
   // READ/WRITE/SETATTR(size) check (RFC 8881 8.2, RFC 7530 9.1.4): special
   // stateids pass (anonymous, READ bypass); open and lock stateids must be
-  // this file's, current, and (for writes) opened for writing.
-  Nfs4Stat check_io_stateid(const StateId& sid, FileKey file, bool for_write, uint32_t minorversion,
-                            const Client* session_client);
+  // this file's, current, and (for writes) opened for writing. Takes only
+  // the file's shard lock (and the client table, shared, on the error path
+  // that tells EXPIRED from BAD_STATEID).
+  nfsstat4 check_io_stateid(const stateid4& sid, FileKey file, bool for_write,
+                            uint32_t minorversion, Client* session_client);
   // (ops/check_stateid.cc wraps this for the ops: the 4.1 current stateid
   // and the permission check of special stateids.)
   // True for a stateid handed out by an earlier boot of the server.
-  bool is_stale(const StateId& sid) const;
+  bool is_stale(const stateid4& sid) const;
   // TEST_STATEID (RFC 8881 18.48) for one stateid of `client`.
-  Nfs4Stat test_stateid(const Client& client, const StateId& sid);
+  nfsstat4 test_stateid(Client& client, const stateid4& sid);
   // FREE_STATEID (RFC 8881 18.38).
-  Nfs4Stat free_stateid(const Client& client, const StateId& sid);
+  nfsstat4 free_stateid(Client& client, const stateid4& sid);
 
   // ---- grace (RFC 8881 8.4.2, RFC 7530 9.6.2) ----
   bool in_grace();
@@ -268,71 +258,110 @@ class StateManager {
   std::size_t client_count();
   std::size_t open_count();
   std::size_t lock_range_count(FileKey file);
+  // Cross-checks the client table, the owners and the file shards (every
+  // open and lock in a shard belongs to a live owner that lists it, and back;
+  // no two owners hold conflicting ranges). Returns "" when consistent, else
+  // what is wrong. Takes the locks in the documented order.
+  std::string audit();
+  // Test hooks: run fn while this thread holds one client's record lock, or
+  // one file's shard lock, to show which operations do not need it.
+  // hold_client_lock_for_test is false (fn not run) for an unknown client id.
+  bool hold_client_lock_for_test(uint64_t clientid, const std::function<void()>& fn);
+  void hold_file_shard_for_test(FileKey file, const std::function<void()>& fn);
 
  private:
-  struct Persist;  // pending database work, done after mu_ is released
+  // Where a stateid-taking op found its state; the locks it holds for it.
+  struct Found {
+    std::shared_ptr<Client> keep;  // keeps `client` alive (4.0 lookup)
+    Client* client = nullptr;
+    std::unique_lock<std::mutex> client_lk;  // client->mu
+    FileShard* shard = nullptr;
+    std::unique_lock<std::mutex> shard_lk;  // shard->mu
+    std::shared_ptr<OpenState> open;        // an open stateid, or the lock's open
+    std::shared_ptr<LockState> lock;        // a lock stateid
+    std::shared_ptr<StateOwner> owner;
+    stateid4* sid = nullptr;  // the stored stateid
+    bool closed = false;      // a 4.0 open closed earlier (replay only)
+    bool missing = false;     // not in its shard
+  };
 
+  // The client table (clients_mu_ held, shared or exclusive).
   std::shared_ptr<Client> find_client_locked(uint64_t clientid);
-  Nfs4Stat client_for_40_locked(uint64_t clientid, std::shared_ptr<Client>* out);
-  void renew_locked(Client& c);
-  bool lease_expired_locked(const Client& c) const;
-  bool client_has_state_locked(const Client& c) const;
+  // RENEW, OPEN, LOCKT, RELEASE_LOCKOWNER of 4.0: the confirmed client named
+  // by a client id, renewed. Takes clients_mu_ shared.
+  nfsstat4 client_for_40(uint64_t clientid, std::shared_ptr<Client>* out);
+  void renew(Client& c) { c.renew(clock_.steady_now()); }
+  bool lease_expired(const Client& c) const;
+  // clients_mu_ exclusive held; takes c's lock, then its shards one by one.
+  bool client_has_state_locked(Client& c);
   void expire_client_locked(const std::shared_ptr<Client>& c, bool tombstone);
-  void drop_client_state_locked(uint64_t clientid);
   uint64_t new_clientid_locked();
-  StateId new_stateid_locked(uint64_t clientid);
-  bool grace_locked();
+  // The client whose state a stateid names (RFC 8881 8.2.2 order: special,
+  // stale, client, then the state itself); locks it, then the shard, and
+  // finds the state. Returns with f's locks held.
+  nfsstat4 lookup_stateid(const stateid4& sid, uint32_t minorversion, Client* session_client,
+                          bool check_seqid, Found* f);
+  // The checks of a stateid before its state is looked at: special, stale,
+  // a shard that exists, (4.1) the session's client. Sets *clientid.
+  nfsstat4 precheck_stateid(const stateid4& sid, uint32_t minorversion,
+                            const Client* session_client, uint64_t* clientid) const;
+  // The shard part of a lookup (shard lock held).
+  nfsstat4 find_in_shard_locked(FileShard& shard, const stateid4& sid, uint32_t minorversion,
+                                bool check_seqid, Found* f);
+  // A stateid not in its shard: EXPIRED for a 4.0 client whose lease ended
+  // or that rebooted, else BAD_STATEID. Takes clients_mu_ shared.
+  nfsstat4 missing_stateid_status(const stateid4& sid, uint32_t minorversion);
+  stateid4 new_stateid_locked(FileShard& shard, uint64_t clientid);
+  FileShard& shard_for(FileKey file) { return shards_[shard_of(file)]; }
+
+  // Grace (grace_mu_ is a leaf).
+  bool grace_now();
   // The grace rules of a locking op (OPEN, LOCK) that obtains new state or
-  // reclaims old state: ok, NFS4ERR_GRACE or NFS4ERR_NO_GRACE.
-  Nfs4Stat grace_check_locked(const Client& client, uint32_t minorversion, bool reclaim);
-  void end_grace_locked(std::vector<std::vector<uint8_t>>* forget);
+  // reclaims old state: ok, NFS4ERR_GRACE or NFS4ERR_NO_GRACE. client.mu held.
+  nfsstat4 grace_check_locked(const Client& client, uint32_t minorversion, bool reclaim);
+  // A record being confirmed: may it reclaim? (notes it as come back.)
+  bool note_reestablished(const std::vector<uint8_t>& owner_id);
+  void end_grace_locked(std::vector<std::vector<uint8_t>>* forget);  // grace_mu_ held
   void persist_client(const std::vector<uint8_t>& owner_id, uint32_t minorversion);
   void forget_clients(const std::vector<std::vector<uint8_t>>& owner_ids);
   void load_persisted();
 
-  // Stateid lookup shared by the stateid-taking ops (RFC 8881 8.2.2 order:
-  // special, stale, unknown, then seqid when check_seqid).
-  struct Found {
-    std::shared_ptr<OpenState> open;  // an open stateid, or the lock's open
-    std::shared_ptr<LockState> lock;  // a lock stateid
-    std::shared_ptr<StateOwner> owner;
-    StateId* sid = nullptr;  // the stored stateid
-    bool closed = false;     // a 4.0 open closed earlier (replay only)
-  };
-  Nfs4Stat lookup_stateid_locked(const StateId& sid, uint32_t minorversion,
-                                 const Client* session_client, bool check_seqid, Found* f);
-  static Nfs4Stat seqid_check(const StateId& presented, const StateId& current,
+  static nfsstat4 seqid_check(const stateid4& presented, const stateid4& current,
                               uint32_t minorversion);
-  Nfs4Stat owner_seqid_locked(StateOwner& owner, uint32_t seqid, bool for_new_owner,
-                              std::optional<OwnerReply>* replay);
+  // Client lock held.
+  nfsstat4 owner_seqid_locked(StateOwner& owner, uint32_t seqid, std::optional<OwnerReply>* replay);
   // The common start of CLOSE and OPEN_DOWNGRADE: sid must name a live open
   // (not a lock) of `file` with a current seqid; in 4.0 the open-owner's
   // seqid is checked first (a replay answers with the owner's last reply).
   // Sets r.status (and r.replay, r.seqid_owner, r.seqid); true when the op
-  // should go on with f.open.
-  bool open_stateid_op_locked(const StateId& sid, uint32_t seqid, FileKey file,
-                              uint32_t minorversion, const Client* session_client, Found& f,
-                              StateOpResult& r);
-  void remove_open_locked(const std::shared_ptr<OpenState>& open);
-  void remove_lock_state_locked(const std::shared_ptr<LockState>& ls);
-  std::shared_ptr<StateOwner> find_owner_locked(bool open_owner, uint64_t clientid,
-                                                std::span<const uint8_t> owner);
-  std::shared_ptr<StateOwner> get_owner_locked(bool open_owner, uint64_t clientid,
+  // should go on with f.open (f's locks held).
+  bool open_stateid_op(const stateid4& sid, uint32_t seqid, FileKey file, uint32_t minorversion,
+                       Client* session_client, Found& f, StateOpResult& r);
+  // Client lock and the state's shard lock held.
+  void remove_open_locked(FileShard& shard, const std::shared_ptr<OpenState>& open);
+  void remove_lock_state_locked(FileShard& shard, const std::shared_ptr<LockState>& ls);
+  // Drops all of a client's owners and their state (client lock held; takes
+  // the shards one at a time).
+  void drop_client_state_locked(Client& c);
+  // Client lock held.
+  std::shared_ptr<StateOwner> get_owner_locked(Client& c, bool open_owner,
                                                std::span<const uint8_t> owner, bool* created);
-  std::optional<LockDenied> conflict_locked(const StateOwner* owner, FileKey file, bool write,
-                                            uint64_t first, uint64_t last);
-  void unlock_range_locked(const StateOwner* owner, FileKey file, uint64_t first, uint64_t last);
-  bool owner_holds_locks_locked(const StateOwner* owner, FileKey file);
+  // Shard lock held.
+  static std::optional<LockDenied> conflict_locked(FileShard& shard, const StateOwner* owner,
+                                                   FileKey file, bool write, uint64_t first,
+                                                   uint64_t last);
+  static void unlock_range_locked(FileShard& shard, const StateOwner* owner, FileKey file,
+                                  uint64_t first, uint64_t last);
+  static bool owner_holds_locks_locked(FileShard& shard, const StateOwner* owner, FileKey file);
 
   Clock& clock_;
   StateOptions opts_;
   meta::Db* db_;
   uint32_t boot_;  // this server instance (stateid other[0..3], client id high bits)
 
-  std::mutex mu_;
+  // ---- the client table (clients_mu_) ----
+  std::shared_mutex clients_mu_;
   uint32_t next_client_ = 1;
-  uint32_t next_stateid_ = 1;
-  uint32_t next_session_ = 1;
   // Client records by client id. A 4.0 callback update keeps an unconfirmed
   // record with the same id as the confirmed one (RFC 7530 16.33.5), hence two maps.
   std::map<uint64_t, std::shared_ptr<Client>> confirmed_, unconfirmed_;
@@ -340,36 +369,26 @@ class StateManager {
   // 4.0 client ids whose client rebooted (SETCLIENTID_CONFIRM of a new
   // verifier): the ids themselves are STALE_CLIENTID, their stateids EXPIRED.
   std::set<uint64_t> superseded_;
-  std::map<SessionId, std::shared_ptr<Session>> sessions_;
-  using OwnerKey = std::pair<uint64_t, std::vector<uint8_t>>;
-  // By client id first, so one client's owners are adjacent (lower_bound on
-  // {clientid, {}} finds them); then by length and bytes.
-  struct OwnerLess {
-    bool operator()(const OwnerKey& a, const OwnerKey& b) const {
-      if (a.first != b.first) return a.first < b.first;
-      if (a.second.size() != b.second.size()) return a.second.size() < b.second.size();
-      for (std::size_t i = 0; i < a.second.size(); ++i) {
-        if (a.second[i] != b.second[i]) return a.second[i] < b.second[i];
-      }
-      return false;
-    }
-  };
-  std::map<OwnerKey, std::shared_ptr<StateOwner>, OwnerLess> open_owners_, lock_owners_;
-  std::map<StateOther, std::shared_ptr<OpenState>> opens_;
-  std::map<StateOther, std::shared_ptr<LockState>> lock_states_;
-  std::map<FileKey, std::vector<LockRange>> ranges_;
-  // Closed 4.0 opens kept so a retransmitted CLOSE is answered from the
-  // owner's reply cache (RFC 7530 9.1.9) until the owner's next op.
-  std::map<StateOther, std::shared_ptr<OpenState>> closed_;
 
-  // Grace: owners that held state before this boot and have not finished
-  // reclaiming (RFC 8881 8.4.2.1).
-  bool grace_ = false;
+  // ---- sessions (sessions_mu_) ----
+  std::shared_mutex sessions_mu_;
+  std::map<sessionid4, std::shared_ptr<Session>> sessions_;
+  std::atomic<uint32_t> next_session_{1};
+
+  // ---- open and lock state ----
+  FileShard shards_[kFileShards];
+
+  // ---- grace (grace_mu_) ----
+  // Owners that held state before this boot and have not finished
+  // reclaiming (RFC 8881 8.4.2.1). grace_ is read without the lock first:
+  // outside a grace period OPEN and LOCK take no shared lock for it.
+  std::mutex grace_mu_;
+  std::atomic<bool> grace_{false};
   std::chrono::steady_clock::time_point grace_end_{};
   OwnerSet reclaimable_;    // persisted before this boot
   OwnerSet reestablished_;  // came back during grace
   OwnerSet reclaim_done_;   // sent RECLAIM_COMPLETE
-  // Records to delete once mu_ is released (grace ended inside an op).
+  // Records to delete once no lock is held (grace ended inside an op).
   std::vector<std::vector<uint8_t>> pending_forget_;
 };
 
