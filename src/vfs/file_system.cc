@@ -20,10 +20,12 @@ Errc check_name(std::string_view name) {
 }
 
 FileSystemImpl::FileSystemImpl(meta::Db& db, GroupCommit& commits, chunk::ChunkStore& chunks,
-                               std::string id, int64_t num, uint32_t generation)
+                               std::string id, int64_t num, uint32_t generation,
+                               const Clock& clock)
     : db_(db),
       commits_(commits),
       chunks_(chunks),
+      clock_(clock),
       id_(std::move(id)),
       table_(num),
       generation_(generation) {}

@@ -14,6 +14,7 @@
 #include <functional>
 #include <mutex>
 
+#include "common/disk.h"
 #include "common/result.h"
 #include "meta/db.h"
 
@@ -21,7 +22,9 @@ namespace efs::vfs {
 
 class GroupCommit {
  public:
-  explicit GroupCommit(meta::Db& db) : db_(db) {}
+  // `disk`: told of each commit right before it (Disk::commit_point), so a
+  // fault Disk can crash between the chunk syncs and the commit.
+  explicit GroupCommit(meta::Db& db, Disk* disk = nullptr) : db_(db), disk_(disk) {}
 
   // Runs fn inside a write transaction, possibly shared with concurrent
   // callers. If fn fails, only its own changes are rolled back and its error
@@ -38,6 +41,7 @@ class GroupCommit {
     bool done = false;
   };
   meta::Db& db_;
+  Disk* disk_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Request*> queue_;
