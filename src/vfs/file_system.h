@@ -123,8 +123,10 @@ class FileSystemImpl final : public FileSystem,
   // `frees_space`: the operation frees space (REMOVE, truncation), so if it
   // fails for lack of space it is retried once with the space reserve given
   // back (docs/full-disk.md).
-  Errc write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space = false);
-  Errc write_tx_once(const std::function<Errc(Tx&)>& fn);
+  // `synced`: the commit acknowledges stable data and is fsynced
+  // (GroupCommit::run).
+  Errc write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space = false, bool synced = false);
+  Errc write_tx_once(const std::function<Errc(Tx&)>& fn, bool synced = false);
   // Runs fn on a reader snapshot.
   Errc read_tx(const std::function<Errc(meta::Conn&)>& fn);
 

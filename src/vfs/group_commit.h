@@ -29,7 +29,10 @@ class GroupCommit {
   // Runs fn inside a write transaction, possibly shared with concurrent
   // callers. If fn fails, only its own changes are rolled back and its error
   // returned. Returns once the transaction holding fn's changes committed.
-  Status<> run(const std::function<Status<>(meta::Conn&)>& fn);
+  // `synced`: fn's changes acknowledge stable data (FILE_SYNC, COMMIT), so
+  // its batch commits fsynced (meta::Db::write_synced): durable across a
+  // power loss, not only a process crash. docs/crash-consistency.md.
+  Status<> run(const std::function<Status<>(meta::Conn&)>& fn, bool synced = false);
 
   // Transactions committed so far (for tests and metrics).
   uint64_t transactions() const { return transactions_.load(); }
@@ -37,6 +40,7 @@ class GroupCommit {
  private:
   struct Request {
     const std::function<Status<>(meta::Conn&)>* fn;
+    bool synced;
     Status<> result;
     bool done = false;
   };
