@@ -10,9 +10,13 @@ namespace efs::chunk {
 
 namespace {
 
-ChunkError disk_error(const Error& e) { return ChunkError{e.code, e.message}; }
+ChunkError disk_error(const Error& e) {
+  return ChunkError{e.code, e.message};
+}
 
-std::string parent_of(const std::string& path) { return path.substr(0, path.find_last_of('/')); }
+std::string parent_of(const std::string& path) {
+  return path.substr(0, path.find_last_of('/'));
+}
 
 // The first line of <dir>/chunks/FORMAT names the layout version, so a later
 // efs-local can recognise (and convert) an older data dir.
@@ -93,8 +97,8 @@ Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(Disk& disk, const st
     line.resize(*n);
     line = line.substr(0, line.find('\n'));
     if (line != want) {
-      return fail(Error{"chunk store: " + fmt + " says '" + line + "', this build reads '" +
-                        want + "'"});
+      return fail(
+          Error{"chunk store: " + fmt + " says '" + line + "', this build reads '" + want + "'"});
     }
   } else {
     // Written whole under another name, synced, then renamed: a crash never
@@ -104,13 +108,14 @@ Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(Disk& disk, const st
     auto f = disk.open(tmp, true);
     if (!f) return fail(Error{"chunk store: " + f.error().message, f.error().code});
     Status<> s = disk.ftruncate(*f, 0);
-    if (s) s = write_fully(disk, *f, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0);
+    if (s)
+      s = write_fully(disk, *f, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0);
     if (s) s = disk.fdatasync(*f);
     disk.close(*f);
     if (s) s = disk.rename(tmp, fmt);
     if (s) s = disk.sync_dir(root);
-    if (!s) return fail(Error{"chunk store: write " + fmt + ": " + s.error().message,
-                              s.error().code});
+    if (!s)
+      return fail(Error{"chunk store: write " + fmt + ": " + s.error().message, s.error().code});
   }
   return std::unique_ptr<ChunkStore>(new ChunkStore(disk, dir, max_open_files));
 }
@@ -301,7 +306,9 @@ CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
     if (!(mask & (uint64_t{1} << seg))) continue;
     auto h = fd(fs, ino, seg, false);
     if (!h) {
-      mark_dirty(fs, ino, seg);
+      // This segment and the ones after it are still to be synced.
+      std::lock_guard lk(mu_);
+      dirty_[key] |= mask & (~uint64_t{0} << seg);
       return fail(h.error());
     }
     if (!*h) continue;

@@ -17,7 +17,9 @@ Error injected(const std::string& what, int err) {
   return Error{"injected fault: " + what + ": " + std::strerror(err), err};
 }
 
-std::size_t idx(FaultDisk::Op op) { return static_cast<std::size_t>(op); }
+std::size_t idx(FaultDisk::Op op) {
+  return static_cast<std::size_t>(op);
+}
 
 }  // namespace
 
@@ -105,8 +107,10 @@ Status<> FaultDisk::write_all(const std::string& path, const std::string& conten
   while (s && done < content.size()) {
     auto n = base_.pwrite(
         *f, {reinterpret_cast<const uint8_t*>(content.data()) + done, content.size() - done}, done);
-    if (!n) s = fail(n.error());
-    else done += *n;
+    if (!n)
+      s = fail(n.error());
+    else
+      done += *n;
   }
   base_.close(*f);
   return s;
@@ -139,8 +143,8 @@ Status<std::size_t> FaultDisk::pwrite(int fd, std::span<const uint8_t> data, uin
   remember(path);
   if (short_at_ && calls_[idx(Op::pwrite)] == short_at_) {
     short_at_ = 0;
-    if (short_then_err_) faults_.push_back(Fault{Op::pwrite, calls_[idx(Op::pwrite)] + 1,
-                                                 short_then_err_});
+    if (short_then_err_)
+      faults_.push_back(Fault{Op::pwrite, calls_[idx(Op::pwrite)] + 1, short_then_err_});
     data = data.first(std::min(short_keep_, data.size()));
   }
   return base_.pwrite(fd, data, offset);

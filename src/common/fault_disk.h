@@ -88,9 +88,9 @@ class FaultDisk final : public Disk {
   // One change of a directory entry not yet made durable by sync_dir.
   struct EntryChange {
     enum Kind { created_file, created_dir, removed_file, removed_dir, renamed } kind;
-    std::string path;                   // renamed: the old name
-    std::string to;                     // renamed: the new name
-    std::optional<std::string> saved;   // removed_file / renamed over: durable content
+    std::string path;                  // renamed: the old name
+    std::string to;                    // renamed: the new name
+    std::optional<std::string> saved;  // removed_file / renamed over: durable content
     bool from_synced = false, to_synced = false;
   };
   // Counts the call and answers the injected fault, if any. Locked.

@@ -30,8 +30,10 @@ TEST_CASE("WRITE on a full data dir answers NFS4ERR_NOSPC, and works once space 
   f.make_file("data", "old");
   auto fh = f.fh_of({"data"});
   f.disk.fail_always(Op::pwrite, ENOSPC);
-  CHECK(last_status(f.run({putfh(fh), efs::nfs4::test::write(3, "more", UNSTABLE4)})) == NFS4ERR_NOSPC);
-  CHECK(last_status(f.run({putfh(fh), efs::nfs4::test::write(3, "more", FILE_SYNC4)})) == NFS4ERR_NOSPC);
+  CHECK(last_status(f.run({putfh(fh), efs::nfs4::test::write(3, "more", UNSTABLE4)})) ==
+        NFS4ERR_NOSPC);
+  CHECK(last_status(f.run({putfh(fh), efs::nfs4::test::write(3, "more", FILE_SYNC4)})) ==
+        NFS4ERR_NOSPC);
   f.disk.clear();
   auto w = f.run({putfh(fh), efs::nfs4::test::write(3, "more", FILE_SYNC4)});
   REQUIRE(w.status == NFS4_OK);

@@ -160,8 +160,8 @@ TEST_CASE("crash: WRITE UNSTABLE then COMMIT") {
   crash_at_every_step({[](CrashFixture& f) { make(f, "f", kOld); },
                        [](CrashFixture& f) {
                          auto a = find(f, "f");
-                         auto w =
-                             f.fs->write(a->ino, 4, as_bytes("NEWDATA-NEWDATA!"), Stability::unstable);
+                         auto w = f.fs->write(a->ino, 4, as_bytes("NEWDATA-NEWDATA!"),
+                                              Stability::unstable);
                          if (!w) return false;
                          return f.fs->commit(a->ino).ok();
                        },
@@ -172,8 +172,8 @@ TEST_CASE("crash: WRITE UNSTABLE alone is never stable; the size stays the old o
   crash_at_every_step({[](CrashFixture& f) { make(f, "f", kOld); },
                        [](CrashFixture& f) {
                          auto a = find(f, "f");
-                         auto w =
-                             f.fs->write(a->ino, 4, as_bytes("NEWDATA-NEWDATA!"), Stability::unstable);
+                         auto w = f.fs->write(a->ino, 4, as_bytes("NEWDATA-NEWDATA!"),
+                                              Stability::unstable);
                          return w.ok() && w->committed == Stability::unstable;
                        },
                        [](CrashFixture& f, bool) {
@@ -213,36 +213,34 @@ TEST_CASE("crash: SETATTR size (truncation)") {
 }
 
 TEST_CASE("crash: CREATE") {
-  crash_at_every_step({[](CrashFixture&) {},
-                       [](CrashFixture& f) {
-                         return f.fs
-                             ->create_file(f.root, f.fs->root(), "new", CreateMode::guarded, {})
-                             .ok();
-                       },
-                       [](CrashFixture& f, bool acked) {
-                         auto a = find(f, "new");
-                         if (acked) CHECK(a.has_value());
-                         auto list = f.fs->readdir(f.root, f.fs->root(), 0, 100);
-                         REQUIRE(list.ok());
-                         CHECK(list->entries.size() == (a ? 1u : 0u));
-                         if (a) {
-                           CHECK(a->size == 0);
-                           CHECK(a->nlink == 1);
-                         }
-                       }});
+  crash_at_every_step(
+      {[](CrashFixture&) {},
+       [](CrashFixture& f) {
+         return f.fs->create_file(f.root, f.fs->root(), "new", CreateMode::guarded, {}).ok();
+       },
+       [](CrashFixture& f, bool acked) {
+         auto a = find(f, "new");
+         if (acked) CHECK(a.has_value());
+         auto list = f.fs->readdir(f.root, f.fs->root(), 0, 100);
+         REQUIRE(list.ok());
+         CHECK(list->entries.size() == (a ? 1u : 0u));
+         if (a) {
+           CHECK(a->size == 0);
+           CHECK(a->nlink == 1);
+         }
+       }});
 }
 
 TEST_CASE("crash: REMOVE") {
-  crash_at_every_step({[](CrashFixture& f) { make(f, "victim", "precious"); },
-                       [](CrashFixture& f) {
-                         return f.fs->remove(f.root, f.fs->root(), "victim").ok();
-                       },
-                       [](CrashFixture& f, bool acked) {
-                         auto a = find(f, "victim");
-                         if (acked) CHECK(!a.has_value());
-                         // Still there: whole, data included.
-                         if (a) CHECK(content(f, *a) == "precious");
-                       }});
+  crash_at_every_step(
+      {[](CrashFixture& f) { make(f, "victim", "precious"); },
+       [](CrashFixture& f) { return f.fs->remove(f.root, f.fs->root(), "victim").ok(); },
+       [](CrashFixture& f, bool acked) {
+         auto a = find(f, "victim");
+         if (acked) CHECK(!a.has_value());
+         // Still there: whole, data included.
+         if (a) CHECK(content(f, *a) == "precious");
+       }});
 }
 
 TEST_CASE("crash: RENAME over an existing file") {

@@ -20,7 +20,8 @@ namespace {
 Ino make(CrashFixture& f, const std::string& name, const std::string& data) {
   auto c = f.fs->create_file(f.root, f.fs->root(), name, CreateMode::guarded, {});
   REQUIRE(c.ok());
-  if (!data.empty()) REQUIRE(f.fs->write(c->attr.ino, 0, as_bytes(data), Stability::file_sync).ok());
+  if (!data.empty())
+    REQUIRE(f.fs->write(c->attr.ino, 0, as_bytes(data), Stability::file_sync).ok());
   return c->attr.ino;
 }
 
@@ -32,7 +33,9 @@ std::string content(CrashFixture& f, Ino ino) {
   return {r->data.begin(), r->data.end()};
 }
 
-Errc err(const auto& r) { return r.ok() ? Errc::ok : r.error(); }
+Errc err(const auto& r) {
+  return r.ok() ? Errc::ok : r.error();
+}
 
 }  // namespace
 
@@ -42,7 +45,9 @@ TEST_CASE("fault: ENOSPC mid-WRITE answers nospc, loses nothing stored, and pass
   Ino ino = make(f, "f", "old");
   const std::string big(64 * 1024, 'x');
 
-  SUBCASE("the disk is full from the first byte") { f.disk.fail_always(Op::pwrite, ENOSPC); }
+  SUBCASE("the disk is full from the first byte") {
+    f.disk.fail_always(Op::pwrite, ENOSPC);
+  }
   SUBCASE("the disk fills up part-way through the write") {
     // 1000 bytes are stored past the end, then the disk is full: they must
     // not show up under any later size.
