@@ -1,31 +1,52 @@
 #include "chunk/chunk_store.h"
 
-#include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 
 namespace efs::chunk {
 
 namespace {
 
-ChunkError sys_error(const std::string& what) {
-  int e = errno;
-  return ChunkError{e, what + ": " + std::strerror(e)};
+ChunkError disk_error(const Error& e) {
+  return ChunkError{e.code, e.message};
+}
+
+std::string parent_of(const std::string& path) {
+  return path.substr(0, path.find_last_of('/'));
 }
 
 // The first line of <dir>/chunks/FORMAT names the layout version, so a later
 // efs-local can recognise (and convert) an older data dir.
 constexpr const char* kFormatLine = "efs-local chunk store v";
 
-}  // namespace
+// Writes all of data at offset, looping over short writes.
+Status<> write_fully(Disk& disk, int fd, std::span<const uint8_t> data, uint64_t offset) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    auto n = disk.pwrite(fd, data.subspan(done), offset + done);
+    if (!n) return fail(n.error());
+    // A write that stores nothing and names no error would loop forever.
+    if (*n == 0) return fail(Error{"pwrite stored no bytes", EIO});
+    done += *n;
+  }
+  return {};
+}
 
+// Makes dir and its parents, then syncs the parent of each one made, so the
+// new directories survive a power loss.
+Status<> make_durable_dirs(Disk& disk, const std::string& dir) {
+  std::vector<std::string> made;
+  if (auto s = make_dirs(disk, dir, &made); !s) return s;
+  for (auto it = made.rbegin(); it != made.rend(); ++it) {
+    if (auto s = disk.sync_dir(parent_of(*it)); !s) return s;
+  }
+  return {};
+}
+
+}  // namespace
 const char* storage_class_name(StorageClass c) {
   switch (c) {
     case StorageClass::standard:
@@ -39,41 +60,64 @@ const char* storage_class_name(StorageClass c) {
 }
 
 struct ChunkStore::Fd {
+  Disk& disk;
   int fd = -1;
-  explicit Fd(int f) : fd(f) {}
+  Fd(Disk& d, int f) : disk(d), fd(f) {}
   ~Fd() {
-    if (fd >= 0) ::close(fd);
+    if (fd >= 0) disk.close(fd);
   }
 };
 
-ChunkStore::ChunkStore(std::string dir, std::size_t max_open)
-    : dir_(std::move(dir)), max_open_(max_open ? max_open : 1) {}
+ChunkStore::ChunkStore(Disk& disk, std::string dir, std::size_t max_open)
+    : disk_(disk), dir_(std::move(dir)), max_open_(max_open ? max_open : 1) {}
 
 ChunkStore::~ChunkStore() = default;
 
 Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(const std::string& dir,
                                                             std::size_t max_open_files) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  fs::path root = fs::path(dir) / "chunks";
-  fs::create_directories(root / storage_class_name(StorageClass::standard), ec);
-  if (ec) return fail(Error{"chunk store: create " + root.string() + ": " + ec.message()});
-  fs::path fmt = root / "FORMAT";
-  std::string want = std::string(kFormatLine) + std::to_string(kChunkFormatVersion);
-  if (fs::exists(fmt, ec)) {
-    std::ifstream in(fmt);
-    std::string line;
-    std::getline(in, line);
+  return open(host_disk(), dir, max_open_files);
+}
+
+Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(Disk& disk, const std::string& dir,
+                                                            std::size_t max_open_files) {
+  const std::string root = dir + "/chunks";
+  if (auto s = make_durable_dirs(disk, root + "/" + storage_class_name(StorageClass::standard));
+      !s) {
+    return fail(Error{"chunk store: create " + root + ": " + s.error().message, s.error().code});
+  }
+  const std::string fmt = root + "/FORMAT";
+  const std::string want = std::string(kFormatLine) + std::to_string(kChunkFormatVersion);
+  if (disk.exists(fmt)) {
+    auto f = disk.open(fmt, false);
+    if (!f) return fail(Error{"chunk store: " + f.error().message, f.error().code});
+    std::string line(256, '\0');
+    auto n = disk.pread(*f, {reinterpret_cast<uint8_t*>(line.data()), line.size()}, 0);
+    disk.close(*f);
+    if (!n) return fail(Error{"chunk store: read " + fmt + ": " + n.error().message});
+    line.resize(*n);
+    line = line.substr(0, line.find('\n'));
     if (line != want) {
-      return fail(Error{"chunk store: " + fmt.string() + " says '" + line +
-                        "', this build reads '" + want + "'"});
+      return fail(
+          Error{"chunk store: " + fmt + " says '" + line + "', this build reads '" + want + "'"});
     }
   } else {
-    std::ofstream out(fmt);
-    out << want << "\n";
-    if (!out) return fail(Error{"chunk store: cannot write " + fmt.string()});
+    // Written whole under another name, synced, then renamed: a crash never
+    // leaves a FORMAT file that names no version.
+    std::string text = want + "\n";
+    const std::string tmp = fmt + ".tmp";
+    auto f = disk.open(tmp, true);
+    if (!f) return fail(Error{"chunk store: " + f.error().message, f.error().code});
+    Status<> s = disk.ftruncate(*f, 0);
+    if (s)
+      s = write_fully(disk, *f, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0);
+    if (s) s = disk.fdatasync(*f);
+    disk.close(*f);
+    if (s) s = disk.rename(tmp, fmt);
+    if (s) s = disk.sync_dir(root);
+    if (!s)
+      return fail(Error{"chunk store: write " + fmt + ": " + s.error().message, s.error().code});
   }
-  return std::unique_ptr<ChunkStore>(new ChunkStore(dir, max_open_files));
+  return std::unique_ptr<ChunkStore>(new ChunkStore(disk, dir, max_open_files));
 }
 
 std::string ChunkStore::path(const std::string& fs, uint64_t ino, uint32_t seg) const {
@@ -108,18 +152,26 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
     }
   }
   std::string p = path(fs, ino, seg);
-  int f = ::open(p.c_str(), O_RDWR | O_CLOEXEC);
-  if (f < 0 && errno == ENOENT && create) {
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(p).parent_path(), ec);
-    if (ec) return fail(ChunkError{ec.value(), "create dir for " + p + ": " + ec.message()});
-    f = ::open(p.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  auto f = disk_.open(p, false);
+  if (!f && f.error().code == ENOENT && create) {
+    // The new file and any new directory above it are entries that only a
+    // sync of their parent makes durable; sync() does that.
+    std::vector<std::string> made;
+    if (auto s = make_dirs(disk_, parent_of(p), &made); !s) return fail(disk_error(s.error()));
+    f = disk_.open(p, true);
+    if (f) {
+      std::lock_guard lk(mu_);
+      auto& dirs = new_entries_[InoKey{fs, ino}];
+      dirs.push_back(parent_of(p));
+      for (auto it = made.rbegin(); it != made.rend(); ++it) dirs.push_back(parent_of(*it));
+      dirty_[InoKey{fs, ino}] |= uint64_t{1} << (seg & 63);
+    }
   }
-  if (f < 0) {
-    if (errno == ENOENT) return std::shared_ptr<Fd>();
-    return fail(sys_error("open " + p));
+  if (!f) {
+    if (f.error().code == ENOENT) return std::shared_ptr<Fd>();
+    return fail(disk_error(f.error()));
   }
-  auto h = std::make_shared<Fd>(f);
+  auto h = std::make_shared<Fd>(disk_, *f);
   std::lock_guard lk(mu_);
   auto it = open_.find(key);
   if (it != open_.end()) {
@@ -155,6 +207,8 @@ void ChunkStore::forget_file_system(const std::string& fs) {
     }
   }
   std::erase_if(dirty_, [&](const auto& kv) { return kv.first.fs == fs; });
+  std::erase_if(new_entries_, [&](const auto& kv) { return kv.first.fs == fs; });
+  std::erase_if(sync_failed_, [&](const auto& kv) { return kv.first.fs == fs; });
 }
 
 void ChunkStore::mark_dirty(const std::string& fs, uint64_t ino, uint32_t seg) {
@@ -176,14 +230,10 @@ CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
     std::size_t done = 0;
     if (*h) {
       while (done < piece) {
-        ssize_t n = ::pread((*h)->fd, out.data() + pos + done, piece - done,
-                            static_cast<off_t>(in_seg + done));
-        if (n < 0) {
-          if (errno == EINTR) continue;
-          return fail(sys_error("pread " + path(fs, ino, seg)));
-        }
-        if (n == 0) break;  // past the stored end: the rest is a hole
-        done += static_cast<std::size_t>(n);
+        auto n = disk_.pread((*h)->fd, out.subspan(pos + done, piece - done), in_seg + done);
+        if (!n) return fail(disk_error(n.error()));
+        if (*n == 0) break;  // past the stored end: the rest is a hole
+        done += *n;
       }
     }
     std::memset(out.data() + pos + done, 0, piece - done);
@@ -203,17 +253,12 @@ CResult<> ChunkStore::write(const std::string& fs, uint64_t ino, uint64_t offset
         static_cast<std::size_t>(std::min<uint64_t>(data.size() - pos, kSegmentBytes - in_seg));
     auto h = fd(fs, ino, seg, true);
     if (!h) return fail(h.error());
-    std::size_t done = 0;
-    while (done < piece) {
-      ssize_t n = ::pwrite((*h)->fd, data.data() + pos + done, piece - done,
-                           static_cast<off_t>(in_seg + done));
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return fail(sys_error("pwrite " + path(fs, ino, seg)));
-      }
-      done += static_cast<std::size_t>(n);
-    }
+    // Marked before writing: a write that failed part-way may still have
+    // stored some bytes, which a later sync must cover.
     mark_dirty(fs, ino, seg);
+    if (auto s = write_fully(disk_, (*h)->fd, data.subspan(pos, piece), in_seg); !s) {
+      return fail(disk_error(s.error()));
+    }
     pos += piece;
   }
   return {};
@@ -226,38 +271,80 @@ CResult<> ChunkStore::truncate(const std::string& fs, uint64_t ino, uint64_t siz
     uint64_t start = uint64_t{seg} * kSegmentBytes;
     if (start >= size && seg > 0) {
       forget(fs, ino, seg);
-      std::string p = path(fs, ino, seg);
-      if (::unlink(p.c_str()) != 0 && errno != ENOENT) return fail(sys_error("unlink " + p));
+      if (auto s = disk_.unlink(path(fs, ino, seg)); !s && s.error().code != ENOENT) {
+        return fail(disk_error(s.error()));
+      }
       continue;
     }
     if (start + kSegmentBytes <= size) continue;  // wholly inside the new size
     auto h = fd(fs, ino, seg, false);
     if (!h) return fail(h.error());
     if (!*h) continue;
-    if (::ftruncate((*h)->fd, static_cast<off_t>(size - start)) != 0) {
-      return fail(sys_error("ftruncate " + path(fs, ino, seg)));
-    }
     mark_dirty(fs, ino, seg);
+    if (auto s = disk_.ftruncate((*h)->fd, size - start); !s) return fail(disk_error(s.error()));
   }
   return {};
 }
 
 CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
+  const InoKey key{fs, ino};
   uint64_t mask = 0;
   {
     std::lock_guard lk(mu_);
-    auto it = dirty_.find(InoKey{fs, ino});
-    if (it == dirty_.end()) return {};
-    mask = it->second;
-    dirty_.erase(it);
+    if (auto f = sync_failed_.find(key); f != sync_failed_.end()) {
+      return fail(ChunkError{EIO, "an earlier fdatasync of inode " + std::to_string(ino) +
+                                      " failed (" + std::strerror(f->second) +
+                                      "): its unsynced writes may be lost"});
+    }
+    auto it = dirty_.find(key);
+    if (it != dirty_.end()) {
+      mask = it->second;
+      dirty_.erase(it);
+    }
   }
   for (uint32_t seg = 0; seg < 64; ++seg) {
     if (!(mask & (uint64_t{1} << seg))) continue;
     auto h = fd(fs, ino, seg, false);
-    if (!h || !*h) continue;
-    if (::fdatasync((*h)->fd) != 0) {
-      mark_dirty(fs, ino, seg);  // still not durable: a later sync retries
-      return fail(sys_error("fdatasync " + path(fs, ino, seg)));
+    if (!h) {
+      // This segment and the ones after it are still to be synced.
+      std::lock_guard lk(mu_);
+      dirty_[key] |= mask & (~uint64_t{0} << seg);
+      return fail(h.error());
+    }
+    if (!*h) continue;
+    if (auto s = disk_.fdatasync((*h)->fd); !s) {
+      // Not retried: after a failed fdatasync Linux may have dropped the
+      // dirty pages and marked them clean, so a retry could succeed with the
+      // data gone. The inode stays failed until the store is reopened.
+      spdlog::error("chunk store: {} of inode {} of {}: every later sync of it fails until restart",
+                    s.error().message, ino, fs);
+      std::lock_guard lk(mu_);
+      sync_failed_[key] = s.error().code ? s.error().code : EIO;
+      return fail(disk_error(s.error()));
+    }
+  }
+  return sync_dirs(fs, ino);
+}
+
+CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
+  std::vector<std::string> dirs;
+  {
+    std::lock_guard lk(mu_);
+    auto it = new_entries_.find(InoKey{fs, ino});
+    if (it == new_entries_.end()) return {};
+    dirs = std::move(it->second);
+    new_entries_.erase(it);
+  }
+  // Deepest first: each directory's own entry is in its parent, synced next.
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    if (std::find(dirs.begin(), dirs.begin() + static_cast<std::ptrdiff_t>(i), dirs[i]) !=
+        dirs.begin() + static_cast<std::ptrdiff_t>(i))
+      continue;
+    if (auto s = disk_.sync_dir(dirs[i]); !s) {
+      std::lock_guard lk(mu_);
+      auto& back = new_entries_[InoKey{fs, ino}];
+      back.insert(back.end(), dirs.begin() + static_cast<std::ptrdiff_t>(i), dirs.end());
+      return fail(disk_error(s.error()));
     }
   }
   return {};
@@ -267,30 +354,30 @@ CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size)
   {
     std::lock_guard lk(mu_);
     dirty_.erase(InoKey{fs, ino});
+    new_entries_.erase(InoKey{fs, ino});
+    sync_failed_.erase(InoKey{fs, ino});
   }
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {
     forget(fs, ino, seg);
-    std::string p = path(fs, ino, seg);
-    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return fail(sys_error("unlink " + p));
+    if (auto s = disk_.unlink(path(fs, ino, seg)); !s && s.error().code != ENOENT) {
+      return fail(disk_error(s.error()));
+    }
   }
   return {};
 }
 
 CResult<> ChunkStore::remove_file_system(const std::string& fs) {
   forget_file_system(fs);
-  std::error_code ec;
-  std::filesystem::remove_all(dir_ + "/chunks/standard/" + fs, ec);
-  if (ec) return fail(ChunkError{ec.value(), "remove " + fs + ": " + ec.message()});
+  if (auto s = disk_.remove_all(dir_ + "/chunks/standard/" + fs); !s) {
+    return fail(disk_error(s.error()));
+  }
   return {};
 }
 
 uint64_t ChunkStore::allocated_bytes(const std::string& fs, uint64_t ino, uint64_t size) {
   uint64_t total = 0;
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {
-    struct stat st;
-    if (::stat(path(fs, ino, seg).c_str(), &st) == 0) {
-      total += static_cast<uint64_t>(st.st_blocks) * 512;
-    }
+    if (auto n = disk_.allocated_bytes(path(fs, ino, seg)); n) total += *n;
   }
   return total;
 }

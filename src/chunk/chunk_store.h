@@ -10,6 +10,10 @@
 // classes (IA, Archive) and per-file-system encryption come later behind the
 // same calls: callers never see paths.
 //
+// Every host call goes through a Disk (common/disk.h), so tests can inject
+// ENOSPC, EIO, short writes and power loss. What is durable when:
+// docs/crash-consistency.md.
+//
 // Thread-safe. Open descriptors are kept in a small LRU cache; an entry in use
 // by one call stays open even if another call evicts it.
 #pragma once
@@ -21,7 +25,9 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
+#include "common/disk.h"
 #include "common/result.h"
 
 namespace efs::chunk {
@@ -45,6 +51,9 @@ class ChunkStore {
   // Opens (creating if needed) the store under dir; checks the format version.
   static Result<std::unique_ptr<ChunkStore>, Error> open(const std::string& dir,
                                                          std::size_t max_open_files = 256);
+  // The same through `disk` (which must outlive the store).
+  static Result<std::unique_ptr<ChunkStore>, Error> open(Disk& disk, const std::string& dir,
+                                                         std::size_t max_open_files = 256);
   ~ChunkStore();
 
   // Fills `out` with the bytes at [offset, offset + out.size()); holes, bytes
@@ -59,7 +68,13 @@ class ChunkStore {
   // past the stored end read as zeros.
   CResult<> truncate(const std::string& fs, uint64_t ino, uint64_t size, uint64_t old_size);
   // Makes earlier writes and truncates of (fs, ino) through this store
-  // durable (fdatasync of each segment touched since the last sync).
+  // durable: fdatasync of each segment touched since the last sync, then a
+  // sync of each directory that got a new entry for it (a new segment file,
+  // a new shard directory), without which the file itself may vanish on a
+  // power loss. After an fdatasync of (fs, ino) failed, every later sync of
+  // it fails too (EIO), until the store is reopened: Linux may have dropped
+  // the unwritten pages and marked them clean ("fsyncgate"), so a later
+  // fdatasync that succeeds proves nothing about the earlier writes.
   CResult<> sync(const std::string& fs, uint64_t ino);
   // Drops the data of one inode whose size is at most `size`. Missing data
   // is not an error.
@@ -74,7 +89,7 @@ class ChunkStore {
 
  private:
   struct Fd;
-  ChunkStore(std::string dir, std::size_t max_open);
+  ChunkStore(Disk& disk, std::string dir, std::size_t max_open);
   std::string path(const std::string& fs, uint64_t ino, uint32_t seg) const;
   // The cached descriptor of one segment; with create, makes the file (and
   // its directories) if missing. Null (no error) when absent and !create.
@@ -82,7 +97,9 @@ class ChunkStore {
   void forget(const std::string& fs, uint64_t ino, uint32_t seg);
   void forget_file_system(const std::string& fs);
   void mark_dirty(const std::string& fs, uint64_t ino, uint32_t seg);
+  CResult<> sync_dirs(const std::string& fs, uint64_t ino);
 
+  Disk& disk_;
   std::string dir_;
   std::size_t max_open_;
   std::mutex mu_;
@@ -110,6 +127,10 @@ class ChunkStore {
     }
   };
   std::unordered_map<InoKey, uint64_t, InoKeyHash> dirty_;
+  // Directories that got an entry for the inode since its last sync.
+  std::unordered_map<InoKey, std::vector<std::string>, InoKeyHash> new_entries_;
+  // Inodes whose fdatasync failed: their unsynced writes may be lost.
+  std::unordered_map<InoKey, int, InoKeyHash> sync_failed_;
   std::list<Key> lru_;  // front = most recently used
   struct Entry {
     std::shared_ptr<Fd> fd;

@@ -143,7 +143,9 @@ Result<std::unique_ptr<Conn>, Error> Db::open_conn(bool readonly) {
     // efs-local makes for metadata; it may be lost if the whole machine loses
     // power before the next checkpoint, like the metadata of a kernel file
     // system between journal commits (what nfs-ganesha's VFS export relies
-    // on). File data acknowledged as stable (FILE_SYNC, COMMIT) is fsynced.
+    // on). File data acknowledged as stable (FILE_SYNC, COMMIT) is fsynced,
+    // and so is the commit that records it (write_synced), which makes every
+    // earlier transaction durable too. docs/crash-consistency.md.
     auto s = c->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
     if (!s) return fail(s.error());
   }
@@ -216,6 +218,22 @@ Db::~Db() {
 
 Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {
   std::lock_guard lk(write_mu_);
+  return write_locked(fn);
+}
+
+Status<> Db::write_synced(const std::function<Status<>(Conn&)>& fn) {
+  std::lock_guard lk(write_mu_);
+  // SQLite refuses to change the safety level inside a transaction: set it
+  // around this one. FULL makes COMMIT fsync the WAL.
+  if (auto& full = writer_->stmt("PRAGMA synchronous=FULL"); !full.run())
+    return fail(Error{full.error(), full.code()});
+  auto r = write_locked(fn);
+  if (auto& normal = writer_->stmt("PRAGMA synchronous=NORMAL"); !normal.run())
+    spdlog::error("db: cannot go back to synchronous=NORMAL: {}", normal.error());
+  return r;
+}
+
+Status<> Db::write_locked(const std::function<Status<>(Conn&)>& fn) {
   // BEGIN/COMMIT go through cached statements: sqlite3_exec would parse
   // them again on every transaction of the hot path.
   if (auto& b = writer_->stmt("BEGIN IMMEDIATE"); !b.run())

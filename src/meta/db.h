@@ -151,6 +151,11 @@ class Db {
   // If fn returns an error, the transaction is rolled back and the error
   // returned. Calls are serialized.
   Status<> write(const std::function<Status<>(Conn&)>& fn);
+  // write() whose COMMIT is fsynced (synchronous=FULL for this transaction):
+  // it, and every transaction committed before it, survives a power loss,
+  // not only the process dying. For commits that acknowledge stable data
+  // (FILE_SYNC WRITE, COMMIT): docs/crash-consistency.md.
+  Status<> write_synced(const std::function<Status<>(Conn&)>& fn);
   // write() for changes that free space (deleting rows of records that are
   // no longer needed): if the disk is full, the space reserve is given back
   // and fn runs once more (docs/full-disk.md).
@@ -176,6 +181,7 @@ class Db {
   SpaceReserve* space_reserve() { return reserve_.get(); }
 
  private:
+  Status<> write_locked(const std::function<Status<>(Conn&)>& fn);  // write_mu_ held
   Db() = default;
   std::string path_;
   std::unique_ptr<SpaceReserve> reserve_;

@@ -18,6 +18,7 @@
 #include "api/request_context.h"
 #include "api/rest_json.h"
 #include "common/clock.h"
+#include "common/disk.h"
 #include "common/ids.h"
 #include "efs/network.h"
 #include "efs/service.h"
@@ -153,7 +154,9 @@ int serve(const Config& config) {
     spdlog::error("cannot open database: {}", db.error().message);
     return 1;
   }
-  auto vfs = vfs::Vfs::open(**db, data_dir);
+  // Timestamps from the process clock (moved by POST /_efs-local/clock), file
+  // data on the host disk.
+  auto vfs = vfs::Vfs::open(**db, data_dir, Clock::global(), host_disk());
   if (!vfs) {
     spdlog::error("cannot open file data: {}", vfs.error().message);
     return 1;

@@ -104,7 +104,7 @@ VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<c
     if (kill_set_id) row.mode &= ~set_id_bits_to_clear(row.mode);
     ++row.change;
     return store(tx, row);
-  });
+  }, false, /*synced=*/stable != Stability::unstable);
   if (e != Errc::ok) return fail(e);
   // An UNSTABLE write that cleared set-ID bits made its metadata durable,
   // but not its data.
@@ -128,7 +128,7 @@ VResult<bool> FileSystemImpl::commit(Ino ino) {
     Inode row;
     if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;  // folds the overlay
     return store(tx, row);
-  });
+  }, false, /*synced=*/true);
   if (e != Errc::ok) return fail(e);
   return true;
 }
@@ -241,7 +241,7 @@ VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& 
       if (auto r = chunks_.sync(id_, ino); !r) return chunk_errc(r.error());
     }
     return store(tx, out);
-  }, frees);
+  }, frees, /*synced=*/frees);
   if (e != Errc::ok) return fail(e);
   return to_attr(out);
 }

@@ -20,10 +20,12 @@ Errc check_name(std::string_view name) {
 }
 
 FileSystemImpl::FileSystemImpl(meta::Db& db, GroupCommit& commits, chunk::ChunkStore& chunks,
-                               std::string id, int64_t num, uint32_t generation)
+                               std::string id, int64_t num, uint32_t generation,
+                               const Clock& clock)
     : db_(db),
       commits_(commits),
       chunks_(chunks),
+      clock_(clock),
       id_(std::move(id)),
       table_(num),
       generation_(generation) {}
@@ -41,8 +43,9 @@ FileSystemImpl::StripeLock::~StripeLock() {
   for (auto it = held_.rbegin(); it != held_.rend(); ++it) fs_.stripes_[*it].unlock();
 }
 
-Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space) {
-  Errc e = write_tx_once(fn);
+Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space,
+                              bool synced) {
+  Errc e = write_tx_once(fn, synced);
   if (e != Errc::nospc || !frees_space) return e;
   // SQLite needs WAL space even to delete rows: take slices of the space
   // reserve until the retry fits. Space the operation frees lets the reserve
@@ -50,13 +53,13 @@ Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn, bool frees_spa
   while (e == Errc::nospc && db_.release_space_reserve()) {
     spdlog::warn("vfs {}: disk full; retrying an operation that frees space with the reserve",
                  id_);
-    e = write_tx_once(fn);
+    e = write_tx_once(fn, synced);
   }
   db_.restore_space_reserve();
   return e;
 }
 
-Errc FileSystemImpl::write_tx_once(const std::function<Errc(Tx&)>& fn) {
+Errc FileSystemImpl::write_tx_once(const std::function<Errc(Tx&)>& fn, bool synced) {
   if (deleted_) return Errc::stale;
   Errc e = Errc::ok;
   std::vector<std::pair<Ino, uint64_t>> stored;
@@ -72,7 +75,7 @@ Errc FileSystemImpl::write_tx_once(const std::function<Errc(Tx&)>& fn) {
     stored = std::move(tx.stored);
     dropped = std::move(tx.dropped_data);
     return {};
-  });
+  }, synced);
   if (!s) {
     if (e == Errc::ok) {
       e = errc_of(s.error());

@@ -36,7 +36,7 @@ class FileSystemImpl final : public FileSystem,
                              public std::enable_shared_from_this<FileSystemImpl> {
  public:
   FileSystemImpl(meta::Db& db, GroupCommit& commits, chunk::ChunkStore& chunks, std::string id,
-                 int64_t num, uint32_t generation);
+                 int64_t num, uint32_t generation, const Clock& clock);
 
   const std::string& id() const override { return id_; }
   uint64_t fsid() const override { return static_cast<uint64_t>(table_.fs_num()); }
@@ -123,8 +123,10 @@ class FileSystemImpl final : public FileSystem,
   // `frees_space`: the operation frees space (REMOVE, truncation), so if it
   // fails for lack of space it is retried once with the space reserve given
   // back (docs/full-disk.md).
-  Errc write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space = false);
-  Errc write_tx_once(const std::function<Errc(Tx&)>& fn);
+  // `synced`: the commit acknowledges stable data and is fsynced
+  // (GroupCommit::run).
+  Errc write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space = false, bool synced = false);
+  Errc write_tx_once(const std::function<Errc(Tx&)>& fn, bool synced = false);
   // Runs fn on a reader snapshot.
   Errc read_tx(const std::function<Errc(meta::Conn&)>& fn);
 
@@ -159,10 +161,13 @@ class FileSystemImpl final : public FileSystem,
   // True if `dir` is `ancestor` or lies below it.
   Errc is_within(meta::Conn& c, Ino dir, Ino ancestor, bool& out);
   Errc check_live() const { return deleted_ ? Errc::stale : Errc::ok; }
+  // Now, by the clock the Vfs was opened with (hides vfs::now_time()).
+  Time now_time() const { return vfs::now_time(clock_); }
 
   meta::Db& db_;
   GroupCommit& commits_;
   chunk::ChunkStore& chunks_;
+  const Clock& clock_;
   std::string id_;
   InodeTable table_;
   uint32_t generation_;

@@ -7,8 +7,8 @@
 
 namespace efs::vfs {
 
-Status<> GroupCommit::run(const std::function<Status<>(meta::Conn&)>& fn) {
-  Request me{&fn, {}, false};
+Status<> GroupCommit::run(const std::function<Status<>(meta::Conn&)>& fn, bool synced) {
+  Request me{&fn, synced, {}, false};
   std::unique_lock lk(mu_);
   queue_.push_back(&me);
   while (!me.done) {
@@ -23,7 +23,9 @@ Status<> GroupCommit::run(const std::function<Status<>(meta::Conn&)>& fn) {
     queue_.clear();
     lk.unlock();
     bool saw_full = false;
-    auto s = db_.write([&](meta::Conn& c) -> Status<> {
+    bool synced_batch = false;
+    for (Request* r : batch) synced_batch = synced_batch || r->synced;
+    auto body = [&](meta::Conn& c) -> Status<> {
       const uint64_t full_before = c.disk_full_errors();
       // SQLITE_FULL inside a statement may roll back the whole transaction
       // (the savepoint is then gone): the batch's error must still say why.
@@ -41,8 +43,15 @@ Status<> GroupCommit::run(const std::function<Status<>(meta::Conn&)>& fn) {
         }
         if (auto rel = c.exec("RELEASE vfs_op"); !rel) return rel;
       }
+      // SQLite's files stay on the host, not behind the Disk (why:
+      // docs/crash-consistency.md); the commit is still a point where a test
+      // crashes the process. An error here rolls the batch back.
+      if (disk_) {
+        if (auto cp = disk_->commit_point(); !cp) return cp;
+      }
       return {};
-    });
+    };
+    auto s = synced_batch ? db_.write_synced(body) : db_.write(body);
     transactions_.fetch_add(1);
     if (!s && saw_full && s.error().code == 0) s = fail(Error{s.error().message, ENOSPC});
     if (!s) {

@@ -14,6 +14,7 @@
 #include <functional>
 #include <mutex>
 
+#include "common/disk.h"
 #include "common/result.h"
 #include "meta/db.h"
 
@@ -21,12 +22,17 @@ namespace efs::vfs {
 
 class GroupCommit {
  public:
-  explicit GroupCommit(meta::Db& db) : db_(db) {}
+  // `disk`: told of each commit right before it (Disk::commit_point), so a
+  // fault Disk can crash between the chunk syncs and the commit.
+  explicit GroupCommit(meta::Db& db, Disk* disk = nullptr) : db_(db), disk_(disk) {}
 
   // Runs fn inside a write transaction, possibly shared with concurrent
   // callers. If fn fails, only its own changes are rolled back and its error
   // returned. Returns once the transaction holding fn's changes committed.
-  Status<> run(const std::function<Status<>(meta::Conn&)>& fn);
+  // `synced`: fn's changes acknowledge stable data (FILE_SYNC, COMMIT), so
+  // its batch commits fsynced (meta::Db::write_synced): durable across a
+  // power loss, not only a process crash. docs/crash-consistency.md.
+  Status<> run(const std::function<Status<>(meta::Conn&)>& fn, bool synced = false);
 
   // Transactions committed so far (for tests and metrics).
   uint64_t transactions() const { return transactions_.load(); }
@@ -34,10 +40,12 @@ class GroupCommit {
  private:
   struct Request {
     const std::function<Status<>(meta::Conn&)>* fn;
+    bool synced;
     Status<> result;
     bool done = false;
   };
   meta::Db& db_;
+  Disk* disk_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Request*> queue_;

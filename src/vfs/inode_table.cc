@@ -56,8 +56,8 @@ CREATE TABLE vfs_orphans(
   return m;
 }
 
-Time now_time() {
-  auto d = Clock::global().now().time_since_epoch();
+Time now_time(const Clock& clock) {
+  auto d = clock.now().time_since_epoch();
   auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   int64_t sec = ns / 1000000000;
   int64_t rem = ns % 1000000000;

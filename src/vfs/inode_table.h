@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
 #include "meta/db.h"
 #include "vfs/vfs.h"
 
@@ -39,7 +40,9 @@ struct Inode {
   uint64_t next_cookie = 3;  // directories: the next READDIR cookie to assign
 };
 
-Time now_time();
+// The time `clock` says, as an NFS time (the vfs reads the clock it was
+// opened with, never Clock::global(), so tests can move their own).
+Time now_time(const Clock& clock);
 
 // Attributes as NFS sees them (space_used as EFS meters it).
 Attr to_attr(const Inode& n);

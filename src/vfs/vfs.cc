@@ -21,9 +21,11 @@ namespace {
 
 class VfsImpl final : public Vfs {
  public:
-  VfsImpl(meta::Db& db, std::unique_ptr<chunk::ChunkStore> chunks, const HandleKey& handle_key)
+  VfsImpl(meta::Db& db, std::unique_ptr<chunk::ChunkStore> chunks, const HandleKey& handle_key,
+          Clock& clock, Disk& disk)
       : db_(db),
-        commits_(db),
+        clock_(clock),
+        commits_(db, &disk),
         chunks_(std::move(chunks)),
         verifier_(random_u64()),
         handle_key_(handle_key) {}
@@ -56,7 +58,7 @@ class VfsImpl final : public Vfs {
       root.type = FileType::dir;
       root.mode = 0755;
       root.nlink = 2;
-      root.atime = root.mtime = root.ctime = root.btime = now_time();
+      root.atime = root.mtime = root.ctime = root.btime = now_time(clock_);
       root.generation = gen;
       root.parent = kRootIno;
       if (auto s = t.put(c, root); !s) return s;
@@ -143,12 +145,13 @@ class VfsImpl final : public Vfs {
       return {};
     });
     if (!s || !found) return nullptr;
-    auto fs = std::make_shared<FileSystemImpl>(db_, commits_, *chunks_, fs_id, num, gen);
+    auto fs = std::make_shared<FileSystemImpl>(db_, commits_, *chunks_, fs_id, num, gen, clock_);
     by_id_.emplace(fs_id, fs);
     return fs;
   }
 
   meta::Db& db_;
+  Clock& clock_;
   GroupCommit commits_;
   std::unique_ptr<chunk::ChunkStore> chunks_;
   uint64_t verifier_;
@@ -211,14 +214,19 @@ Status<> free_orphans(meta::Db& db, chunk::ChunkStore& chunks) {
 }  // namespace
 
 Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& data_dir) {
+  return open(db, data_dir, Clock::global(), host_disk());
+}
+
+Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& data_dir,
+                                              Clock& clock, Disk& disk) {
   if (auto s = db.ensure_schema("vfs", schema_migrations()); !s) return fail(s.error());
-  auto chunks = chunk::ChunkStore::open(data_dir);
+  auto chunks = chunk::ChunkStore::open(disk, data_dir);
   if (!chunks) return fail(chunks.error());
   // Not fatal: the orphans stay listed and cost only disk until a later start.
   if (auto s = free_orphans(db, **chunks); !s) spdlog::warn("{}", s.error().message);
   auto handle_key = load_or_create_handle_key(data_dir);
   if (!handle_key) return fail(handle_key.error());
-  return std::unique_ptr<Vfs>(new VfsImpl(db, std::move(*chunks), *handle_key));
+  return std::unique_ptr<Vfs>(new VfsImpl(db, std::move(*chunks), *handle_key, clock, disk));
 }
 
 }  // namespace efs::vfs

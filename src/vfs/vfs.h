@@ -17,6 +17,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/clock.h"
+#include "common/disk.h"
 #include "common/result.h"
 #include "efs/catalog.h"
 
@@ -249,7 +251,13 @@ class Vfs {
  public:
   virtual ~Vfs() = default;
   // Opens the namespace tables in db and the chunk store under data_dir.
+  // Times come from Clock::global(), file data goes to host_disk().
   static Result<std::unique_ptr<Vfs>, Error> open(meta::Db& db, const std::string& data_dir);
+  // The same with the clock every timestamp is read from and the Disk the
+  // chunk store writes through (both must outlive the Vfs). Tests pass their
+  // own: a FaultDisk for crash and fault tests.
+  static Result<std::unique_ptr<Vfs>, Error> open(meta::Db& db, const std::string& data_dir,
+                                                  Clock& clock, Disk& disk);
 
   // Creates the namespace (root dir 0755 owned by 0:0) if missing. Idempotent.
   virtual Status<> create_file_system(const std::string& fs_id) = 0;

@@ -141,7 +141,7 @@ Fixture::Fixture() {
   auto d = meta::Db::open((dir / "meta.db").string());
   REQUIRE(d.ok());
   db = std::move(*d);
-  auto v = vfs::Vfs::open(*db, (dir / "data").string());
+  auto v = vfs::Vfs::open(*db, (dir / "data").string(), clock, disk);
   REQUIRE(v.ok());
   vfs = std::move(*v);
   REQUIRE(vfs->create_file_system(fs_id).ok());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/fault_disk.h"
 #include "efs/catalog.h"
 #include "meta/db.h"
 #include "nfs4/server.h"
@@ -74,6 +75,7 @@ struct Fixture {
   vfs::Ino make_file(const std::string& name, const std::string& content);
 
   std::filesystem::path dir;
+  FaultDisk disk;  // the chunk store's Disk: tests inject host faults here
   std::unique_ptr<meta::Db> db;
   std::unique_ptr<vfs::Vfs> vfs;
   FakeCatalog catalog;
