@@ -11,7 +11,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <limits>
 #include <set>
 
 #include "efs/internal.h"
@@ -109,12 +108,6 @@ ExportedAccessPoint exported_ap(const Record& ap) {
   return e;
 }
 
-// A lifecycle transition that has not been settled yet is due at this
-// emulator-clock time (epoch seconds).
-double due_at(const Record& r, double delay) {
-  return r.deleting_at ? *r.deleting_at + delay : r.created_at + delay;
-}
-
 // Past the due time by this much before the timer fires: settle()'s query
 // compares created_at <= now - delay, which may round the other way than
 // created_at + delay <= now by an ulp.
@@ -148,18 +141,21 @@ void Service::publish_catalog_locked() {
   std::vector<MountTargetAddress> mount_targets;
   std::optional<double> next_due;
   auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    // Every write rebuilds the snapshot, so only rows that may be exported
+    // are read (SQL filters on the columns; state_of still decides).
+    const double created_before = now() - delay_seconds();
     // "notified": the data plane has created the root before we export it.
     std::set<std::string> exported_fs;
-    for (const auto& fs : store::list_all(c, kind::kFileSystem)) {
-      if (fs.notified && usable(state_of(fs))) {
+    for (const auto& fs : store::exportable(c, kind::kFileSystem, created_before, true)) {
+      if (usable(state_of(fs))) {
         file_systems.push_back(exported(fs));
         exported_fs.insert(fs.id);
       }
     }
-    for (const auto& ap : store::list_all(c, kind::kAccessPoint))
+    for (const auto& ap : store::exportable(c, kind::kAccessPoint, created_before, false))
       if (state_of(ap) == "available" && exported_fs.count(ap.parent_id))
         access_points.push_back(exported_ap(ap));
-    for (const auto& mt : store::list_all(c, kind::kMountTarget)) {
+    for (const auto& mt : store::exportable(c, kind::kMountTarget, created_before, false)) {
       if (state_of(mt) != "available") continue;
       if (mt.doc.contains("IpAddress"))
         mount_targets.push_back({mt.id, mt.parent_id, mt.doc["IpAddress"].get<std::string>()});
@@ -168,10 +164,7 @@ void Service::publish_catalog_locked() {
     }
     // Every record not settled yet, whenever due: the earliest is when the
     // snapshot may next change without a write.
-    for (const auto& u : store::unsettled(c, std::numeric_limits<double>::max())) {
-      double at = due_at(u, delay_seconds());
-      if (!next_due || at < *next_due) next_due = at;
-    }
+    if (auto at = store::earliest_unsettled(c)) next_due = *at + delay_seconds();
     return json();
   });
   if (!r.ok()) {
