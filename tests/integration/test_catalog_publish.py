@@ -78,8 +78,9 @@ def raw_http(server, request):
     return int(head.split(b" ", 2)[1]), body
 
 
-# A quote, a backslash, control bytes (NUL, 0x01, newline), DEL and invalid UTF-8.
-NASTY = b"%22%5C%00%01%0A%7F%FF%C3%28"
+# A quote, a backslash, control bytes (0x01, newline), DEL and invalid UTF-8
+# (a NUL is refused earlier, with 400).
+NASTY = b"%22%5C%01%0A%7F%FF%C3%28"
 
 
 @pytest.mark.parametrize("prefix", [b"/_efs-local/", b"/2015-02-01/", b"/"])
