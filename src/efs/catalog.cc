@@ -51,21 +51,18 @@ const T* find_sorted(const std::vector<T>& v, std::string_view want, Key key) {
 }  // namespace
 
 const ExportedFileSystem* CatalogSnapshot::file_system(std::string_view id) const {
-  return find_sorted(file_systems_, id, [](const ExportedFileSystem& f) -> const std::string& {
-    return f.id;
-  });
+  return find_sorted(file_systems_, id,
+                     [](const ExportedFileSystem& f) -> const std::string& { return f.id; });
 }
 
 const ExportedAccessPoint* CatalogSnapshot::access_point(std::string_view id) const {
-  return find_sorted(access_points_, id, [](const ExportedAccessPoint& a) -> const std::string& {
-    return a.id;
-  });
+  return find_sorted(access_points_, id,
+                     [](const ExportedAccessPoint& a) -> const std::string& { return a.id; });
 }
 
 const MountTargetAddress* CatalogSnapshot::mount_target_at(std::string_view ip) const {
-  return find_sorted(mount_targets_, ip, [](const MountTargetAddress& m) -> const std::string& {
-    return m.ip;
-  });
+  return find_sorted(mount_targets_, ip,
+                     [](const MountTargetAddress& m) -> const std::string& { return m.ip; });
 }
 
 // ---- Service: building and publishing ----
@@ -174,9 +171,9 @@ void Service::publish_catalog_locked() {
     if (timer_) timer_->schedule(now() + kRetrySeconds);
     return;
   }
-  catalog_.publish(std::make_shared<const CatalogSnapshot>(
-      ++catalog_generation_, std::move(file_systems), std::move(access_points),
-      std::move(mount_targets)));
+  catalog_.publish(
+      std::make_shared<const CatalogSnapshot>(++catalog_generation_, std::move(file_systems),
+                                              std::move(access_points), std::move(mount_targets)));
   if (timer_) {
     if (next_due) *next_due += kDueSlackSeconds;
     timer_->schedule(next_due);

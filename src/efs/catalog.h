@@ -15,7 +15,7 @@
 namespace efs {
 
 struct ExportedFileSystem {
-  std::string id;          // fs-...
+  std::string id;  // fs-...
   bool encrypted = false;
   std::string kms_key_id;  // key ARN when encrypted
 };

@@ -120,9 +120,9 @@ std::vector<Record> unsettled(meta::Conn& c, double due_before) {
 
 std::vector<Record> exportable(meta::Conn& c, const std::string& kind, double created_before,
                                bool only_notified) {
-  auto& s = c.stmt(select(only_notified
-                              ? "kind = ?1 AND deleting_at IS NULL AND created_at <= ?2 AND notified = 1"
-                              : "kind = ?1 AND deleting_at IS NULL AND created_at <= ?2"));
+  auto& s = c.stmt(select(
+      only_notified ? "kind = ?1 AND deleting_at IS NULL AND created_at <= ?2 AND notified = 1"
+                    : "kind = ?1 AND deleting_at IS NULL AND created_at <= ?2"));
   s.bind_all(kind, created_before);
   return rows(s);
 }

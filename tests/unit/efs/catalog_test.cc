@@ -61,7 +61,8 @@ TEST_CASE("the transition timer publishes at the due time with no call into the 
   const uint64_t gen_created = h.service->snapshot()->generation();
   CHECK(!exported(*h.service, id));
   // Only reads of the published snapshot from here on (what PUTFH does).
-  while (!exported(*h.service, id) && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+  while (!exported(*h.service, id) &&
+         std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   auto elapsed = std::chrono::steady_clock::now() - t0;
   REQUIRE(exported(*h.service, id));
@@ -101,7 +102,8 @@ TEST_CASE("deletes are invisible at once; a snapshot already taken does not chan
   auto fs = h.make_available_fs();
   auto ap = h.ok("CreateAccessPoint", {{"ClientToken", "a"}, {"FileSystemId", fs}});
   std::string ap_id = ap["AccessPointId"];
-  auto mt = h.ok("CreateMountTarget", {{"FileSystemId", fs}, {"SubnetId", "subnet-00000000000000001"}});
+  auto mt =
+      h.ok("CreateMountTarget", {{"FileSystemId", fs}, {"SubnetId", "subnet-00000000000000001"}});
   h.wait_states();
   h.service->clock_advanced();
   auto before = h.service->snapshot();
@@ -124,9 +126,9 @@ TEST_CASE("deletes are invisible at once; a snapshot already taken does not chan
 TEST_CASE("tag and policy changes publish a new snapshot with the same exports") {
   Harness h;
   auto fs = h.make_available_fs();
-  auto ap = h.ok("CreateAccessPoint", {{"ClientToken", "a"},
-                                       {"FileSystemId", fs},
-                                       {"PosixUser", {{"Uid", 7}, {"Gid", 8}}}});
+  auto ap =
+      h.ok("CreateAccessPoint",
+           {{"ClientToken", "a"}, {"FileSystemId", fs}, {"PosixUser", {{"Uid", 7}, {"Gid", 8}}}});
   h.ok("CreateMountTarget", {{"FileSystemId", fs}, {"SubnetId", "subnet-00000000000000001"}});
   h.wait_states();
   h.service->clock_advanced();
@@ -150,7 +152,8 @@ TEST_CASE("tag and policy changes publish a new snapshot with the same exports")
     "Principal":{"AWS":"*"},"Action":["elasticfilesystem:ClientMount"]}]})";
   const std::vector<std::pair<std::string, json>> changes = {
       {"CreateTags", {{"FileSystemId", fs}, {"Tags", {{{"Key", "Name"}, {"Value", "n"}}}}}},
-      {"TagResource", {{"ResourceId", ap["AccessPointId"]}, {"Tags", {{{"Key", "k"}, {"Value", "v"}}}}}},
+      {"TagResource",
+       {{"ResourceId", ap["AccessPointId"]}, {"Tags", {{{"Key", "k"}, {"Value", "v"}}}}}},
       {"PutFileSystemPolicy", {{"FileSystemId", fs}, {"Policy", policy}}},
       {"PutLifecycleConfiguration",
        {{"FileSystemId", fs}, {"LifecyclePolicies", {{{"TransitionToIA", "AFTER_30_DAYS"}}}}}},

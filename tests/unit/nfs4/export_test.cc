@@ -139,8 +139,8 @@ class PublishedCatalog : public efs::Catalog {
   }
   void set(std::vector<efs::ExportedFileSystem> fss, std::vector<efs::ExportedAccessPoint> aps,
            std::vector<efs::MountTargetAddress> mts = {}) {
-    current_.publish(std::make_shared<const efs::CatalogSnapshot>(
-        ++generation_, std::move(fss), std::move(aps), std::move(mts)));
+    current_.publish(std::make_shared<const efs::CatalogSnapshot>(++generation_, std::move(fss),
+                                                                  std::move(aps), std::move(mts)));
   }
   mutable std::atomic<int> calls{0};
 
@@ -246,8 +246,7 @@ TEST_CASE("PUTFH and LOOKUP race safely with snapshots being published") {
           unexpected.fetch_add(1);
         }
         auto b = ex.lookup_junction(ap2.id);
-        if (!b && b.error() != NFS4ERR_NOENT && b.error() != NFS4ERR_STALE)
-          unexpected.fetch_add(1);
+        if (!b && b.error() != NFS4ERR_NOENT && b.error() != NFS4ERR_STALE) unexpected.fetch_add(1);
         auto c = ex.from_wire(std::span<const uint8_t>(fs_wire.data(), fs_wire.size()));
         if (!c && c.error() != NFS4ERR_STALE) unexpected.fetch_add(1);
         for (const auto& j : ex.junctions())
