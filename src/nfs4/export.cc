@@ -333,8 +333,8 @@ std::vector<Exports::Junction> Exports::junctions() {
     auto fh = access_point_root(*snap, ap);
     if (fh) out.push_back({ap.id, std::move(*fh)});
   }
-  // Each list is sorted by id already; "fs-" sorts before "fsap-" only by
-  // accident of the alphabet, so sort the union.
+  // By name, as READDIR of the pseudo-root lists them (each list is sorted
+  // already and "fs-" < "fsap-", so this is a linear pass in practice).
   std::sort(out.begin(), out.end(),
             [](const Junction& a, const Junction& b) { return a.name < b.name; });
   return out;
