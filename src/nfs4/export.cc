@@ -334,7 +334,7 @@ std::vector<Exports::Junction> Exports::junctions() {
     if (fh) out.push_back({ap.id, std::move(*fh)});
   }
   // By name, as READDIR of the pseudo-root lists them (each list is sorted
-  // already and "fs-" < "fsap-", so this is a linear pass in practice).
+  // already and "fs-" < "fsap-"; the sort keeps that true if ids change form).
   std::sort(out.begin(), out.end(),
             [](const Junction& a, const Junction& b) { return a.name < b.name; });
   return out;
