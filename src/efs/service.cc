@@ -174,8 +174,10 @@ bool Service::settle() {
   bool mount_targets_changed = mount_targets_dirty_.exchange(false);
   // Taken before the commit and held until the new snapshot is out (below).
   std::unique_lock publish_lock(catalog_mu_, std::defer_lock);
+  // Held to the end, publish included: a settle() that finds nothing due
+  // returns only after a concurrent one (the transition timer's) published.
+  std::unique_lock settle_lock(settle_mu_);
   {
-    std::lock_guard lock(settle_mu_);
     // Cheap check on a reader first: most calls have nothing to do.
     bool due = false;
     auto rs = db_.read([&](meta::Conn& c) -> Status<> {
