@@ -1,18 +1,21 @@
 // What the data plane (nfs4/, server/) needs to know of the EFS model, and
 // what the model tells the data plane. efs::Service implements Catalog; the
-// server wires DataPlane to vfs/ and net/.
+// server wires DataPlane to vfs/ and net/. catalog.cc holds CatalogSnapshot
+// and Service's side of the catalog (building, publishing, scheduling).
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace efs {
 
 struct ExportedFileSystem {
-  std::string id;          // fs-...
+  std::string id;  // fs-...
   bool encrypted = false;
   std::string kms_key_id;  // key ARN when encrypted
 };
@@ -43,18 +46,51 @@ struct MountTargetAddress {
   std::string ip;  // IPv4 loopback address, or "::1" style for IPv6
 };
 
-// Read-only view of the resources the NFS server exports. Thread-safe.
+// The resources the NFS server exports at one moment: immutable once built,
+// so a reader holding it needs no lock and sees one consistent state (every
+// access point's file system is in file_systems(), and so on). efs::Service
+// builds a new one after each change that commits (API writes, lifecycle
+// transitions, clock advances) and publishes it; PUTFH and LOOKUP only read.
+class CatalogSnapshot {
+ public:
+  CatalogSnapshot() = default;
+  // Sorts each list by its key (id; ip for mount targets, keeping creation
+  // order among equal addresses) so lookups are binary searches.
+  CatalogSnapshot(uint64_t generation, std::vector<ExportedFileSystem> file_systems,
+                  std::vector<ExportedAccessPoint> access_points,
+                  std::vector<MountTargetAddress> mount_targets);
+
+  // Grows by one with every snapshot a Service publishes.
+  uint64_t generation() const { return generation_; }
+  // File systems whose LifeCycleState is "available" (or "updating") and
+  // whose root the data plane has created; by id.
+  const std::vector<ExportedFileSystem>& file_systems() const { return file_systems_; }
+  // Access points whose LifeCycleState is "available", of exported file systems; by id.
+  const std::vector<ExportedAccessPoint>& access_points() const { return access_points_; }
+  // Addresses of mount targets whose LifeCycleState is "available"; by ip.
+  const std::vector<MountTargetAddress>& mount_targets() const { return mount_targets_; }
+
+  // nullptr when not exported. The pointer lives as long as the snapshot.
+  const ExportedFileSystem* file_system(std::string_view id) const;
+  const ExportedAccessPoint* access_point(std::string_view id) const;
+  // The first mount target listening on `ip`.
+  const MountTargetAddress* mount_target_at(std::string_view ip) const;
+
+ private:
+  uint64_t generation_ = 0;
+  std::vector<ExportedFileSystem> file_systems_;
+  std::vector<ExportedAccessPoint> access_points_;
+  std::vector<MountTargetAddress> mount_targets_;
+};
+
+// Where the data plane reads the current CatalogSnapshot. Thread-safe.
 class Catalog {
  public:
   virtual ~Catalog() = default;
-  // File systems whose LifeCycleState is "available".
-  virtual std::vector<ExportedFileSystem> available_file_systems() const = 0;
-  virtual std::optional<ExportedFileSystem> available_file_system(const std::string& id) const = 0;
-  // Access points whose LifeCycleState is "available" (of available file systems).
-  virtual std::vector<ExportedAccessPoint> available_access_points() const = 0;
-  virtual std::optional<ExportedAccessPoint> available_access_point(const std::string& id) const = 0;
-  // Mount targets whose LifeCycleState is "available".
-  virtual std::vector<MountTargetAddress> available_mount_targets() const = 0;
+  // Never null. Lock-free on the fast path (efs::Service uses Published<T>,
+  // common/published.h): cheap enough for every PUTFH. Take it once per
+  // operation and read everything from that one snapshot.
+  virtual std::shared_ptr<const CatalogSnapshot> snapshot() const = 0;
 };
 
 // Storage use of one file system, as EFS meters it (SizeInBytes).
@@ -72,7 +108,7 @@ struct DataPlane {
   std::function<void(const std::string& fs_id)> file_system_created;
   // A file system was deleted: drop its namespace and data.
   std::function<void(const std::string& fs_id)> file_system_deleted;
-  // Mount targets were created or deleted: re-read available_mount_targets().
+  // Mount targets were created or deleted: re-read snapshot()->mount_targets().
   std::function<void()> mount_targets_changed;
   // Current metered size of a file system.
   std::function<MeteredSize(const std::string& fs_id)> metered_size;

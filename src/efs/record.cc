@@ -118,6 +118,25 @@ std::vector<Record> unsettled(meta::Conn& c, double due_before) {
   return rows(s);
 }
 
+std::vector<Record> exportable(meta::Conn& c, const std::string& kind, double created_before,
+                               bool only_notified) {
+  auto& s = c.stmt(select(
+      only_notified ? "kind = ?1 AND deleting_at IS NULL AND created_at <= ?2 AND notified = 1"
+                    : "kind = ?1 AND deleting_at IS NULL AND created_at <= ?2"));
+  s.bind_all(kind, created_before);
+  return rows(s);
+}
+
+std::optional<double> earliest_unsettled(meta::Conn& c) {
+  // The catalog asks after every write: no row is decoded here.
+  auto& s = c.stmt(
+      "SELECT MIN(CASE WHEN deleting_at IS NOT NULL THEN deleting_at ELSE created_at END) "
+      "FROM efs_resources WHERE notified = 0 OR deleting_at IS NOT NULL");
+  if (!s.step()) throw StoreFailure(s.error().empty() ? "min failed" : s.error());
+  if (s.is_null(0)) return std::nullopt;
+  return s.f64(0);
+}
+
 void insert(meta::Conn& c, Record& r) {
   auto& s = c.stmt(
       "INSERT INTO efs_resources (kind, id, account, region, parent_id, token, created_at, "

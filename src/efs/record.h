@@ -65,6 +65,14 @@ int64_t count_live(meta::Conn& c, const std::string& kind, const std::string& ac
 // Records due a transition: created or deleted at or before `due_before`
 // (now - state_delay) and not yet settled.
 std::vector<Record> unsettled(meta::Conn& c, double due_before);
+// Records of a kind not being deleted and created at or before
+// `created_before`, in creation order: what the export catalog may show.
+// With only_notified, those the DataPlane has seen become available.
+std::vector<Record> exportable(meta::Conn& c, const std::string& kind, double created_before,
+                               bool only_notified);
+// The earliest created_at (of a record not yet notified) or deleting_at
+// among unsettled records: state_delay after it, the next transition is due.
+std::optional<double> earliest_unsettled(meta::Conn& c);
 void insert(meta::Conn& c, Record& r);  // sets r.seq
 void update(meta::Conn& c, const Record& r);
 void remove(meta::Conn& c, const std::string& kind, const std::string& id);

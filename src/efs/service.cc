@@ -18,8 +18,10 @@ Result<std::unique_ptr<Service>, Error> Service::open(meta::Db& db, Network& net
                                                       Options options, DataPlane data_plane) {
   auto st = db.ensure_schema("efs", efs_migrations());
   if (!st.ok()) return fail(Error{"efs schema: " + st.error().message});
-  return std::unique_ptr<Service>(
+  std::unique_ptr<Service> service(
       new Service(db, network, clock, std::move(options), std::move(data_plane)));
+  service->publish_catalog();  // what the database holds is exported from the start
+  return service;
 }
 
 Service::Service(meta::Db& db, Network& network, Clock& clock, Options options,
@@ -130,9 +132,9 @@ ApiResult<nlohmann::json> Service::in_write(const std::function<ApiResult<json>(
     if (!out->ok()) return fail(Error{"rolled back: " + out->error().code});
     return {};
   });
-  write_generation_.fetch_add(1, std::memory_order_release);
   if (out && !out->ok()) return std::move(*out);
   if (!st.ok()) return detail::store_error(st.error());
+  publish_catalog();  // committed: the NFS server sees it from now on
   return std::move(*out);
 }
 
@@ -167,11 +169,15 @@ void Service::tick() {
   settle();
 }
 
-void Service::settle() {
+bool Service::settle() {
   std::vector<std::string> created, deleted;
   bool mount_targets_changed = mount_targets_dirty_.exchange(false);
+  // Taken before the commit and held until the new snapshot is out (below).
+  std::unique_lock publish_lock(catalog_mu_, std::defer_lock);
+  // Held to the end, publish included: a settle() that finds nothing due
+  // returns only after a concurrent one (the transition timer's) published.
+  std::unique_lock settle_lock(settle_mu_);
   {
-    std::lock_guard lock(settle_mu_);
     // Cheap check on a reader first: most calls have nothing to do.
     bool due = false;
     auto rs = db_.read([&](meta::Conn& c) -> Status<> {
@@ -187,9 +193,10 @@ void Service::settle() {
     });
     if (!rs.ok()) {
       spdlog::error("efs: settle read failed: {}", rs.error().message);
-      return;
+      return false;
     }
-    if (!due && !mount_targets_changed) return;
+    if (!due && !mount_targets_changed) return false;
+    publish_lock.lock();
     auto ws = db_.write([&](meta::Conn& c) -> Status<> {
       created.clear();
       deleted.clear();
@@ -212,14 +219,15 @@ void Service::settle() {
       }
       return {};
     });
-    write_generation_.fetch_add(1, std::memory_order_release);
     if (!ws.ok()) {
       spdlog::error("efs: settle write failed: {}", ws.error().message);
-      return;
+      return false;
     }
   }
-  // Hooks run outside every lock: they may call back into the Catalog. A
-  // throwing hook is logged; the model's state is already committed.
+  // Hooks run under catalog_mu_ only, so that no snapshot exports a file
+  // system before file_system_created made its root: they may read the
+  // Catalog (lock-free) but must not call an operation. A throwing hook is
+  // logged; the model's state is already committed.
   auto guarded = [](const char* what, const std::function<void()>& fn) {
     try {
       fn();
@@ -239,6 +247,8 @@ void Service::settle() {
   }
   if (mount_targets_changed && data_plane_.mount_targets_changed)
     guarded("mount_targets_changed", [&] { data_plane_.mount_targets_changed(); });
+  publish_catalog_locked();
+  return true;
 }
 
 // ---- lookups ----
@@ -291,116 +301,6 @@ std::vector<Record> Service::live_children(meta::Conn& c, const std::string& k,
   for (auto& r : store::children(c, k, parent_id))
     if (!is_gone(r)) out.push_back(std::move(r));
   return out;
-}
-
-// ---- Catalog ----
-
-namespace {
-
-ExportedFileSystem exported(const Record& fs) {
-  ExportedFileSystem e;
-  e.id = fs.id;
-  e.encrypted = fs.doc.value("Encrypted", false);
-  e.kms_key_id = fs.doc.value("KmsKeyId", "");
-  return e;
-}
-
-ExportedAccessPoint exported_ap(const Record& ap) {
-  ExportedAccessPoint e;
-  e.id = ap.id;
-  e.fs_id = ap.parent_id;
-  const auto& d = ap.doc;
-  if (d.contains("PosixUser")) {
-    PosixUser u;
-    u.uid = d["PosixUser"].value("Uid", uint32_t{0});
-    u.gid = d["PosixUser"].value("Gid", uint32_t{0});
-    if (d["PosixUser"].contains("SecondaryGids"))
-      for (const auto& g : d["PosixUser"]["SecondaryGids"]) u.secondary_gids.push_back(g);
-    e.posix_user = u;
-  }
-  if (d.contains("RootDirectory")) {
-    const auto& rd = d["RootDirectory"];
-    e.root_path = rd.value("Path", "/");
-    if (rd.contains("CreationInfo")) {
-      CreationInfo ci;
-      ci.owner_uid = rd["CreationInfo"].value("OwnerUid", uint32_t{0});
-      ci.owner_gid = rd["CreationInfo"].value("OwnerGid", uint32_t{0});
-      ci.permissions = static_cast<uint32_t>(
-          std::stoul(rd["CreationInfo"].value("Permissions", std::string("755")), nullptr, 8));
-      e.creation_info = ci;
-    }
-  }
-  return e;
-}
-
-}  // namespace
-
-std::shared_ptr<const Service::CatalogSnapshot> Service::build_catalog_snapshot() const {
-  auto snap = std::make_shared<CatalogSnapshot>();
-  snap->generation = write_generation_.load(std::memory_order_acquire);
-  snap->built = std::chrono::steady_clock::now();
-  snap->clock_offset = clock_.offset();
-  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
-    // "notified": the data plane has created the root before we export it.
-    std::set<std::string> exported_fs;
-    for (const auto& fs : store::list_all(c, kind::kFileSystem)) {
-      if (fs.notified && usable(state_of(fs))) {
-        snap->file_systems.push_back(exported(fs));
-        exported_fs.insert(fs.id);
-      }
-    }
-    for (const auto& ap : store::list_all(c, kind::kAccessPoint))
-      if (state_of(ap) == "available" && exported_fs.count(ap.parent_id))
-        snap->access_points.push_back(exported_ap(ap));
-    for (const auto& mt : store::list_all(c, kind::kMountTarget)) {
-      if (state_of(mt) != "available") continue;
-      if (mt.doc.contains("IpAddress"))
-        snap->mount_targets.push_back(
-            {mt.id, mt.parent_id, mt.doc["IpAddress"].get<std::string>()});
-      if (mt.doc.contains("Ipv6Address"))
-        snap->mount_targets.push_back(
-            {mt.id, mt.parent_id, mt.doc["Ipv6Address"].get<std::string>()});
-    }
-    return json();
-  });
-  if (!r.ok()) return std::make_shared<CatalogSnapshot>();  // not cached: generation 0
-  return snap;
-}
-
-std::shared_ptr<const Service::CatalogSnapshot> Service::catalog_snapshot() const {
-  std::lock_guard lk(catalog_mu_);
-  auto now = std::chrono::steady_clock::now();
-  if (!catalog_ || catalog_->generation != write_generation_.load(std::memory_order_acquire) ||
-      catalog_->clock_offset != clock_.offset() ||
-      now - catalog_->built > std::chrono::milliseconds(100))
-    catalog_ = build_catalog_snapshot();
-  return catalog_;
-}
-
-std::vector<ExportedFileSystem> Service::available_file_systems() const {
-  return catalog_snapshot()->file_systems;
-}
-
-std::optional<ExportedFileSystem> Service::available_file_system(const std::string& id) const {
-  auto snap = catalog_snapshot();
-  for (const auto& f : snap->file_systems)
-    if (f.id == id) return f;
-  return std::nullopt;
-}
-
-std::vector<ExportedAccessPoint> Service::available_access_points() const {
-  return catalog_snapshot()->access_points;
-}
-
-std::optional<ExportedAccessPoint> Service::available_access_point(const std::string& id) const {
-  auto snap = catalog_snapshot();
-  for (const auto& ap : snap->access_points)
-    if (ap.id == id) return ap;
-  return std::nullopt;
-}
-
-std::vector<MountTargetAddress> Service::available_mount_targets() const {
-  return catalog_snapshot()->mount_targets;
 }
 
 }  // namespace efs

@@ -6,8 +6,13 @@
 // Lifecycle states are computed from timestamps against the Clock rather than
 // moved by timers: a resource is "creating" until created_at + state_delay,
 // "deleting" until deleting_at + state_delay, then gone. settle() (run before
-// every operation and by tick()) removes what is gone and fires the DataPlane
-// hooks exactly once per transition, so a restart loses nothing.
+// every operation, by the TransitionTimer at the next due time and after a
+// clock advance) removes what is gone and fires the DataPlane hooks exactly
+// once per transition, so a restart loses nothing.
+//
+// The Catalog is an immutable CatalogSnapshot rebuilt after every change that
+// commits and published through Published<T> (catalog.cc), so NFS readers
+// take no lock.
 #pragma once
 
 #include <atomic>
@@ -22,11 +27,13 @@
 #include <vector>
 
 #include "common/clock.h"
+#include "common/published.h"
 #include "common/result.h"
 #include "efs/catalog.h"
 #include "efs/error.h"
 #include "efs/network.h"
 #include "efs/record.h"
+#include "efs/transition_timer.h"
 
 namespace efs {
 
@@ -54,20 +61,25 @@ class Service : public Catalog {
   // Creates the efs tables if needed (Db::ensure_schema("efs", ...)).
   static Result<std::unique_ptr<Service>, Error> open(meta::Db& db, Network& network, Clock& clock,
                                                       Options options, DataPlane data_plane);
+  ~Service() override;  // stops the transition timer (catalog.cc)
 
   // One handler per operation of the model, by exact operation name.
   std::vector<std::pair<std::string, JsonOperation>> operations();
 
   // Moves lazily-computed states forward and fires DataPlane hooks for
-  // transitions nobody has observed yet. The server calls this every ~100 ms.
+  // transitions nobody has observed yet. Tests call it; the server relies on
+  // start_transition_timer() instead.
   void tick();
 
   // Catalog (any account and region: the NFS server exports them all).
-  std::vector<ExportedFileSystem> available_file_systems() const override;
-  std::optional<ExportedFileSystem> available_file_system(const std::string& id) const override;
-  std::vector<ExportedAccessPoint> available_access_points() const override;
-  std::optional<ExportedAccessPoint> available_access_point(const std::string& id) const override;
-  std::vector<MountTargetAddress> available_mount_targets() const override;
+  std::shared_ptr<const CatalogSnapshot> snapshot() const override;
+  // Starts the thread that settles and republishes when the next lifecycle
+  // transition is due on the clock (without it, only operations, tick() and
+  // clock_advanced() move states forward). Idempotent.
+  void start_transition_timer();
+  // The clock was moved forward (POST /_efs-local/clock): settle what became
+  // due and republish before returning.
+  void clock_advanced();
 
   // Operations, named as in the model. Input is the merged, validated request.
   ApiResult<json> CreateFileSystem(const RequestContext& ctx, const json& in);
@@ -109,24 +121,19 @@ class Service : public Catalog {
   // failures become InternalServerError.
   ApiResult<json> in_write(const std::function<ApiResult<json>(meta::Conn&)>& fn);
   ApiResult<json> in_read(const std::function<ApiResult<json>(meta::Conn&)>& fn) const;
-  void settle();
+  // True if it committed transitions (and so published a snapshot).
+  bool settle();
 
-  // What the Catalog methods answer, read from SQLite at most every 100 ms
-  // and again after every write: the NFS server asks on every PUTFH, which
-  // must not cost a database read and a JSON parse.
-  struct CatalogSnapshot {
-    std::vector<ExportedFileSystem> file_systems;
-    std::vector<ExportedAccessPoint> access_points;
-    std::vector<MountTargetAddress> mount_targets;
-    uint64_t generation = 0;
-    std::chrono::steady_clock::time_point built;
-    Clock::duration clock_offset{};  // states are computed from the clock
-  };
-  std::shared_ptr<const CatalogSnapshot> catalog_snapshot() const;
-  std::shared_ptr<const CatalogSnapshot> build_catalog_snapshot() const;
-  std::atomic<uint64_t> write_generation_{1};
-  mutable std::mutex catalog_mu_;
-  mutable std::shared_ptr<const CatalogSnapshot> catalog_;
+  // Catalog (catalog.cc). publish_catalog() rebuilds the snapshot from
+  // SQLite, publishes it and schedules the timer at the next transition;
+  // every write that commits calls it. The _locked form expects catalog_mu_.
+  void publish_catalog();
+  void publish_catalog_locked();
+  // Serializes publishers; settle() holds it from its commit until the
+  // hooks ran, so no snapshot shows a file system before its root exists.
+  std::mutex catalog_mu_;
+  uint64_t catalog_generation_ = 0;  // guarded by catalog_mu_
+  Published<CatalogSnapshot> catalog_{std::make_shared<const CatalogSnapshot>()};
 
   double now() const { return clock_.now_epoch_seconds(); }
   double delay_seconds() const { return static_cast<double>(options_.state_delay.count()) / 1e3; }
@@ -183,6 +190,8 @@ class Service : public Catalog {
   // Set by operations that change the set of mount targets; settle() fires
   // DataPlane::mount_targets_changed and clears it.
   std::atomic<bool> mount_targets_dirty_{false};
+  // Guarded by catalog_mu_. Its thread calls settle(); ~Service stops it first.
+  std::unique_ptr<TransitionTimer> timer_;
 };
 
 }  // namespace efs

@@ -125,21 +125,27 @@ CurrentFh Exports::pseudo_root() const {
   return fh;
 }
 
-std::string Exports::routed_fs(const rpc::CallContext& ctx) const {
+std::string_view Exports::routed_fs(const rpc::CallContext& ctx,
+                                    const efs::CatalogSnapshot& snap) const {
   std::string_view local = ctx.local_address;
   if (local.empty()) return {};
   // A dual-stack socket reports IPv4 peers as IPv4-mapped IPv6 addresses.
   if (local.starts_with("::ffff:") && local.find('.') != std::string_view::npos)
     local.remove_prefix(7);
-  for (const auto& mt : catalog_.available_mount_targets())
-    if (mt.ip == local) return mt.fs_id;
-  return {};
+  const auto* mt = snap.mount_target_at(local);
+  return mt ? std::string_view(mt->fs_id) : std::string_view();
+}
+
+std::string Exports::routed_fs(const rpc::CallContext& ctx) const {
+  auto snap = catalog_.snapshot();
+  return std::string(routed_fs(ctx, *snap));
 }
 
 NResult<CurrentFh> Exports::root(const rpc::CallContext& ctx) {
   // A mount target's address serves its file system at "/" (as EFS does).
-  std::string fs_id = routed_fs(ctx);
-  if (!fs_id.empty()) return fs_root(fs_id);
+  auto snap = catalog_.snapshot();
+  std::string_view fs_id = routed_fs(ctx, *snap);
+  if (!fs_id.empty()) return fs_root(*snap, fs_id);
   return pseudo_root();
 }
 
@@ -161,9 +167,9 @@ void Exports::fill_wire(CurrentFh& fh) {
   }
 }
 
-NResult<CurrentFh> Exports::fs_root(const std::string& fs_id) {
-  if (!catalog_.available_file_system(fs_id)) return fail(NFS4ERR_STALE);
-  auto fs = vfs_.file_system(fs_id);
+NResult<CurrentFh> Exports::fs_root(const efs::CatalogSnapshot& snap, std::string_view fs_id) {
+  if (!snap.file_system(fs_id)) return fail(NFS4ERR_STALE);
+  auto fs = vfs_.file_system(std::string(fs_id));
   if (!fs) return fail(NFS4ERR_STALE);
   CurrentFh fh;
   fh.kind = FhKind::file_system;
@@ -174,15 +180,16 @@ NResult<CurrentFh> Exports::fs_root(const std::string& fs_id) {
   return fh;
 }
 
-NResult<CurrentFh> Exports::access_point_root(const efs::ExportedAccessPoint& ap) {
-  if (!catalog_.available_file_system(ap.fs_id)) return fail(NFS4ERR_STALE);
+NResult<CurrentFh> Exports::access_point_root(const efs::CatalogSnapshot& snap,
+                                              const efs::ExportedAccessPoint& ap) {
+  if (!snap.file_system(ap.fs_id)) return fail(NFS4ERR_STALE);
   auto fs = vfs_.file_system(ap.fs_id);
   if (!fs) return fail(NFS4ERR_STALE);
   vfs::Ino root = 0;
   {
-    std::lock_guard lock(mu_);
-    auto it = ap_roots_.find(ap.id);
-    if (it != ap_roots_.end()) root = it->second;
+    auto roots = ap_roots_.get();
+    auto it = roots->find(ap.id);
+    if (it != roots->end()) root = it->second;
   }
   if (root == 0) {
     // EFS creates a missing root directory on first mount when the access
@@ -194,8 +201,12 @@ NResult<CurrentFh> Exports::access_point_root(const efs::ExportedAccessPoint& ap
       return fail(to_nfsstat(r.error()));
     }
     root = *r;
-    std::lock_guard lock(mu_);
-    ap_roots_[ap.id] = root;
+    // Copy-on-write: inserts happen once per access point, reads on every
+    // PUTFH through one. A concurrent first mount resolves the same path.
+    std::lock_guard lock(ap_roots_mu_);
+    auto next = std::make_shared<ApRoots>(*ap_roots_.get());
+    next->insert_or_assign(ap.id, root);
+    ap_roots_.publish(std::move(next));
   }
   CurrentFh fh;
   fh.kind = FhKind::access_point;
@@ -254,15 +265,18 @@ NResult<CurrentFh> Exports::from_wire(std::span<const uint8_t> bytes) {
   }
   fh.fs = std::move(r->first);
   fh.ino = r->second;
+  // One snapshot for the whole decode: the file system and access point
+  // checks see the same catalog.
+  auto snap = catalog_.snapshot();
   // A file system that is being deleted is gone for its clients already.
-  if (!catalog_.available_file_system(fh.fs->id())) return fail(NFS4ERR_STALE);
+  if (!snap->file_system(fh.fs->id())) return fail(NFS4ERR_STALE);
   if (kind == FhKind::access_point) {
     fh.access_point_id = unpack_access_point_id(prefix.subspan<1, 9>());
-    auto ap = catalog_.available_access_point(fh.access_point_id);
+    const auto* ap = snap->access_point(fh.access_point_id);
     if (!ap) return fail(NFS4ERR_STALE);
     if (ap->fs_id != fh.fs->id()) return fail(NFS4ERR_BADHANDLE);
     fh.posix_user = ap->posix_user;
-    auto root = access_point_root(*ap);
+    auto root = access_point_root(*snap, *ap);
     if (!root) return fail(root.error());
     fh.export_root = root->ino;
     if (fh.ino == fh.fs->root() && fh.export_root != fh.fs->root()) {
@@ -308,30 +322,34 @@ CurrentFh Exports::child(const CurrentFh& parent, vfs::Ino ino) {
 }
 
 std::vector<Exports::Junction> Exports::junctions() {
+  auto snap = catalog_.snapshot();
   std::vector<Junction> out;
-  for (const auto& f : catalog_.available_file_systems()) {
-    auto fh = fs_root(f.id);
+  out.reserve(snap->file_systems().size() + snap->access_points().size());
+  for (const auto& f : snap->file_systems()) {
+    auto fh = fs_root(*snap, f.id);
     if (fh) out.push_back({f.id, std::move(*fh)});
   }
-  for (const auto& ap : catalog_.available_access_points()) {
-    auto fh = access_point_root(ap);
+  for (const auto& ap : snap->access_points()) {
+    auto fh = access_point_root(*snap, ap);
     if (fh) out.push_back({ap.id, std::move(*fh)});
   }
+  // By name, as READDIR of the pseudo-root lists them (each list is sorted
+  // already and "fs-" < "fsap-"; the sort keeps that true if ids change form).
   std::sort(out.begin(), out.end(),
             [](const Junction& a, const Junction& b) { return a.name < b.name; });
   return out;
 }
 
 NResult<CurrentFh> Exports::lookup_junction(std::string_view name) {
-  std::string n(name);
-  if (n.starts_with("fsap-")) {
-    auto ap = catalog_.available_access_point(n);
+  auto snap = catalog_.snapshot();
+  if (name.starts_with("fsap-")) {
+    const auto* ap = snap->access_point(name);
     if (!ap) return fail(NFS4ERR_NOENT);
-    return access_point_root(*ap);
+    return access_point_root(*snap, *ap);
   }
-  if (n.starts_with("fs-")) {
-    if (!catalog_.available_file_system(n)) return fail(NFS4ERR_NOENT);
-    auto fh = fs_root(n);
+  if (name.starts_with("fs-")) {
+    if (!snap->file_system(name)) return fail(NFS4ERR_NOENT);
+    auto fh = fs_root(*snap, name);
     if (!fh) return fail(fh.error() == NFS4ERR_STALE ? NFS4ERR_NOENT : fh.error());
     return fh;
   }
@@ -339,9 +357,10 @@ NResult<CurrentFh> Exports::lookup_junction(std::string_view name) {
 }
 
 uint64_t Exports::pseudo_change() {
+  auto snap = catalog_.snapshot();
   uint64_t h = 1;
-  for (const auto& f : catalog_.available_file_systems()) h = h * 31 + stable_hash(f.id);
-  for (const auto& ap : catalog_.available_access_points()) h = h * 31 + stable_hash(ap.id);
+  for (const auto& f : snap->file_systems()) h = h * 31 + stable_hash(f.id);
+  for (const auto& ap : snap->access_points()) h = h * 31 + stable_hash(ap.id);
   return h;
 }
 

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/published.h"
 #include "common/result.h"
 #include "efs/catalog.h"
 #include "nfs4/compound.h"
@@ -42,15 +43,21 @@ nfsstat4 to_nfsstat(vfs::Errc e);
 // The pseudo-root's fileid and the fileids its entries are mounted on.
 inline constexpr uint64_t kPseudoRootFileid = 1;
 
+// Every operation takes one CatalogSnapshot (lock-free, no copies) and reads
+// exports from it; the access point roots it resolved are published the same
+// way, so PUTFH, PUTROOTFH and LOOKUP of a junction take no lock once an
+// access point has been mounted.
 class Exports {
  public:
-  Exports(vfs::Vfs& vfs, const efs::Catalog& catalog) : vfs_(vfs), catalog_(catalog) {}
+  Exports(vfs::Vfs& vfs, const efs::Catalog& catalog)
+      : vfs_(vfs), catalog_(catalog), ap_roots_(std::make_shared<const ApRoots>()) {}
 
   // PUTROOTFH: the pseudo-root, or for a connection accepted on a mount
   // target's address, that file system's root.
   NResult<CurrentFh> root(const rpc::CallContext& ctx);
   // The file system a mount target address routes to ("" if none).
   std::string routed_fs(const rpc::CallContext& ctx) const;
+  std::string_view routed_fs(const rpc::CallContext& ctx, const efs::CatalogSnapshot& snap) const;
   CurrentFh pseudo_root() const;
 
   // PUTFH: badhandle for malformed bytes, stale for a deleted object, file
@@ -82,14 +89,19 @@ class Exports {
   static uint64_t junction_fileid(std::string_view name);
 
  private:
-  NResult<CurrentFh> fs_root(const std::string& fs_id);
-  NResult<CurrentFh> access_point_root(const efs::ExportedAccessPoint& ap);
+  NResult<CurrentFh> fs_root(const efs::CatalogSnapshot& snap, std::string_view fs_id);
+  NResult<CurrentFh> access_point_root(const efs::CatalogSnapshot& snap,
+                                       const efs::ExportedAccessPoint& ap);
   void fill_wire(CurrentFh& fh);
+
+  // fsap-... -> its resolved root directory. Resolved once per process (on
+  // first mount, as EFS creates a missing root then); copied on insert.
+  using ApRoots = std::map<std::string, vfs::Ino, std::less<>>;
 
   vfs::Vfs& vfs_;
   const efs::Catalog& catalog_;
-  std::mutex mu_;
-  std::map<std::string, vfs::Ino> ap_roots_;  // fsap-... -> its resolved root directory
+  std::mutex ap_roots_mu_;  // serializes inserts only; readers use ap_roots_.get()
+  Published<ApRoots> ap_roots_;
 };
 
 // "fsap-<17 hex>" <-> 9 packed bytes. False / empty for a malformed id.

@@ -15,7 +15,10 @@ http::Response json_response(int status, const json& body) {
   http::Response r;
   r.status = status;
   r.set_header("Content-Type", "application/json");
-  r.body = body.dump();
+  // Messages quote the request path, which is any bytes after percent-
+  // decoding: invalid UTF-8 becomes U+FFFD instead of a dump() exception
+  // (quotes, backslashes and control bytes are escaped by dump() itself).
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
   return r;
 }
 
@@ -64,6 +67,7 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
       return error(400, "BadRequest", "advance_seconds must be a number between 0 and 3153600000");
     auto d = std::chrono::duration<double>(it->get<double>());
     Clock::global().advance(std::chrono::duration_cast<Clock::duration>(d));
+    if (info.clock_advanced) info.clock_advanced();
     spdlog::info("clock advanced by {} s, now {}", it->get<double>(),
                  format_utc(Clock::global().now()));
     return json_response(200, clock_state());

@@ -17,6 +17,9 @@ struct AdminInfo {
   std::chrono::steady_clock::time_point started;
   // Extra JSON members for /_efs-local/metrics (filled by the server).
   std::function<std::string()> metrics_json;
+  // Runs after POST /_efs-local/clock moved the clock, before the reply: the
+  // EFS model settles what became due and republishes its catalog.
+  std::function<void()> clock_advanced;
 };
 
 // True if the request is for /_efs-local/.

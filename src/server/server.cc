@@ -54,7 +54,8 @@ class MountTargetListeners {
     // A wildcard listener (0.0.0.0, ::) already accepts connections to every
     // mount target address, and the accepted socket's local end still names it.
     const bool wildcard = main_listen_ == "0.0.0.0" || main_listen_ == "::";
-    for (const auto& mt : catalog_.available_mount_targets()) {
+    auto snap = catalog_.snapshot();
+    for (const auto& mt : snap->mount_targets()) {
       if (wildcard) break;
       // Only loopback addresses are ever listened on; IPv6 mount targets are
       // served by the ::1 listener.
@@ -279,8 +280,8 @@ int serve(const Config& config) {
     nlohmann::json m;
     m["http_connections"] = http_server.connection_count();
     m["nfs_connections"] = rpc_server.connection_count();
-    m["file_systems_exported"] = (*service)->available_file_systems().size();
-    m["mount_targets_served"] = (*service)->available_mount_targets().size();
+    m["file_systems_exported"] = (*service)->snapshot()->file_systems().size();
+    m["mount_targets_served"] = (*service)->snapshot()->mount_targets().size();
     return m.dump();
   };
 
@@ -289,7 +290,10 @@ int serve(const Config& config) {
   asio::post(io, [&mt_listeners] { mt_listeners.reconcile(); });
 
   auto stopped = std::make_shared<std::atomic<bool>>(false);
-  every(io, std::chrono::milliseconds(100), [&] { (*service)->tick(); }, stopped);
+  // Lifecycle transitions are settled and published when they are due on the
+  // emulator clock (efs/transition_timer.h), and at once after a clock advance.
+  (*service)->start_transition_timer();
+  admin.clock_advanced = [&] { (*service)->clock_advanced(); };
   every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
 
   // Shutdown: stop accepting and close connections, then let the io_context

@@ -33,19 +33,10 @@ class OneCatalog : public efs::Catalog {
   efs::ExportedAccessPoint ap{"fsap-0123456789abcdef1", "fs-0123456789abcdef0",
                               efs::PosixUser{1000, 1000, {}}, "/ap",
                               efs::CreationInfo{1000, 1000, 0755}};
-  std::vector<efs::ExportedFileSystem> available_file_systems() const override { return {fs}; }
-  std::optional<efs::ExportedFileSystem> available_file_system(
-      const std::string& id) const override {
-    if (id == fs.id) return fs;
-    return std::nullopt;
-  }
-  std::vector<efs::ExportedAccessPoint> available_access_points() const override { return {ap}; }
-  std::optional<efs::ExportedAccessPoint> available_access_point(
-      const std::string& id) const override {
-    if (id == ap.id) return ap;
-    return std::nullopt;
-  }
-  std::vector<efs::MountTargetAddress> available_mount_targets() const override { return {}; }
+  std::shared_ptr<const efs::CatalogSnapshot> snap = std::make_shared<efs::CatalogSnapshot>(
+      1, std::vector<efs::ExportedFileSystem>{fs}, std::vector<efs::ExportedAccessPoint>{ap},
+      std::vector<efs::MountTargetAddress>{});
+  std::shared_ptr<const efs::CatalogSnapshot> snapshot() const override { return snap; }
 };
 
 struct World {

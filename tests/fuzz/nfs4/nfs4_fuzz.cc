@@ -37,18 +37,10 @@ constexpr const char* kFsId = "fs-0123456789abcdef0";
 class OneCatalog : public efs::Catalog {
  public:
   efs::ExportedFileSystem fs{kFsId};
-  std::vector<efs::ExportedFileSystem> available_file_systems() const override { return {fs}; }
-  std::optional<efs::ExportedFileSystem> available_file_system(
-      const std::string& id) const override {
-    if (id == fs.id) return fs;
-    return std::nullopt;
-  }
-  std::vector<efs::ExportedAccessPoint> available_access_points() const override { return {}; }
-  std::optional<efs::ExportedAccessPoint> available_access_point(
-      const std::string&) const override {
-    return std::nullopt;
-  }
-  std::vector<efs::MountTargetAddress> available_mount_targets() const override { return {}; }
+  std::shared_ptr<const efs::CatalogSnapshot> snap = std::make_shared<efs::CatalogSnapshot>(
+      1, std::vector<efs::ExportedFileSystem>{fs}, std::vector<efs::ExportedAccessPoint>{},
+      std::vector<efs::MountTargetAddress>{});
+  std::shared_ptr<const efs::CatalogSnapshot> snapshot() const override { return snap; }
 };
 
 struct World {

@@ -24,9 +24,11 @@ TEST_CASE("CreateAccessPoint: IDs, ARN, POSIX user, root directory, creating -> 
   CHECK(ap["LifeCycleState"] == "creating");
   CHECK(ap["RootDirectory"]["Path"] == "/app");
   CHECK(ap["PosixUser"]["SecondaryGids"] == json({2000}));
-  CHECK(!h.service->available_access_point(id));
+  CHECK(!h.service->snapshot()->access_point(id));
   h.wait_states();
-  auto exported = h.service->available_access_point(id);
+  h.service->clock_advanced();  // as POST /_efs-local/clock does
+  auto snap = h.service->snapshot();
+  auto exported = snap->access_point(id);
   REQUIRE(exported);
   CHECK(exported->fs_id == fs);
   CHECK(exported->root_path == "/app");
@@ -104,8 +106,8 @@ TEST_CASE("DeleteAccessPoint; deleting a file system takes its access points") {
   auto b = h.ok("CreateAccessPoint", {{"ClientToken", "b"}, {"FileSystemId", fs}});
   h.wait_states();
   h.ok("DeleteAccessPoint", {{"AccessPointId", a["AccessPointId"]}});
-  CHECK(!h.service->available_access_point(a["AccessPointId"]));
-  CHECK(h.service->available_access_points().size() == 1);
+  CHECK(!h.service->snapshot()->access_point(a["AccessPointId"].get<std::string>()));
+  CHECK(h.service->snapshot()->access_points().size() == 1);
   h.wait_states();
   CHECK(h.err("DeleteAccessPoint", {{"AccessPointId", a["AccessPointId"]}}) ==
         "AccessPointNotFound");

@@ -47,14 +47,15 @@ TEST_CASE("creating becomes available after state_delay; the data plane hears it
   auto id = h.make_fs();
   h.service->tick();
   CHECK(h.created.empty());
-  CHECK(h.service->available_file_systems().empty());
+  CHECK(h.service->snapshot()->file_systems().empty());
   h.wait_states();
   CHECK(h.describe_fs(id)["LifeCycleState"] == "available");
   h.service->tick();
   h.service->tick();
   REQUIRE(h.created.size() == 1);
   CHECK(h.created[0] == id);
-  auto exported = h.service->available_file_system(id);
+  auto snap = h.service->snapshot();
+  auto exported = snap->file_system(id);
   REQUIRE(exported);
   CHECK(exported->id == id);
 }
@@ -218,7 +219,7 @@ TEST_CASE("DeleteFileSystem: deleting, then gone, and the data plane is told") {
   auto id = h.make_available_fs();
   h.ok("DeleteFileSystem", {{"FileSystemId", id}});
   CHECK(h.describe_fs(id)["LifeCycleState"] == "deleting");
-  CHECK(!h.service->available_file_system(id));
+  CHECK(!h.service->snapshot()->file_system(id));
   h.wait_states();
   h.service->tick();
   CHECK(h.err("DescribeFileSystems", {{"FileSystemId", id}}) == "FileSystemNotFound");
@@ -276,7 +277,7 @@ TEST_CASE("restart: file systems keep their IDs, tokens, times and settings") {
   h.created.clear();
   h.service->tick();
   CHECK(h.created.empty());
-  CHECK(h.service->available_file_system(id));
+  CHECK(h.service->snapshot()->file_system(id));
 }
 
 TEST_CASE("a file system still creating at shutdown becomes available after restart") {

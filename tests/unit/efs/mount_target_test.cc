@@ -26,12 +26,12 @@ TEST_CASE("CreateMountTarget: address, interface, zone, VPC and default security
   CHECK(h.describe_fs(fs)["NumberOfMountTargets"] == 1);
   // Not exported while creating; its security groups are readable already:
   // the network interface exists (API reference, DescribeMountTargetSecurityGroups).
-  CHECK(h.service->available_mount_targets().empty());
+  CHECK(h.service->snapshot()->mount_targets().empty());
   CHECK(h.ok("DescribeMountTargetSecurityGroups", {{"MountTargetId", id}})["SecurityGroups"]
             .size() == 1);
   h.wait_states();
   h.service->tick();
-  auto addrs = h.service->available_mount_targets();
+  auto addrs = h.service->snapshot()->mount_targets();
   REQUIRE(addrs.size() == 1);
   CHECK(addrs[0].ip == "127.0.1.4");
   CHECK(addrs[0].fs_id == fs);
@@ -173,7 +173,7 @@ TEST_CASE("a file system with mount targets cannot be deleted until they are gon
   int changes = h.mt_changes;
   h.ok("DeleteMountTarget", {{"MountTargetId", mt["MountTargetId"]}});
   CHECK(h.mt_changes > changes);
-  CHECK(h.service->available_mount_targets().empty());
+  CHECK(h.service->snapshot()->mount_targets().empty());
   CHECK(h.network.enis_.empty());
   auto d = h.ok("DescribeMountTargets", {{"FileSystemId", fs}});
   CHECK(d["MountTargets"][0]["LifeCycleState"] == "deleting");
@@ -196,5 +196,5 @@ TEST_CASE("restart: mount targets keep their IDs and addresses") {
   CHECK(d["MountTargets"][0]["MountTargetId"] == mt["MountTargetId"]);
   CHECK(d["MountTargets"][0]["IpAddress"] == mt["IpAddress"]);
   CHECK(d["MountTargets"][0]["LifeCycleState"] == "available");
-  CHECK(h.service->available_mount_targets().size() == 1);
+  CHECK(h.service->snapshot()->mount_targets().size() == 1);
 }

@@ -1,9 +1,13 @@
 // Exports: access points (identity and root directory), mount target routing,
-// file handle layout.
+// file handle layout, and how it reads the published catalog snapshot.
 #include "nfs4/export.h"
 
 #include <doctest/doctest.h>
 
+#include <atomic>
+#include <thread>
+
+#include "common/published.h"
 #include "fixture.h"
 #include "nfs4/attrs.h"
 
@@ -121,6 +125,155 @@ TEST_CASE("every vfs error maps to its NFSv4 status, an unknown one to SERVERFAU
   // a made-up status number.
   CHECK(to_nfsstat(static_cast<Errc>(12345)) == NFS4ERR_SERVERFAULT);
   CHECK(to_nfsstat(static_cast<Errc>(3)) == NFS4ERR_SERVERFAULT);
+}
+
+namespace {
+
+// A catalog published as efs::Service publishes it, counting how often
+// Exports asks for the snapshot.
+class PublishedCatalog : public efs::Catalog {
+ public:
+  std::shared_ptr<const efs::CatalogSnapshot> snapshot() const override {
+    calls.fetch_add(1, std::memory_order_relaxed);
+    return current_.get();
+  }
+  void set(std::vector<efs::ExportedFileSystem> fss, std::vector<efs::ExportedAccessPoint> aps,
+           std::vector<efs::MountTargetAddress> mts = {}) {
+    current_.publish(std::make_shared<const efs::CatalogSnapshot>(++generation_, std::move(fss),
+                                                                  std::move(aps), std::move(mts)));
+  }
+  mutable std::atomic<int> calls{0};
+
+ private:
+  uint64_t generation_ = 0;
+  efs::Published<efs::CatalogSnapshot> current_{std::make_shared<const efs::CatalogSnapshot>()};
+};
+
+efs::ExportedAccessPoint test_ap(const std::string& fs_id, const std::string& id,
+                                 const std::string& root) {
+  efs::ExportedAccessPoint ap;
+  ap.id = id;
+  ap.fs_id = fs_id;
+  ap.posix_user = efs::PosixUser{1000, 1001, {2000}};
+  ap.root_path = root;
+  if (root != "/") ap.creation_info = efs::CreationInfo{1000, 1001, 0755};
+  return ap;
+}
+
+}  // namespace
+
+TEST_CASE("PUTFH, PUTROOTFH and LOOKUP of an export each read one catalog snapshot") {
+  Fixture f;
+  PublishedCatalog catalog;
+  auto ap = test_ap(f.fs_id, "fsap-0123456789abcdef1", "/ap");
+  catalog.set({{f.fs_id, false, ""}}, {ap}, {{"fsmt-0123456789abcdef0", f.fs_id, "127.0.0.9"}});
+  Exports ex(*f.vfs, catalog);
+
+  catalog.calls = 0;
+  auto via_lookup = ex.lookup_junction(ap.id);
+  REQUIRE(via_lookup);
+  CHECK(catalog.calls == 1);
+
+  // One view for the whole decode: the file system, the access point and its
+  // root come from the same snapshot.
+  catalog.calls = 0;
+  auto via_putfh = ex.from_wire(via_lookup->wire);
+  REQUIRE(via_putfh);
+  CHECK(catalog.calls == 1);
+  CHECK(via_putfh->access_point_id == ap.id);
+  REQUIRE(via_putfh->posix_user);
+  CHECK(via_putfh->posix_user->secondary_gids == std::vector<uint32_t>{2000});
+
+  catalog.calls = 0;
+  rpc::CallContext ctx;
+  ctx.local_address = "127.0.0.9";
+  auto routed = ex.root(ctx);
+  REQUIRE(routed);
+  CHECK(routed->kind == FhKind::file_system);
+  CHECK(catalog.calls == 1);
+
+  catalog.calls = 0;
+  CHECK(ex.lookup_junction(f.fs_id));
+  CHECK(catalog.calls == 1);
+}
+
+TEST_CASE("a snapshot published between operations takes effect at the next PUTFH") {
+  Fixture f;
+  PublishedCatalog catalog;
+  auto ap = test_ap(f.fs_id, "fsap-0123456789abcdef1", "/ap");
+  catalog.set({{f.fs_id, false, ""}}, {ap});
+  Exports ex(*f.vfs, catalog);
+  auto root = ex.lookup_junction(ap.id);
+  REQUIRE(root);
+  const auto wire = root->wire;
+
+  catalog.set({{f.fs_id, false, ""}}, {});  // the access point was deleted
+  CHECK(ex.from_wire(wire).error() == NFS4ERR_STALE);
+  CHECK(ex.lookup_junction(ap.id).error() == NFS4ERR_NOENT);
+  catalog.set({{f.fs_id, false, ""}}, {ap});
+  CHECK(ex.from_wire(wire));
+  catalog.set({}, {});  // the file system is being deleted
+  CHECK(ex.from_wire(wire).error() == NFS4ERR_STALE);
+  CHECK(ex.lookup_junction(f.fs_id).error() == NFS4ERR_NOENT);
+  CHECK(ex.junctions().empty());
+}
+
+TEST_CASE("PUTFH and LOOKUP race safely with snapshots being published") {
+  Fixture f;
+  PublishedCatalog catalog;
+  auto ap1 = test_ap(f.fs_id, "fsap-0123456789abcdef1", "/one");
+  // Resolved for the first time by the racing readers (the roots map is
+  // copied and republished while others read it).
+  auto ap2 = test_ap(f.fs_id, "fsap-0123456789abcdef2", "/");
+  catalog.set({{f.fs_id, false, ""}}, {ap1, ap2});
+  Exports ex(*f.vfs, catalog);
+  auto root1 = ex.lookup_junction(ap1.id);
+  REQUIRE(root1);
+  const auto wire1 = root1->wire;
+  const auto fs_wire = f.fh_of({});
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers;
+  std::atomic<int> unexpected{0}, found{0};
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        auto a = ex.from_wire(wire1);
+        if (a) {
+          found.fetch_add(1, std::memory_order_relaxed);
+          if (a->export_root != root1->ino) unexpected.fetch_add(1);
+        } else if (a.error() != NFS4ERR_STALE) {
+          unexpected.fetch_add(1);
+        }
+        auto b = ex.lookup_junction(ap2.id);
+        if (!b && b.error() != NFS4ERR_NOENT && b.error() != NFS4ERR_STALE) unexpected.fetch_add(1);
+        auto c = ex.from_wire(std::span<const uint8_t>(fs_wire.data(), fs_wire.size()));
+        if (!c && c.error() != NFS4ERR_STALE) unexpected.fetch_add(1);
+        for (const auto& j : ex.junctions())
+          if (j.name != f.fs_id && j.name != ap1.id && j.name != ap2.id) unexpected.fetch_add(1);
+      }
+    });
+  }
+  for (int i = 0; i < 300; ++i) {
+    switch (i % 3) {
+      case 0:
+        catalog.set({{f.fs_id, false, ""}}, {ap1, ap2});
+        break;
+      case 1:
+        catalog.set({{f.fs_id, false, ""}}, {ap2});
+        break;
+      default:
+        catalog.set({}, {});
+        break;
+    }
+    std::this_thread::yield();
+  }
+  catalog.set({{f.fs_id, false, ""}}, {ap1, ap2});
+  stop = true;
+  for (auto& t : readers) t.join();
+  CHECK(unexpected == 0);
+  CHECK(ex.from_wire(wire1));
+  CHECK(ex.lookup_junction(ap2.id));
 }
 
 }  // namespace efs::nfs4::test

@@ -9,18 +9,8 @@
 
 namespace efs::nfs4::test {
 
-std::optional<efs::ExportedFileSystem> FakeCatalog::available_file_system(
-    const std::string& id) const {
-  for (const auto& f : fss)
-    if (f.id == id) return f;
-  return std::nullopt;
-}
-
-std::optional<efs::ExportedAccessPoint> FakeCatalog::available_access_point(
-    const std::string& id) const {
-  for (const auto& a : aps)
-    if (a.id == id) return a;
-  return std::nullopt;
+std::shared_ptr<const efs::CatalogSnapshot> FakeCatalog::snapshot() const {
+  return std::make_shared<efs::CatalogSnapshot>(0, fss, aps, mts);
 }
 
 nfs_argop4 op(nfs_opnum4 n) {

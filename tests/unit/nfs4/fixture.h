@@ -27,13 +27,9 @@ class FakeCatalog : public efs::Catalog {
   std::vector<efs::ExportedAccessPoint> aps;
   std::vector<efs::MountTargetAddress> mts;
 
-  std::vector<efs::ExportedFileSystem> available_file_systems() const override { return fss; }
-  std::optional<efs::ExportedFileSystem> available_file_system(
-      const std::string& id) const override;
-  std::vector<efs::ExportedAccessPoint> available_access_points() const override { return aps; }
-  std::optional<efs::ExportedAccessPoint> available_access_point(
-      const std::string& id) const override;
-  std::vector<efs::MountTargetAddress> available_mount_targets() const override { return mts; }
+  // A new snapshot of the lists above on every call (tests edit them between
+  // COMPOUNDs, single-threaded).
+  std::shared_ptr<const efs::CatalogSnapshot> snapshot() const override;
 };
 
 // Builders for one op of a COMPOUND.

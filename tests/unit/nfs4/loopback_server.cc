@@ -17,21 +17,13 @@ namespace {
 
 class OneFs : public efs::Catalog {
  public:
-  std::vector<efs::ExportedFileSystem> available_file_systems() const override {
-    return {{kId, false, ""}};
-  }
-  std::optional<efs::ExportedFileSystem> available_file_system(
-      const std::string& id) const override {
-    if (id == kId) return efs::ExportedFileSystem{kId, false, ""};
-    return std::nullopt;
-  }
-  std::vector<efs::ExportedAccessPoint> available_access_points() const override { return {}; }
-  std::optional<efs::ExportedAccessPoint> available_access_point(
-      const std::string&) const override {
-    return std::nullopt;
-  }
-  std::vector<efs::MountTargetAddress> available_mount_targets() const override { return {}; }
+  std::shared_ptr<const efs::CatalogSnapshot> snapshot() const override { return snap_; }
   static constexpr const char* kId = "fs-0123456789abcdef0";
+
+ private:
+  std::shared_ptr<const efs::CatalogSnapshot> snap_ = std::make_shared<efs::CatalogSnapshot>(
+      1, std::vector<efs::ExportedFileSystem>{{kId, false, ""}},
+      std::vector<efs::ExportedAccessPoint>{}, std::vector<efs::MountTargetAddress>{});
 };
 
 }  // namespace
