@@ -18,7 +18,7 @@
 #include "api/rest_json.h"
 #include "common/clock.h"
 #include "common/ids.h"
-#include "efs/network.h"
+#include "ec2/network.h"
 #include "efs/service.h"
 #include "http/server.h"
 #include "meta/db.h"
@@ -156,7 +156,7 @@ int serve(const Config& config) {
     spdlog::error("cannot open file data: {}", vfs.error().message);
     return 1;
   }
-  auto network = Network::open(**db);
+  auto network = ec2::Network::open(**db);
   if (!network) {
     spdlog::error("cannot open network model: {}", network.error().message);
     return 1;
@@ -195,7 +195,10 @@ int serve(const Config& config) {
   opts.default_region = config.region;
   opts.default_account = config.account_id;
   opts.state_delay = config.state_delay;
-  auto service = Service::open(**db, **network, Clock::global(), opts, plane);
+  // No KMS yet: KmsKeyId is stored as an ARN without checking the key. The
+  // key store of src/kms is passed here once it implements kms::KeyDirectory.
+  kms::KeyDirectory* keys = nullptr;
+  auto service = Service::open(**db, **network, Clock::global(), opts, plane, keys);
   if (!service) {
     spdlog::error("cannot open EFS model: {}", service.error().message);
     return 1;

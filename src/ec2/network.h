@@ -19,7 +19,7 @@ namespace efs::meta {
 class Db;
 }
 
-namespace efs {
+namespace efs::ec2 {
 
 struct Vpc {
   std::string id;  // vpc-<17 hex>
@@ -119,4 +119,4 @@ class Network {
       const std::string& region) = 0;
 };
 
-}  // namespace efs
+}  // namespace efs::ec2
