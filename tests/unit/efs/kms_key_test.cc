@@ -67,7 +67,7 @@ class FakeKeyDirectory : public kms::KeyDirectory {
 TEST_CASE("KmsKeyId in any form is stored and returned as the key ARN") {
   FakeKeyDirectory keys;
   Harness h({}, &keys);
-  for (const std::string ref : {std::string(kKeyId), std::string(kKeyArn),
+  for (const std::string& ref : {std::string(kKeyId), std::string(kKeyArn),
                                 std::string("alias/project"),
                                 std::string("arn:aws:kms:us-east-1:000000000000:alias/project")}) {
     CAPTURE(ref);
