@@ -62,7 +62,7 @@ class Params {
       auto index = rest.substr(0, dot);
       if (dot == std::string::npos || index.empty() || index.size() > 6 ||
           !std::all_of(index.begin(), index.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return service_error("InvalidParameterValue", 400,
+        return unmodeled_error("InvalidParameterValue", 400,
                              "The parameter " + it->first + " is not recognized");
       auto& f = byIndex[std::stol(index)];
       if (rest.substr(dot + 1) == "Name") f.name = it->second;
@@ -70,11 +70,11 @@ class Params {
     std::vector<Filter> out;
     for (auto& [i, f] : byIndex) {
       if (f.name.empty())
-        return service_error("InvalidParameterValue", 400,
+        return unmodeled_error("InvalidParameterValue", 400,
                              "Filter." + std::to_string(i) + ".Name is missing");
       f.values = list("Filter." + std::to_string(i) + ".Value");
       if (f.values.empty())
-        return service_error("InvalidParameterCombination", 400,
+        return unmodeled_error("InvalidParameterCombination", 400,
                              "The filter '" + f.name + "' has no values");
       out.push_back(std::move(f));
     }
@@ -87,7 +87,7 @@ class Params {
 
 // ---- errors ----
 
-// EFS-named errors from efs::Network become the EC2 codes a caller of the
+// EFS-named errors from efs::ec2::Network become the EC2 codes a caller of the
 // EC2 API would see for the same condition.
 std::string ec2_code(const std::string& code) {
   static const std::map<std::string, std::string> kCodes = {
@@ -133,7 +133,7 @@ ApiResult<std::vector<T>> apply_filters(std::vector<T> items, const std::vector<
       Values have =
           is_tag_filter(f.name) ? Values(std::vector<std::string>{}) : fields(item, f.name);
       if (!have)
-        return service_error("InvalidParameterValue", 400,
+        return unmodeled_error("InvalidParameterValue", 400,
                              "The filter '" + f.name + "' is invalid");
       bool hit = std::any_of(have->begin(), have->end(), [&](const std::string& v) {
         return std::any_of(f.values.begin(), f.values.end(),
@@ -154,9 +154,9 @@ ApiResult<std::vector<T>> select_ids(std::vector<T> items, const std::vector<std
   if (ids.empty()) return items;
   for (const auto& id : ids) {
     if (!well_formed(id, prefix))
-      return service_error(malformed, 400, "Invalid id: \"" + id + "\"");
+      return unmodeled_error(malformed, 400, "Invalid id: \"" + id + "\"");
     if (std::none_of(items.begin(), items.end(), [&](const T& i) { return i.id == id; }))
-      return service_error(not_found, 400, "The " + noun + " ID '" + id + "' does not exist");
+      return unmodeled_error(not_found, 400, "The " + noun + " ID '" + id + "' does not exist");
   }
   std::erase_if(items,
                 [&](const T& i) { return std::find(ids.begin(), ids.end(), i.id) == ids.end(); });
@@ -177,7 +177,7 @@ ApiResult<Page> page_of(const Params& p) {
     char* end = nullptr;
     long n = std::strtol(m->c_str(), &end, 10);
     if (m->empty() || *end != '\0' || n < 5 || n > 1000)
-      return service_error("InvalidParameterValue", 400,
+      return unmodeled_error("InvalidParameterValue", 400,
                            "Value ( " + *m +
                                " ) for parameter maxResults is invalid. Expecting "
                                "a value between 5 and 1000.");
@@ -187,7 +187,7 @@ ApiResult<Page> page_of(const Params& p) {
     if (t->rfind("efs-local-", 0) != 0 || t->size() > 20 ||
         !std::all_of(t->begin() + 10, t->end(), [](char c) { return c >= '0' && c <= '9'; }) ||
         t->size() == 10)
-      return service_error("InvalidNextToken", 400, "The token '" + *t + "' is invalid");
+      return unmodeled_error("InvalidNextToken", 400, "The token '" + *t + "' is invalid");
     page.start = std::stoul(t->substr(10));
   }
   return page;
@@ -214,7 +214,7 @@ void write_page(Xml& x, const std::vector<T>& items, const Page& page, const cha
 struct Call {
   const Params& params;
   const RequestContext& ctx;
-  Network& network;
+  efs::ec2::Network& network;
   Xml& xml;
 };
 
@@ -270,7 +270,7 @@ ApiResult<bool> describe_security_groups(Call& c) {
       if (std::none_of(picked->begin(), picked->end(), [&](const SecurityGroup& g) {
             return g.name == name && g.vpc_id == vpc->id;
           }))
-        return service_error(
+        return unmodeled_error(
             "InvalidGroup.NotFound", 400,
             "The security group '" + name + "' does not exist in default VPC '" + vpc->id + "'");
     std::erase_if(*picked, [&](const SecurityGroup& g) {
@@ -334,10 +334,10 @@ ApiResult<bool> describe_availability_zones(Call& c) {
   auto want_ids = c.params.list("ZoneId");
   for (const auto& w : want_names)
     if (std::none_of(zones.begin(), zones.end(), [&](const Zone& z) { return z.name == w; }))
-      return service_error("InvalidParameterValue", 400, "Invalid availability zone: [" + w + "]");
+      return unmodeled_error("InvalidParameterValue", 400, "Invalid availability zone: [" + w + "]");
   for (const auto& w : want_ids)
     if (std::none_of(zones.begin(), zones.end(), [&](const Zone& z) { return z.id == w; }))
-      return service_error("InvalidParameterValue", 400, "Invalid availability zone: [" + w + "]");
+      return unmodeled_error("InvalidParameterValue", 400, "Invalid availability zone: [" + w + "]");
   for (auto& z : zones) {
     bool by_name = std::find(want_names.begin(), want_names.end(), z.name) != want_names.end();
     bool by_id = std::find(want_ids.begin(), want_ids.end(), z.id) != want_ids.end();
@@ -457,7 +457,7 @@ std::vector<std::pair<std::string, std::string>> parse_form(std::string_view for
   return out;
 }
 
-Ec2QueryService::Ec2QueryService(efs::Network& network) : network_(network) {}
+Ec2QueryService::Ec2QueryService(efs::ec2::Network& network) : network_(network) {}
 
 bool Ec2QueryService::matches(const http::Request& req) const {
   if (req.path.rfind("/2015-02-01/", 0) == 0 || req.path.rfind("/_efs-local/", 0) == 0 ||

@@ -1,6 +1,6 @@
 // The EC2 query protocol for the small EC2 surface mount targets need:
 // DescribeVpcs, DescribeSubnets, DescribeSecurityGroups, CreateSecurityGroup,
-// DescribeNetworkInterfaces and DescribeAvailabilityZones over efs::Network.
+// DescribeNetworkInterfaces and DescribeAvailabilityZones over efs::ec2::Network.
 //
 // Requests are form-encoded (POST body or GET query): Action=..., Version=
 // 2016-11-15, lists as Name.N (SubnetId.1, SubnetId.2) and filters as
@@ -16,14 +16,14 @@
 #include <vector>
 
 #include "efs/error.h"
-#include "efs/network.h"
+#include "ec2/network.h"
 #include "http/message.h"
 
 namespace efs::api {
 
 class Ec2QueryService {
  public:
-  explicit Ec2QueryService(efs::Network& network);
+  explicit Ec2QueryService(efs::ec2::Network& network);
 
   // True when the request speaks the EC2 query protocol: an Action parameter
   // in the query or a form-encoded body, and not an EFS (/2015-02-01/),
@@ -34,7 +34,7 @@ class Ec2QueryService {
   http::Response handle(const http::Request& req, const efs::RequestContext& ctx);
 
  private:
-  efs::Network& network_;
+  efs::ec2::Network& network_;
 };
 
 // Decodes an application/x-www-form-urlencoded string ('+' is a space,

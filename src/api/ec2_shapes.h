@@ -1,4 +1,4 @@
-// How the EC2 query protocol shows each resource of efs::Network: the XML
+// How the EC2 query protocol shows each resource of efs::ec2::Network: the XML
 // item of DescribeVpcs / DescribeSubnets / DescribeSecurityGroups /
 // DescribeNetworkInterfaces (element names from the EC2 2016-11-15 model,
 // as the AWS CLI and boto3 parse them) and the values each Describe filter
@@ -12,9 +12,14 @@
 #include <vector>
 
 #include "api/ec2_query.h"
-#include "efs/network.h"
+#include "ec2/network.h"
 
 namespace efs::api::ec2 {
+
+using efs::ec2::NetworkInterface;
+using efs::ec2::SecurityGroup;
+using efs::ec2::Subnet;
+using efs::ec2::Vpc;
 
 // Appends elements to an XML document; leaf values are escaped.
 class Xml {

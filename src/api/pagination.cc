@@ -1,5 +1,7 @@
 #include "api/pagination.h"
 
+#include "efs/model_error.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -65,8 +67,7 @@ efs::ApiResult<nlohmann::json> call_paged(const std::string& operation,
     if (dot == std::string::npos || token.compare(dot + 1, std::string::npos, binding) != 0) {
       spdlog::info("api: {} refused {} '{}': not issued by this call", operation, p->input_token,
                    token);
-      return efs::service_error("BadRequest", 400,
-                                std::string("Invalid ") + p->input_token +
+      return efs::service_error(efs::ErrorCode::BadRequest, std::string("Invalid ") + p->input_token +
                                     ": it was not returned by a previous " + operation +
                                     " call with the same parameters.");
     }

@@ -7,6 +7,7 @@
 
 #include "api/pagination.h"
 #include "api/validation.h"
+#include "efs/model_error.h"
 #include "http/parser.h"
 
 namespace efs::api {
@@ -144,7 +145,7 @@ bool nesting_within(std::string_view text, int limit) {
 }
 
 efs::ServiceError bad_request(std::string message) {
-  return efs::ServiceError{"BadRequest", 0, std::move(message), json::object()};
+  return efs::model_error(efs::ErrorCode::BadRequest, std::move(message));
 }
 
 }  // namespace
@@ -280,6 +281,167 @@ const Operation* RestJsonService::route(const std::string& method,
   return m.route ? m.route->op : nullptr;
 }
 
+Result<const Operation*, efs::ServiceError> RestJsonService::route_request(
+    const http::Request& request, std::map<std::string, std::string>& labels,
+    std::string& allow) const {
+  Match match = find_route(request.method, request.raw_path, request.query);
+  if (match.route != nullptr) {
+    labels = std::move(match.labels);
+    return match.route->op;
+  }
+  if (!match.path_known) {
+    return efs::unmodeled_error("UnknownOperationException", 404,
+                                "No operation matches " + request.method + " " + request.path);
+  }
+  std::sort(match.allowed.begin(), match.allowed.end());
+  match.allowed.erase(std::unique(match.allowed.begin(), match.allowed.end()),
+                      match.allowed.end());
+  allow.clear();
+  for (const auto& m : match.allowed) allow += (allow.empty() ? "" : ", ") + m;
+  return efs::unmodeled_error("MethodNotAllowedException", 405,
+                              "Method " + request.method + " is not allowed on " + request.path +
+                                  " (allowed: " + allow + ")");
+}
+
+Result<RestJsonService::BoundInput, efs::ServiceError> RestJsonService::bind(
+    const Operation& op, const std::map<std::string, std::string>& labels,
+    const http::Request& request) const {
+  BoundInput bound;
+  const Shape* in = op.input.empty() ? nullptr : model_.shape(op.input);
+  if (in == nullptr) return bound;
+  auto& input = bound.input;
+  auto& errors = bound.violations;
+  // The JSON body: empty means {}.
+  bool blank = std::all_of(request.body.begin(), request.body.end(), [](char c) {
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+  });
+  if (!blank) {
+    if (!nesting_within(request.body, kMaxJsonDepth))
+      return fail(bad_request("Request body nests JSON deeper than " +
+                              std::to_string(kMaxJsonDepth) + " levels"));
+    json body = json::parse(request.body, nullptr, false);
+    if (body.is_discarded())
+      return fail(bad_request("Could not parse request body into json: malformed JSON"));
+    if (!body.is_object()) return fail(bad_request("Request body must be a JSON object"));
+    for (const auto& [key, value] : body.items()) {
+      const Member* m = in->find_member(key);
+      if (m != nullptr && m->location != Location::kBody && m->wire_name() == key) {
+        errors.push_back("Unknown member '" + key + "' in request body");
+      }
+    }
+    input = from_wire(model_, *in, body);
+  }
+  for (const auto& m : in->members) {
+    const Shape& target = *model_.shape(m.shape);
+    std::string path = member_path("", m.name);
+    json value;
+    switch (m.location) {
+      case Location::kBody:
+      case Location::kStatusCode:
+        continue;
+      case Location::kUri: {
+        auto it = labels.find(m.location_name);
+        if (it == labels.end()) continue;
+        if (typed_from_text(target, it->second, path, value, errors)) input[m.name] = value;
+        continue;
+      }
+      case Location::kQueryString: {
+        if (target.type == ShapeType::kList) {
+          json list = json::array();
+          for (const auto& [k, v] : request.query) {
+            json element;
+            if (k == m.location_name &&
+                typed_from_text(*model_.shape(target.member), v, path, element, errors)) {
+              list.push_back(element);
+            }
+          }
+          if (!list.empty()) input[m.name] = list;
+        } else if (target.type == ShapeType::kMap) {
+          // A query map takes every parameter no other member binds.
+          json map = json::object();
+          for (const auto& kv : request.query) {
+            bool bound_elsewhere =
+                std::any_of(in->members.begin(), in->members.end(), [&](const Member& o) {
+                  return o.location == Location::kQueryString && o.location_name == kv.first &&
+                         &o != &m;
+                });
+            if (!bound_elsewhere) map[kv.first] = kv.second;
+          }
+          if (!map.empty()) input[m.name] = map;
+        } else {
+          for (const auto& [k, v] : request.query) {
+            if (k == m.location_name && typed_from_text(target, v, path, value, errors)) {
+              input[m.name] = value;
+            }
+          }
+        }
+        continue;
+      }
+      case Location::kHeader: {
+        if (const auto* h = request.header(lower(m.location_name))) {
+          if (typed_from_text(target, *h, path, value, errors)) input[m.name] = value;
+        }
+        continue;
+      }
+      case Location::kHeaders: {
+        json map = json::object();
+        std::string prefix = lower(m.location_name);
+        for (const auto& [k, v] : request.headers) {
+          if (k.rfind(prefix, 0) == 0) map[k.substr(prefix.size())] = v;
+        }
+        if (!map.empty()) input[m.name] = map;
+        continue;
+      }
+    }
+  }
+  return bound;
+}
+
+Result<nlohmann::json, efs::ServiceError> RestJsonService::validate(const Operation& op,
+                                                                    BoundInput bound) const {
+  if (const Shape* in = op.input.empty() ? nullptr : model_.shape(op.input))
+    validate_shape(model_, *in, bound.input, "", bound.violations);
+  if (!bound.violations.empty()) return fail(bad_request(validation_message(bound.violations)));
+  return std::move(bound.input);
+}
+
+efs::ApiResult<nlohmann::json> RestJsonService::invoke(const Operation& op,
+                                                       const efs::RequestContext& ctx,
+                                                       json input) const {
+  auto h = handlers_.find(op.name);
+  if (h == handlers_.end())
+    return efs::unmodeled_error("NotImplemented", 501,
+                                "efs-local does not implement " + op.name + " yet");
+  return call_paged(op.name, h->second, ctx, std::move(input));
+}
+
+http::Response RestJsonService::serialize(const Operation& op, const json& out,
+                                          const std::string& request_id) const {
+  http::Response response;
+  response.status = op.response_code;
+  if (!op.output.empty() && out.is_object()) {
+    const Shape& shape = *model_.shape(op.output);
+    for (const auto& m : shape.members) {
+      auto it = out.find(m.name);
+      if (it == out.end() || it->is_null()) continue;
+      if (m.location == Location::kHeader) {
+        response.set_header(m.location_name, header_text(*it));
+      } else if (m.location == Location::kStatusCode && it->is_number_integer()) {
+        response.status = it->get<int>();
+      }
+    }
+    if (response.status != 204) {
+      response.body =
+          to_wire(model_, shape, out).dump(-1, ' ', false, json::error_handler_t::replace);
+    }
+  } else if (response.status != 204) {
+    response.body = "{}";
+  }
+  response.set_header("x-amzn-RequestId", request_id);
+  response.set_header("Content-Type", kJsonContentType);
+  return response;
+}
+
 http::Response RestJsonService::handle(const http::Request& request,
                                        const efs::RequestContext& ctx) const {
   auto started = std::chrono::steady_clock::now();
@@ -293,167 +455,30 @@ http::Response RestJsonService::handle(const http::Request& request,
   };
 
   try {
-    Match match = find_route(request.method, request.raw_path, request.query);
-    if (match.route == nullptr) {
-      if (match.path_known) {
-        std::sort(match.allowed.begin(), match.allowed.end());
-        match.allowed.erase(std::unique(match.allowed.begin(), match.allowed.end()),
-                            match.allowed.end());
-        std::string allowed;
-        for (const auto& m : match.allowed) allowed += (allowed.empty() ? "" : ", ") + m;
-        fail_with({"MethodNotAllowedException", 405,
-                   "Method " + request.method + " is not allowed on " + request.path +
-                       " (allowed: " + allowed + ")",
-                   json::object()});
-        response.set_header("Allow", allowed);
-      } else {
-        fail_with({"UnknownOperationException", 404,
-                   "No operation matches " + request.method + " " + request.path, json::object()});
-      }
+    std::map<std::string, std::string> labels;
+    std::string allow;
+    auto op = route_request(request, labels, allow);
+    if (!op.ok()) {
+      fail_with(op.error());
+      if (!allow.empty()) response.set_header("Allow", allow);
     } else {
-      const Operation& op = *match.route->op;
-      op_name = op.name;
-      json input = json::object();
-      std::vector<std::string> errors;
-      bool body_ok = true;
-      const Shape* in = op.input.empty() ? nullptr : model_.shape(op.input);
-      if (in != nullptr) {
-        // The JSON body: empty means {}.
-        bool blank = std::all_of(request.body.begin(), request.body.end(), [](char c) {
-          return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-        });
-        if (!blank) {
-          bool shallow = nesting_within(request.body, kMaxJsonDepth);
-          json body =
-              shallow ? json::parse(request.body, nullptr, false) : json(json::value_t::discarded);
-          if (!shallow) {
-            fail_with(bad_request("Request body nests JSON deeper than " +
-                                  std::to_string(kMaxJsonDepth) + " levels"));
-            body_ok = false;
-          } else if (body.is_discarded()) {
-            fail_with(bad_request("Could not parse request body into json: malformed JSON"));
-            body_ok = false;
-          } else if (!body.is_object()) {
-            fail_with(bad_request("Request body must be a JSON object"));
-            body_ok = false;
-          } else {
-            for (const auto& [key, value] : body.items()) {
-              const Member* m = in->find_member(key);
-              if (m != nullptr && m->location != Location::kBody && m->wire_name() == key) {
-                errors.push_back("Unknown member '" + key + "' in request body");
-              }
-            }
-            input = from_wire(model_, *in, body);
-          }
-        }
-        for (const auto& m : in->members) {
-          const Shape& target = *model_.shape(m.shape);
-          std::string path = member_path("", m.name);
-          json value;
-          switch (m.location) {
-            case Location::kBody:
-            case Location::kStatusCode:
-              continue;
-            case Location::kUri: {
-              auto it = match.labels.find(m.location_name);
-              if (it == match.labels.end()) continue;
-              if (typed_from_text(target, it->second, path, value, errors)) input[m.name] = value;
-              continue;
-            }
-            case Location::kQueryString: {
-              if (target.type == ShapeType::kList) {
-                json list = json::array();
-                for (const auto& [k, v] : request.query) {
-                  json element;
-                  if (k == m.location_name &&
-                      typed_from_text(*model_.shape(target.member), v, path, element, errors)) {
-                    list.push_back(element);
-                  }
-                }
-                if (!list.empty()) input[m.name] = list;
-              } else if (target.type == ShapeType::kMap) {
-                // A query map takes every parameter no other member binds.
-                json map = json::object();
-                for (const auto& kv : request.query) {
-                  bool bound =
-                      std::any_of(in->members.begin(), in->members.end(), [&](const Member& o) {
-                        return o.location == Location::kQueryString &&
-                               o.location_name == kv.first && &o != &m;
-                      });
-                  if (!bound) map[kv.first] = kv.second;
-                }
-                if (!map.empty()) input[m.name] = map;
-              } else {
-                for (const auto& [k, v] : request.query) {
-                  if (k == m.location_name && typed_from_text(target, v, path, value, errors)) {
-                    input[m.name] = value;
-                  }
-                }
-              }
-              continue;
-            }
-            case Location::kHeader: {
-              if (const auto* h = request.header(lower(m.location_name))) {
-                if (typed_from_text(target, *h, path, value, errors)) input[m.name] = value;
-              }
-              continue;
-            }
-            case Location::kHeaders: {
-              json map = json::object();
-              std::string prefix = lower(m.location_name);
-              for (const auto& [k, v] : request.headers) {
-                if (k.rfind(prefix, 0) == 0) map[k.substr(prefix.size())] = v;
-              }
-              if (!map.empty()) input[m.name] = map;
-              continue;
-            }
-          }
-        }
-        if (body_ok) validate_shape(model_, *in, input, "", errors);
-      }
-      if (!body_ok) {
-        // response already set
-      } else if (!errors.empty()) {
-        fail_with(bad_request(validation_message(errors)));
-      } else if (auto h = handlers_.find(op.name); h == handlers_.end()) {
-        fail_with({"NotImplemented", 501, "efs-local does not implement " + op.name + " yet",
-                   json::object()});
-      } else {
-        auto result = call_paged(op.name, h->second, ctx, std::move(input));
-        if (!result.ok()) {
-          fail_with(result.error());
-        } else {
-          response.status = op.response_code;
-          const json& out = result.value();
-          if (!op.output.empty() && out.is_object()) {
-            const Shape& shape = *model_.shape(op.output);
-            for (const auto& m : shape.members) {
-              auto it = out.find(m.name);
-              if (it == out.end() || it->is_null()) continue;
-              if (m.location == Location::kHeader) {
-                response.set_header(m.location_name, header_text(*it));
-              } else if (m.location == Location::kStatusCode && it->is_number_integer()) {
-                response.status = it->get<int>();
-              }
-            }
-            if (response.status != 204) {
-              response.body =
-                  to_wire(model_, shape, out).dump(-1, ' ', false, json::error_handler_t::replace);
-            }
-          } else if (response.status != 204) {
-            response.body = "{}";
-          }
-          response.set_header("x-amzn-RequestId", ctx.request_id);
-          response.set_header("Content-Type", kJsonContentType);
-        }
-      }
+      op_name = (*op)->name;
+      auto bound = bind(**op, labels, request);
+      auto input = bound.ok() ? validate(**op, std::move(*bound))
+                              : Result<json, efs::ServiceError>(fail(bound.error()));
+      auto output = input.ok() ? invoke(**op, ctx, std::move(*input))
+                               : efs::ApiResult<json>(fail(input.error()));
+      if (output.ok())
+        response = serialize(**op, *output, ctx.request_id);
+      else
+        fail_with(output.error());
     }
   } catch (const std::exception& e) {
     spdlog::error("api: {} {} ({}) threw: {}", request.method, request.path, op_name, e.what());
-    fail_with({"InternalServerError", 500, "internal error", json::object()});
+    fail_with(efs::model_error(efs::ErrorCode::InternalServerError, "internal error"));
   } catch (...) {
     spdlog::error("api: {} {} ({}) threw", request.method, request.path, op_name);
-    fail_with({"InternalServerError", 500, "internal error", json::object()});
+    fail_with(efs::model_error(efs::ErrorCode::InternalServerError, "internal error"));
   }
 
   auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);

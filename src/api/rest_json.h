@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "api/model.h"
+#include "common/result.h"
 #include "efs/error.h"
 #include "http/message.h"
 
@@ -31,8 +32,42 @@ class RestJsonService {
   // True if the request's path is under the model's URI prefix (/2015-02-01/).
   bool matches(const http::Request& request) const;
 
-  // Never throws; every failure is an AWS-style error response.
+  // Never throws; every failure is an AWS-style error response. Runs the
+  // steps below in order, stopping at the first that fails:
+  //   route -> bind -> validate -> invoke -> serialize.
   http::Response handle(const http::Request& request, const efs::RequestContext& ctx) const;
+
+  // The input of a routed request before validation: members by name, typed
+  // where text was converted (labels, query, headers), plus the violations
+  // found while converting, reported together with validate()'s.
+  struct BoundInput {
+    nlohmann::json input = nlohmann::json::object();
+    std::vector<std::string> violations;
+  };
+
+  // Step 1, route: the operation a request names, or UnknownOperationException
+  // (404) / MethodNotAllowedException (405; `allow` gets the methods the path
+  // takes, for the Allow header).
+  Result<const Operation*, efs::ServiceError> route_request(const http::Request& request,
+                                                            std::map<std::string, std::string>& labels,
+                                                            std::string& allow) const;
+  // Step 2, bind: the op's input from URI labels, query string, headers and
+  // JSON body (wire names become member names). A body that is not a JSON
+  // object, or nests too deep, is BadRequest.
+  Result<BoundInput, efs::ServiceError> bind(const Operation& op,
+                                             const std::map<std::string, std::string>& labels,
+                                             const http::Request& request) const;
+  // Step 3, validate: the bound input against the op's input shape; every
+  // violation in one BadRequest ("2 validation errors detected: ...").
+  Result<nlohmann::json, efs::ServiceError> validate(const Operation& op, BoundInput bound) const;
+  // Step 4, invoke: the op's handler (through the pagination-token wrapper),
+  // or NotImplemented (501) if none was added.
+  efs::ApiResult<nlohmann::json> invoke(const Operation& op, const efs::RequestContext& ctx,
+                                        nlohmann::json input) const;
+  // Step 5, serialize: the op's output shape as an HTTP response (status,
+  // header-bound members, JSON body in wire names).
+  http::Response serialize(const Operation& op, const nlohmann::json& output,
+                           const std::string& request_id) const;
 
   // Model operations with no handler added, sorted.
   std::vector<std::string> unrouted_operations() const;

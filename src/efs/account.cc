@@ -13,29 +13,37 @@ namespace efs {
 using namespace detail;
 
 namespace {
-nlohmann::json preference(const std::string& type) {
-  return {{"ResourceIdType", type}, {"Resources", {"FILE_SYSTEM", "MOUNT_TARGET"}}};
+shapes::ResourceIdPreference preference(shapes::ResourceIdType type) {
+  shapes::ResourceIdPreference p;
+  p.ResourceIdType = type;
+  p.Resources = {shapes::Resource::FILE_SYSTEM, shapes::Resource::MOUNT_TARGET};
+  return p;
 }
 }  // namespace
 
-ApiResult<nlohmann::json> Service::DescribeAccountPreferences(const RequestContext& ctx,
-                                                              const json& in) {
+ApiResult<shapes::DescribeAccountPreferencesResponse> Service::DescribeAccountPreferences(
+    const RequestContext& ctx, const shapes::DescribeAccountPreferencesRequest& in) {
   (void)in;  // one preference per account and Region: nothing to page
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
-    return json{{"ResourceIdPreference", preference(resource_id_type(c, ctx))}};
+  shapes::DescribeAccountPreferencesResponse out;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    shapes::ResourceIdType type{};
+    from_string(resource_id_type(c, ctx), type);
+    out.ResourceIdPreference = preference(type);
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
-ApiResult<nlohmann::json> Service::PutAccountPreferences(const RequestContext& ctx,
-                                                         const json& in) {
-  std::string type = in.value("ResourceIdType", "");
-  if (type == "SHORT_ID")
+ApiResult<shapes::PutAccountPreferencesResponse> Service::PutAccountPreferences(
+    const RequestContext& ctx, const shapes::PutAccountPreferencesRequest& in) {
+  std::string type(to_string(in.ResourceIdType));
+  if (in.ResourceIdType == shapes::ResourceIdType::SHORT_ID)
     return bad_request(
         "Short resource IDs are no longer supported: since October 2021 new file systems and "
         "mount targets use long (17 character) IDs. Contact Amazon Web Services support if you "
         "must use short IDs for file system and mount target resources.");
-  if (type != "LONG_ID") return bad_request("ResourceIdType must be LONG_ID.");
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
     std::string id = ctx.account_id + ":" + ctx.region;
     auto prev = store::get(c, kind::kAccountPreferences, id);
     if (prev) {
@@ -52,8 +60,12 @@ ApiResult<nlohmann::json> Service::PutAccountPreferences(const RequestContext& c
       r.doc = {{"ResourceIdType", type}};
       store::insert(c, r);
     }
-    return json{{"ResourceIdPreference", preference(type)}};
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  shapes::PutAccountPreferencesResponse out;
+  out.ResourceIdPreference = preference(in.ResourceIdType);
+  return out;
 }
 
 }  // namespace efs

@@ -20,8 +20,12 @@ struct ServiceError {
   nlohmann::json extra = nlohmann::json::object();  // merged into the JSON body
 };
 
-inline Unexpected<ServiceError> service_error(std::string code, int status, std::string message,
-                                              nlohmann::json extra = nlohmann::json::object()) {
+// An error whose code is not in the EFS model: EC2's codes (src/ec2,
+// api/ec2_query.cc) and the protocol's own (UnknownOperationException). EFS
+// errors go through service_error(shapes::ErrorCode, ...) in
+// efs/model_error.h, whose codes and statuses come from the model.
+inline Unexpected<ServiceError> unmodeled_error(std::string code, int status, std::string message,
+                                                nlohmann::json extra = nlohmann::json::object()) {
   return {ServiceError{std::move(code), status, std::move(message), std::move(extra)}};
 }
 

@@ -51,8 +51,7 @@ std::optional<ServiceError> check_throughput(const std::string& mode,
   if (mibps && *mibps < 1)
     return bad_request("ProvisionedThroughputInMibps must be at least 1.0.").error;
   if (mibps && *mibps > kMaxProvisionedMibps)
-    return service_error("ThroughputLimitExceeded", 400,
-                         "ProvisionedThroughputInMibps exceeds the maximum of 3414 MiB/s.")
+    return service_error(ErrorCode::ThroughputLimitExceeded, "ProvisionedThroughputInMibps exceeds the maximum of 3414 MiB/s.")
         .error;
   return std::nullopt;
 }
@@ -79,32 +78,64 @@ std::string Service::resource_id_type(meta::Conn& c, const RequestContext& ctx) 
   return "LONG_ID";
 }
 
+ApiResult<std::string> Service::file_system_key_arn(const RequestContext& ctx,
+                                                    const std::optional<std::string>& kms_key_id) {
+  if (keys_ == nullptr) {
+    // No KMS behind us: the key is taken on trust and reported as an ARN.
+    return kms_key_arn(ctx.region, ctx.account_id,
+                       kms_key_id.value_or("alias/aws/elasticfilesystem"));
+  }
+  if (!kms_key_id) {
+    // Without a key, EFS uses the account's AWS managed key for EFS
+    // (alias/aws/elasticfilesystem), creating it on first use.
+    auto key = keys_->default_efs_key(ctx.region, ctx.account_id);
+    if (!key.ok()) return internal_error("default EFS key: " + key.error().message);
+    return key->arn;
+  }
+  // EFS checks the key when the file system is created and refuses one it
+  // cannot use with BadRequest. The AWS documentation does not give its exact
+  // Message; these name the key and the reason.
+  auto key = keys_->resolve(ctx.region, ctx.account_id, *kms_key_id);
+  if (!key) return bad_request("Invalid KmsKeyId: the KMS key '" + *kms_key_id +
+                               "' does not exist in this account and Region.");
+  if (key->state == kms::KeyState::pending_deletion)
+    return bad_request("Invalid KmsKeyId: the KMS key '" + key->arn +
+                       "' is pending deletion.");
+  if (key->state != kms::KeyState::enabled)
+    return bad_request("Invalid KmsKeyId: the KMS key '" + key->arn + "' is not enabled.");
+  // "EFS accepts only symmetric KMS keys" (CreateFileSystem, KmsKeyId).
+  if (!key->symmetric_encrypt_decrypt)
+    return bad_request("Invalid KmsKeyId: the KMS key '" + key->arn +
+                       "' is not a symmetric encryption key; EFS accepts only symmetric keys.");
+  return key->arn;
+}
+
 ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContext& ctx,
-                                              const json& in) {
-  std::string token = in.value("CreationToken", "");
+                                              const shapes::CreateFileSystemRequest& in) {
+  const std::string& token = in.CreationToken;
   if (token.empty()) return bad_request("CreationToken is required.");
   // Idempotency: a CreationToken names at most one file system per account
   // and region (EFS API reference, CreateFileSystem).
   if (auto prev = store::by_token(c, kind::kFileSystem, ctx.account_id, ctx.region, token);
       prev && !is_gone(*prev))
     return service_error(
-        "FileSystemAlreadyExists", 409,
+        ErrorCode::FileSystemAlreadyExists,
         "File system '" + prev->id + "' already exists with creation token '" + token + "'.",
         {{"FileSystemId", prev->id}});
 
   // Gone means deleting_at + delay <= now (state_of).
   if (store::count_live(c, kind::kFileSystem, ctx.account_id, ctx.region,
                         now() - delay_seconds()) >= options_.max_file_systems)
-    return service_error("FileSystemLimitExceeded", 403,
+    return service_error(ErrorCode::FileSystemLimitExceeded,
                          "You have reached the maximum number of file systems (" +
                              std::to_string(options_.max_file_systems) +
                              ") allowed in this account and Region.");
 
   json doc = json::object();
   doc["CreationToken"] = token;
-  std::string perf = in.value("PerformanceMode", "generalPurpose");
-  std::string mode = in.value("ThroughputMode", "bursting");
-  auto mibps = opt_double(in, "ProvisionedThroughputInMibps");
+  std::string perf(to_string(in.PerformanceMode.value_or(shapes::PerformanceMode::generalPurpose)));
+  std::string mode(to_string(in.ThroughputMode.value_or(shapes::ThroughputMode::bursting)));
+  std::optional<double> mibps = in.ProvisionedThroughputInMibps;
   if (auto e = check_throughput(mode, perf, mibps)) return fail(*e);
   doc["PerformanceMode"] = perf;
   doc["ThroughputMode"] = mode;
@@ -114,24 +145,24 @@ ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContex
     doc["ThroughputCooldownUntil"] = now() + kThroughputCooldownSeconds;
   }
 
-  bool encrypted = in.value("Encrypted", false);
-  if (in.contains("KmsKeyId") && !encrypted)
+  bool encrypted = in.Encrypted.value_or(false);
+  if (in.KmsKeyId && !encrypted)
     return bad_request("KmsKeyId can only be specified when Encrypted is true.");
   doc["Encrypted"] = encrypted;
   if (encrypted) {
-    // Without a key, EFS uses the account's AWS managed key for EFS.
-    doc["KmsKeyId"] = kms_key_arn(ctx.region, ctx.account_id,
-                                  in.value("KmsKeyId", std::string("alias/aws/elasticfilesystem")));
+    auto arn = file_system_key_arn(ctx, in.KmsKeyId);
+    if (!arn.ok()) return fail(arn.error());
+    doc["KmsKeyId"] = *arn;
   }
 
-  if (in.contains("AvailabilityZoneName")) {
-    std::string az = in["AvailabilityZoneName"];
+  if (in.AvailabilityZoneName) {
+    const std::string& az = *in.AvailabilityZoneName;
     std::string az_id;
     for (const auto& [name, id] : network_.availability_zones(ctx.region))
       if (name == az) az_id = id;
     if (az_id.empty())
       return service_error(
-          "UnsupportedAvailabilityZone", 400,
+          ErrorCode::UnsupportedAvailabilityZone,
           "Availability Zone '" + az + "' is not supported in " + ctx.region + ".");
     // One Zone file systems support only General Purpose (EFS user guide).
     if (perf == "maxIO")
@@ -140,14 +171,13 @@ ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContex
     doc["AvailabilityZoneId"] = az_id;
   }
 
-  if (in.contains("Tags")) {
-    if (auto ok = check_request_tags(in["Tags"], "a file system"); !ok) return fail(ok.error());
-  }
-  json tags = in.contains("Tags") ? merge_tags(json::array(), in["Tags"]) : json::array();
+  json given_tags = in.Tags ? json(*in.Tags) : json::array();
+  if (auto ok = check_request_tags(given_tags, "a file system"); !ok) return fail(ok.error());
+  json tags = merge_tags(json::array(), given_tags);
   if (tags.size() > kMaxTags) return bad_request("A file system can have at most 50 tags.");
   doc["Tags"] = tags;
   doc["ReplicationOverwriteProtection"] = "ENABLED";
-  doc["BackupPolicy"] = {{"Status", in.value("Backup", false) ? "ENABLED" : "DISABLED"},
+  doc["BackupPolicy"] = {{"Status", in.Backup.value_or(false) ? "ENABLED" : "DISABLED"},
                          {"ChangedAt", 0.0}};
   doc["LifecyclePolicies"] = json::array();
 
@@ -165,81 +195,94 @@ ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContex
   return r;
 }
 
-nlohmann::json Service::describe_file_system(meta::Conn& c, const Record& fs) const {
+shapes::FileSystemDescription Service::describe_file_system(meta::Conn& c,
+                                                            const Record& fs) const {
   const auto& d = fs.doc;
-  json out;
-  out["OwnerId"] = fs.account;
-  out["CreationToken"] = d.value("CreationToken", fs.token);
-  out["FileSystemId"] = fs.id;
-  out["FileSystemArn"] = file_system_arn(fs.region, fs.account, fs.id);
-  out["CreationTime"] = timestamp(fs.created_at);
+  shapes::FileSystemDescription out;
+  out.OwnerId = fs.account;
+  out.CreationToken = d.value("CreationToken", fs.token);
+  out.FileSystemId = fs.id;
+  out.FileSystemArn = file_system_arn(fs.region, fs.account, fs.id);
+  out.CreationTime = fs.created_at;
   auto state = state_of(fs);
-  out["LifeCycleState"] = state == "gone" ? "deleted" : state;
-  if (auto name = name_tag(d["Tags"])) out["Name"] = *name;
-  out["NumberOfMountTargets"] = live_children(c, kind::kMountTarget, fs.id).size();
+  // state_of only yields values of the model's LifeCycleState (or "gone").
+  from_string(state == "gone" ? "deleted" : state, out.LifeCycleState);
+  if (auto name = name_tag(d["Tags"])) out.Name = *name;
+  out.NumberOfMountTargets =
+      static_cast<int32_t>(live_children(c, kind::kMountTarget, fs.id).size());
 
   // The data plane meters a file system once it has created its root
   // (notified); before that it is empty.
   MeteredSize size{kEmptyFileSystemBytes, kEmptyFileSystemBytes, 0, 0};
   if (data_plane_.metered_size && fs.notified && !fs.deleting_at)
     size = data_plane_.metered_size(fs.id);
-  out["SizeInBytes"] = {{"Value", size.total},
-                        {"Timestamp", timestamp(now())},
-                        {"ValueInStandard", size.standard},
-                        {"ValueInIA", size.ia},
-                        {"ValueInArchive", size.archive}};
-  out["PerformanceMode"] = d["PerformanceMode"];
-  out["Encrypted"] = d.value("Encrypted", false);
-  if (d.contains("KmsKeyId")) out["KmsKeyId"] = d["KmsKeyId"];
-  out["ThroughputMode"] = d["ThroughputMode"];
+  out.SizeInBytes.Value = static_cast<int64_t>(size.total);
+  out.SizeInBytes.Timestamp = now();
+  out.SizeInBytes.ValueInStandard = static_cast<int64_t>(size.standard);
+  out.SizeInBytes.ValueInIA = static_cast<int64_t>(size.ia);
+  out.SizeInBytes.ValueInArchive = static_cast<int64_t>(size.archive);
+  out.PerformanceMode = d["PerformanceMode"].get<shapes::PerformanceMode>();
+  out.Encrypted = d.value("Encrypted", false);
+  if (d.contains("KmsKeyId")) out.KmsKeyId = d["KmsKeyId"].get<std::string>();
+  out.ThroughputMode = d["ThroughputMode"].get<shapes::ThroughputMode>();
   if (d.contains("ProvisionedThroughputInMibps"))
-    out["ProvisionedThroughputInMibps"] = d["ProvisionedThroughputInMibps"];
+    out.ProvisionedThroughputInMibps = d["ProvisionedThroughputInMibps"].get<double>();
   if (d.contains("AvailabilityZoneName")) {
-    out["AvailabilityZoneName"] = d["AvailabilityZoneName"];
-    out["AvailabilityZoneId"] = d["AvailabilityZoneId"];
+    out.AvailabilityZoneName = d["AvailabilityZoneName"].get<std::string>();
+    out.AvailabilityZoneId = d["AvailabilityZoneId"].get<std::string>();
   }
-  out["Tags"] = d["Tags"];
-  out["FileSystemProtection"] = {
-      {"ReplicationOverwriteProtection", d.value("ReplicationOverwriteProtection", "ENABLED")}};
+  out.Tags = d["Tags"].get<std::vector<shapes::Tag>>();
+  shapes::FileSystemProtectionDescription protection;
+  protection.ReplicationOverwriteProtection =
+      d.value("ReplicationOverwriteProtection", json("ENABLED"))
+          .get<shapes::ReplicationOverwriteProtection>();
+  out.FileSystemProtection = protection;
   return out;
 }
 
-ApiResult<nlohmann::json> Service::CreateFileSystem(const RequestContext& ctx, const json& in) {
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+ApiResult<shapes::FileSystemDescription> Service::CreateFileSystem(
+    const RequestContext& ctx, const shapes::CreateFileSystemRequest& in) {
+  std::optional<shapes::FileSystemDescription> out;
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
     auto fs = insert_file_system(c, ctx, in);
     if (!fs.ok()) return fail(fs.error());
-    return describe_file_system(c, *fs);  // not yet notified: no data plane call
+    out = describe_file_system(c, *fs);  // not yet notified: no data plane call
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return std::move(*out);
 }
 
-ApiResult<nlohmann::json> Service::DescribeFileSystems(const RequestContext& ctx, const json& in) {
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+ApiResult<shapes::DescribeFileSystemsResponse> Service::DescribeFileSystems(
+    const RequestContext& ctx, const shapes::DescribeFileSystemsRequest& in) {
+  shapes::DescribeFileSystemsResponse out;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
     std::vector<Record> matches;
-    if (in.contains("FileSystemId")) {
-      if (in.contains("CreationToken"))
-        return bad_request("Specify FileSystemId or CreationToken, not both.");
-      auto fs = find_file_system(c, ctx, in["FileSystemId"]);
-      if (!fs) return fs_not_found(resource_id(in["FileSystemId"]));
+    if (in.FileSystemId) {
+      if (in.CreationToken) return bad_request("Specify FileSystemId or CreationToken, not both.");
+      auto fs = find_file_system(c, ctx, *in.FileSystemId);
+      if (!fs) return fs_not_found(resource_id(*in.FileSystemId));
       matches.push_back(std::move(*fs));
     } else {
       for (auto& fs : store::list(c, kind::kFileSystem, ctx.account_id, ctx.region)) {
         if (is_gone(fs)) continue;
-        if (in.contains("CreationToken") && fs.token != in["CreationToken"]) continue;
+        if (in.CreationToken && fs.token != *in.CreationToken) continue;
         matches.push_back(std::move(fs));
       }
     }
     std::vector<int64_t> pos;
     for (const auto& r : matches) pos.push_back(r.seq);
-    auto page = paginate(pos, in, "Marker", "MaxItems", 100);
+    auto page = paginate(pos, in.Marker, in.MaxItems, "Marker", "MaxItems", 100);
     if (!page.ok()) return fail(page.error());
-    json out;
-    if (in.contains("Marker")) out["Marker"] = in["Marker"];
-    out["FileSystems"] = json::array();
+    out.Marker = in.Marker;
+    out.FileSystems.emplace();
     for (auto i = page->begin; i < page->end; ++i)
-      out["FileSystems"].push_back(describe_file_system(c, matches[i]));
-    if (page->next) out["NextMarker"] = *page->next;
-    return out;
+      out.FileSystems->push_back(describe_file_system(c, matches[i]));
+    out.NextMarker = page->next;
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
 ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, const json& in) {
@@ -274,8 +317,7 @@ ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, c
     double until = d.value("ThroughputCooldownUntil", 0.0);
     if ((mode_change || decrease) && now() < until) {
       spdlog::info("efs: UpdateFileSystem {} refused until {}", fs->id, until);
-      return service_error("TooManyRequests", 429,
-                           "You have reached the maximum number of throughput mode changes or "
+      return service_error(ErrorCode::TooManyRequests, "You have reached the maximum number of throughput mode changes or "
                            "provisioned throughput value decreases. Wait until " +
                                format_message_time(until) + " UTC and try again.");
     }
@@ -296,7 +338,7 @@ ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, c
   return in_read([&](meta::Conn& c) -> ApiResult<json> {
     auto fs = require_file_system(c, ctx, *changed);
     if (!fs.ok()) return fail(fs.error());
-    return describe_file_system(c, *fs);
+    return json(describe_file_system(c, *fs));
   });
 }
 
@@ -306,16 +348,14 @@ ApiResult<nlohmann::json> Service::DeleteFileSystem(const RequestContext& ctx, c
     if (!fs.ok()) return fail(fs.error());
     if (fs->deleting_at) return json::object();  // already being deleted
     if (!live_children(c, kind::kMountTarget, fs->id).empty())
-      return service_error("FileSystemInUse", 409,
-                           "File system '" + fs->id + "' has mount targets; delete them first.");
+      return service_error(ErrorCode::FileSystemInUse, "File system '" + fs->id + "' has mount targets; delete them first.");
     // A file system in a replication configuration (either end) cannot be
     // deleted until the replication is deleted.
     bool replicated = store::get(c, kind::kReplication, fs->id).has_value() ||
                       !store::children(c, kind::kReplication, fs->id).empty();
     if (replicated)
       return service_error(
-          "FileSystemInUse", 409,
-          "File system '" + fs->id + "' is part of a replication configuration; delete it first.");
+          ErrorCode::FileSystemInUse, "File system '" + fs->id + "' is part of a replication configuration; delete it first.");
     // Its access points go with it.
     for (const auto& ap : store::children(c, kind::kAccessPoint, fs->id))
       store::remove(c, kind::kAccessPoint, ap.id);
@@ -336,8 +376,7 @@ ApiResult<nlohmann::json> Service::UpdateFileSystemProtection(const RequestConte
       std::string want = in["ReplicationOverwriteProtection"];
       if (cur == "REPLICATING" && want != cur)
         return service_error(
-            "ReplicationAlreadyExists", 409,
-            "File system '" + fs->id + "' is the destination of a replication configuration.");
+            ErrorCode::ReplicationAlreadyExists, "File system '" + fs->id + "' is the destination of a replication configuration.");
       if (want == "REPLICATING" && cur != "REPLICATING")
         return bad_request("ReplicationOverwriteProtection can be set to ENABLED or DISABLED.");
       fs->doc["ReplicationOverwriteProtection"] = want;

@@ -14,30 +14,28 @@ namespace efs::detail {
 
 Unexpected<ServiceError> bad_request(const std::string& message) {
   spdlog::info("efs: BadRequest: {}", message);
-  return service_error("BadRequest", 400, message);
+  return service_error(ErrorCode::BadRequest, message);
 }
 Unexpected<ServiceError> fs_not_found(const std::string& id) {
-  return service_error("FileSystemNotFound", 404, "File system '" + id + "' does not exist.");
+  return service_error(ErrorCode::FileSystemNotFound, "File system '" + id + "' does not exist.");
 }
 Unexpected<ServiceError> ap_not_found(const std::string& id) {
-  return service_error("AccessPointNotFound", 404, "Access point '" + id + "' does not exist.");
+  return service_error(ErrorCode::AccessPointNotFound, "Access point '" + id + "' does not exist.");
 }
 Unexpected<ServiceError> mt_not_found(const std::string& id) {
-  return service_error("MountTargetNotFound", 404, "Mount target '" + id + "' does not exist.");
+  return service_error(ErrorCode::MountTargetNotFound, "Mount target '" + id + "' does not exist.");
 }
 Unexpected<ServiceError> incorrect_fs_state(const std::string& id, const std::string& state) {
   return service_error(
-      "IncorrectFileSystemLifeCycleState", 409,
-      "File system '" + id + "' is in the '" + state + "' state; it must be 'available'.");
+      ErrorCode::IncorrectFileSystemLifeCycleState, "File system '" + id + "' is in the '" + state + "' state; it must be 'available'.");
 }
 Unexpected<ServiceError> internal_error(const std::string& message) {
   spdlog::error("efs: internal error: {}", message);
-  return service_error("InternalServerError", 500, "An internal error occurred.");
+  return service_error(ErrorCode::InternalServerError, "An internal error occurred.");
 }
 Unexpected<ServiceError> disk_full_error(const std::string& message) {
   spdlog::warn("efs: disk full: {}", message);
-  return service_error("InternalServerError", 500,
-                       "efs-local cannot store the change: the disk of its data directory is "
+  return service_error(ErrorCode::InternalServerError, "efs-local cannot store the change: the disk of its data directory is "
                        "full (No space left on device). Free space on the host (or delete "
                        "files through NFS) and retry.");
 }
@@ -47,7 +45,7 @@ Unexpected<ServiceError> store_error(const Error& e) {
 }
 Unexpected<ServiceError> validation(const std::string& message) {
   spdlog::info("efs: ValidationException: {}", message);
-  return service_error("ValidationException", 400, message);
+  return service_error(ErrorCode::ValidationException, message);
 }
 
 std::string resource_id(const std::string& id_or_arn) {
@@ -124,17 +122,15 @@ std::optional<int64_t> parse_token(const std::string& token) {
   return static_cast<int64_t>(v);
 }
 
-Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const json& in,
-                                    const char* token_member, const char* limit_member,
-                                    int default_limit) {
+Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions,
+                                    const std::optional<std::string>& token,
+                                    std::optional<int64_t> limit_given, const char* token_member,
+                                    const char* limit_member, int default_limit) {
   Page p;
-  int64_t limit = default_limit;
-  if (in.contains(limit_member) && in[limit_member].is_number_integer())
-    limit = in[limit_member].get<int64_t>();
+  int64_t limit = limit_given.value_or(default_limit);
   if (limit < 1) return bad_request(std::string(limit_member) + " must be at least 1.");
-  if (in.contains(token_member) && !in[token_member].is_null()) {
-    auto tok = in[token_member].is_string() ? parse_token(in[token_member].get<std::string>())
-                                            : std::nullopt;
+  if (token) {
+    auto tok = parse_token(*token);
     if (!tok) return bad_request(std::string("Invalid ") + token_member + ".");
     while (p.begin < positions.size() && positions[p.begin] < *tok) ++p.begin;
   }
@@ -143,6 +139,21 @@ Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const
   if (p.end > positions.size()) p.end = positions.size();
   if (p.end < positions.size()) p.next = make_token(positions[p.end]);
   return p;
+}
+
+Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const json& in,
+                                    const char* token_member, const char* limit_member,
+                                    int default_limit) {
+  std::optional<int64_t> limit;
+  if (in.contains(limit_member) && in[limit_member].is_number_integer())
+    limit = in[limit_member].get<int64_t>();
+  std::optional<std::string> token;
+  if (in.contains(token_member) && !in[token_member].is_null()) {
+    if (!in[token_member].is_string())
+      return bad_request(std::string("Invalid ") + token_member + ".");
+    token = in[token_member].get<std::string>();
+  }
+  return paginate(positions, token, limit, token_member, limit_member, default_limit);
 }
 
 json timestamp(double epoch_seconds) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "efs/error.h"
+#include "efs/model_error.h"
 
 namespace efs::detail {
 
@@ -66,6 +67,11 @@ struct Page {
 Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const json& in,
                                     const char* token_member, const char* limit_member,
                                     int default_limit);
+// The same for a typed request: its token and limit members.
+Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions,
+                                    const std::optional<std::string>& token,
+                                    std::optional<int64_t> limit, const char* token_member,
+                                    const char* limit_member, int default_limit);
 
 // Whole or fractional epoch seconds as the API's timestamp number.
 json timestamp(double epoch_seconds);

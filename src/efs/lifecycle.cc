@@ -85,32 +85,53 @@ std::string backup_status(const nlohmann::json& policy, double now, double delay
   return status;
 }
 
+// The typed answer of both backup policy operations.
+shapes::BackupPolicyDescription backup_description(const std::string& status) {
+  shapes::BackupPolicy policy;
+  from_string(status, policy.Status);  // backup_status yields only Status values
+  shapes::BackupPolicyDescription out;
+  out.BackupPolicy = policy;
+  return out;
+}
+
 }  // namespace
 
-ApiResult<nlohmann::json> Service::PutBackupPolicy(const RequestContext& ctx, const json& in) {
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_available_file_system(c, ctx, in);
+ApiResult<shapes::BackupPolicyDescription> Service::PutBackupPolicy(
+    const RequestContext& ctx, const shapes::PutBackupPolicyRequest& in) {
+  std::string status;
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
-    std::string want = in.contains("BackupPolicy") ? in["BackupPolicy"].value("Status", "") : "";
-    if (want != "ENABLED" && want != "DISABLED")
+    if (auto s = state_of(*fs); !usable(s)) return incorrect_fs_state(fs->id, s);
+    const shapes::Status given = in.BackupPolicy.Status;
+    if (given != shapes::Status::ENABLED && given != shapes::Status::DISABLED)
       return validation("BackupPolicy Status must be ENABLED or DISABLED.");
+    std::string want(to_string(given));
     auto& policy = fs->doc["BackupPolicy"];
     if (policy.value("Status", "DISABLED") != want) {
       policy["Status"] = want;
       policy["ChangedAt"] = now();
       store::update(c, *fs);
     }
-    return json{{"BackupPolicy", {{"Status", backup_status(policy, now(), delay_seconds())}}}};
+    status = backup_status(policy, now(), delay_seconds());
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return backup_description(status);
 }
 
-ApiResult<nlohmann::json> Service::DescribeBackupPolicy(const RequestContext& ctx, const json& in) {
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_file_system(c, ctx, in);
+ApiResult<shapes::BackupPolicyDescription> Service::DescribeBackupPolicy(
+    const RequestContext& ctx, const shapes::DescribeBackupPolicyRequest& in) {
+  std::string status;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
     const auto policy = fs->doc.value("BackupPolicy", json::object());
-    return json{{"BackupPolicy", {{"Status", backup_status(policy, now(), delay_seconds())}}}};
+    status = backup_status(policy, now(), delay_seconds());
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return backup_description(status);
 }
 
 }  // namespace efs

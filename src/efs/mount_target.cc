@@ -1,6 +1,6 @@
 // Mount targets: CreateMountTarget, DescribeMountTargets, DeleteMountTarget,
 // DescribeMountTargetSecurityGroups, ModifyMountTargetSecurityGroups. The
-// subnet, addresses and security groups come from efs::Network (our EC2).
+// subnet, addresses and security groups come from efs::ec2::Network (our EC2).
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -47,7 +47,7 @@ nlohmann::json Service::describe_mount_target(const Record& mt) const {
 }
 
 // Security groups of a mount target: at most 5, each known and in the VPC.
-static ApiResult<std::vector<std::string>> check_security_groups(Network& network,
+static ApiResult<std::vector<std::string>> check_security_groups(ec2::Network& network,
                                                                  const RequestContext& ctx,
                                                                  const std::vector<std::string>& in,
                                                                  const std::string& vpc_id) {
@@ -55,14 +55,12 @@ static ApiResult<std::vector<std::string>> check_security_groups(Network& networ
   for (const auto& s : in)
     if (std::find(sgs.begin(), sgs.end(), s) == sgs.end()) sgs.push_back(s);
   if (sgs.size() > kMaxSecurityGroups)
-    return service_error("SecurityGroupLimitExceeded", 400,
-                         "A mount target can have at most 5 security groups.");
+    return service_error(ErrorCode::SecurityGroupLimitExceeded, "A mount target can have at most 5 security groups.");
   for (const auto& id : sgs) {
     auto sg = network.security_group(ctx, id);
     if (!sg.ok()) return fail(sg.error());
     if (sg->vpc_id != vpc_id)
-      return service_error("SecurityGroupNotFound", 400,
-                           "Security group '" + id + "' does not belong to VPC '" + vpc_id + "'.");
+      return service_error(ErrorCode::SecurityGroupNotFound, "Security group '" + id + "' does not belong to VPC '" + vpc_id + "'.");
   }
   return sgs;
 }
@@ -85,8 +83,7 @@ ApiResult<nlohmann::json> Service::CreateMountTarget(const RequestContext& ctx, 
   if (!subnet.ok()) return fail(subnet.error());
   // A One Zone file system has mount targets only in its own zone.
   if (!az_name.empty() && subnet->availability_zone != az_name)
-    return service_error("AvailabilityZonesMismatch", 400,
-                         "File system '" + fs_id + "' is in " + az_name + " but subnet '" +
+    return service_error(ErrorCode::AvailabilityZonesMismatch, "File system '" + fs_id + "' is in " + az_name + " but subnet '" +
                              subnet->id + "' is in " + subnet->availability_zone + ".");
 
   std::string ip_type = in.value("IpAddressType", "IPV4_ONLY");
@@ -109,14 +106,12 @@ ApiResult<nlohmann::json> Service::CreateMountTarget(const RequestContext& ctx, 
   auto conflict = [&](meta::Conn& c) -> std::optional<ServiceError> {
     for (const auto& mt : live_children(c, kind::kMountTarget, fs_id)) {
       if (mt.token == subnet->availability_zone)
-        return service_error("MountTargetConflict", 409,
-                             "File system '" + fs_id + "' already has a mount target in " +
+        return service_error(ErrorCode::MountTargetConflict, "File system '" + fs_id + "' already has a mount target in " +
                                  subnet->availability_zone + ".")
             .error;
       // All mount targets of a file system are in one VPC.
       if (mt.doc.value("VpcId", "") != subnet->vpc_id)
-        return service_error("MountTargetConflict", 409,
-                             "File system '" + fs_id + "' has mount targets in VPC '" +
+        return service_error(ErrorCode::MountTargetConflict, "File system '" + fs_id + "' has mount targets in VPC '" +
                                  mt.doc.value("VpcId", "") + "'.")
             .error;
     }
@@ -238,8 +233,7 @@ ApiResult<nlohmann::json> Service::DeleteMountTarget(const RequestContext& ctx, 
 std::optional<ServiceError> Service::security_groups_reachable(const Record& mt) const {
   auto s = state_of(mt);
   if (s == "creating" || s == "available") return std::nullopt;
-  return service_error("IncorrectMountTargetState", 409,
-                       "Mount target '" + mt.id + "' is in the '" + s + "' state.")
+  return service_error(ErrorCode::IncorrectMountTargetState, "Mount target '" + mt.id + "' is in the '" + s + "' state.")
       .error;
 }
 

@@ -24,7 +24,7 @@ namespace {
 
 Unexpected<ServiceError> invalid_policy(const std::string& why) {
   spdlog::info("efs: InvalidPolicyException: {}", why);
-  return service_error("InvalidPolicyException", 400, "Invalid policy: " + why);
+  return service_error(ErrorCode::InvalidPolicyException, "Invalid policy: " + why);
 }
 
 bool string_or_strings(const nlohmann::json& j) {
@@ -254,8 +254,7 @@ ApiResult<nlohmann::json> Service::PutFileSystemPolicy(const RequestContext& ctx
         spdlog::info("efs: PutFileSystemPolicy {}: the policy would lock out {}", fs->id,
                      caller.arn);
         return service_error(
-            "InvalidPolicyException", 400,
-            "This policy would prevent future FileSystemPolicy updates. Retry the request with "
+            ErrorCode::InvalidPolicyException, "This policy would prevent future FileSystemPolicy updates. Retry the request with "
             "the BypassPolicyLockoutSafetyCheck parameter to apply this policy.");
       }
     }
@@ -271,8 +270,7 @@ ApiResult<nlohmann::json> Service::DescribeFileSystemPolicy(const RequestContext
     auto fs = require_file_system(c, ctx, in);
     if (!fs.ok()) return fail(fs.error());
     if (!fs->doc.contains("Policy"))
-      return service_error("PolicyNotFound", 404,
-                           "File system '" + fs->id + "' has no file system policy.");
+      return service_error(ErrorCode::PolicyNotFound, "File system '" + fs->id + "' has no file system policy.");
     return json{{"FileSystemId", fs->id}, {"Policy", fs->doc["Policy"]}};
   });
 }

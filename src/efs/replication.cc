@@ -17,13 +17,12 @@ using namespace detail;
 namespace {
 
 Unexpected<ServiceError> replication_not_found(const std::string& id) {
-  return service_error("ReplicationNotFound", 404,
-                       "File system '" + id + "' has no replication configuration.");
+  return service_error(ErrorCode::ReplicationNotFound, "File system '" + id + "' has no replication configuration.");
 }
 
 Unexpected<ServiceError> conflict(const std::string& message) {
   spdlog::info("efs: ConflictException: {}", message);
-  return service_error("ConflictException", 409, message);
+  return service_error(ErrorCode::ConflictException, message);
 }
 
 // The replication a file system takes part in, as source or destination.
@@ -107,7 +106,7 @@ ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestC
       if (d.contains("KmsKeyId")) create["KmsKeyId"] = d["KmsKeyId"];
       if (d.contains("AvailabilityZoneName"))
         create["AvailabilityZoneName"] = d["AvailabilityZoneName"];
-      auto made = insert_file_system(c, dctx, create);
+      auto made = insert_file_system(c, dctx, create.get<shapes::CreateFileSystemRequest>());
       if (!made.ok()) return fail(made.error());
       dest = std::move(*made);
     }

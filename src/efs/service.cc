@@ -14,26 +14,60 @@ namespace efs {
 
 using detail::internal_error;
 
-Result<std::unique_ptr<Service>, Error> Service::open(meta::Db& db, Network& network, Clock& clock,
-                                                      Options options, DataPlane data_plane) {
+Result<std::unique_ptr<Service>, Error> Service::open(meta::Db& db, ec2::Network& network,
+                                                      Clock& clock, Options options,
+                                                      DataPlane data_plane,
+                                                      kms::KeyDirectory* keys) {
   auto st = db.ensure_schema("efs", efs_migrations());
   if (!st.ok()) return fail(Error{"efs schema: " + st.error().message});
   std::unique_ptr<Service> service(
-      new Service(db, network, clock, std::move(options), std::move(data_plane)));
+      new Service(db, network, clock, std::move(options), std::move(data_plane), keys));
   service->publish_catalog();  // what the database holds is exported from the start
   return service;
 }
 
-Service::Service(meta::Db& db, Network& network, Clock& clock, Options options,
-                 DataPlane data_plane)
+Service::Service(meta::Db& db, ec2::Network& network, Clock& clock, Options options,
+                 DataPlane data_plane, kms::KeyDirectory* keys)
     : db_(db),
       network_(network),
       clock_(clock),
       options_(std::move(options)),
-      data_plane_(std::move(data_plane)) {}
+      data_plane_(std::move(data_plane)),
+      keys_(keys) {}
+
+namespace {
+// The input and output shapes of a typed handler
+// ApiResult<Out> (Service::*)(const RequestContext&, const In&).
+template <class F>
+struct HandlerShapes;
+template <class C, class In, class Out>
+struct HandlerShapes<ApiResult<Out> (C::*)(const RequestContext&, const In&)> {
+  using Input = In;
+  using Output = Out;
+};
+}  // namespace
+
+template <auto Handler>
+ApiResult<nlohmann::json> Service::call_typed(Service& s, const RequestContext& ctx,
+                                              const json& in) {
+  using Shapes = HandlerShapes<decltype(Handler)>;
+  // from_json throws json::exception on a member of the wrong JSON type and
+  // std::invalid_argument on an enum value the model lacks; the operation
+  // table turns both into BadRequest.
+  auto typed = in.get<typename Shapes::Input>();
+  auto out = (s.*Handler)(ctx, typed);
+  if (!out.ok()) return fail(out.error());
+  return json(*out);
+}
+
+template <auto Handler>
+ApiResult<nlohmann::json> Service::call_json(Service& s, const RequestContext& ctx,
+                                             const json& in) {
+  return (s.*Handler)(ctx, in);
+}
 
 std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
-  using Handler = ApiResult<json> (Service::*)(const RequestContext&, const json&);
+  using Handler = ApiResult<json> (*)(Service&, const RequestContext&, const json&);
   // Operations that change state run under mutate_mu_; all run settle() first
   // so they see every state transition that is due.
   struct Row {
@@ -42,37 +76,37 @@ std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
     bool mutates;
   };
   static const Row rows[] = {
-      {"CreateAccessPoint", &Service::CreateAccessPoint, true},
-      {"CreateFileSystem", &Service::CreateFileSystem, true},
-      {"CreateMountTarget", &Service::CreateMountTarget, true},
-      {"CreateReplicationConfiguration", &Service::CreateReplicationConfiguration, true},
-      {"CreateTags", &Service::CreateTags, true},
-      {"DeleteAccessPoint", &Service::DeleteAccessPoint, true},
-      {"DeleteFileSystem", &Service::DeleteFileSystem, true},
-      {"DeleteFileSystemPolicy", &Service::DeleteFileSystemPolicy, true},
-      {"DeleteMountTarget", &Service::DeleteMountTarget, true},
-      {"DeleteReplicationConfiguration", &Service::DeleteReplicationConfiguration, true},
-      {"DeleteTags", &Service::DeleteTags, true},
-      {"DescribeAccessPoints", &Service::DescribeAccessPoints, false},
-      {"DescribeAccountPreferences", &Service::DescribeAccountPreferences, false},
-      {"DescribeBackupPolicy", &Service::DescribeBackupPolicy, false},
-      {"DescribeFileSystemPolicy", &Service::DescribeFileSystemPolicy, false},
-      {"DescribeFileSystems", &Service::DescribeFileSystems, false},
-      {"DescribeLifecycleConfiguration", &Service::DescribeLifecycleConfiguration, false},
-      {"DescribeMountTargetSecurityGroups", &Service::DescribeMountTargetSecurityGroups, false},
-      {"DescribeMountTargets", &Service::DescribeMountTargets, false},
-      {"DescribeReplicationConfigurations", &Service::DescribeReplicationConfigurations, false},
-      {"DescribeTags", &Service::DescribeTags, false},
-      {"ListTagsForResource", &Service::ListTagsForResource, false},
-      {"ModifyMountTargetSecurityGroups", &Service::ModifyMountTargetSecurityGroups, true},
-      {"PutAccountPreferences", &Service::PutAccountPreferences, true},
-      {"PutBackupPolicy", &Service::PutBackupPolicy, true},
-      {"PutFileSystemPolicy", &Service::PutFileSystemPolicy, true},
-      {"PutLifecycleConfiguration", &Service::PutLifecycleConfiguration, true},
-      {"TagResource", &Service::TagResource, true},
-      {"UntagResource", &Service::UntagResource, true},
-      {"UpdateFileSystem", &Service::UpdateFileSystem, true},
-      {"UpdateFileSystemProtection", &Service::UpdateFileSystemProtection, true},
+      {"CreateAccessPoint", &Service::call_typed<&Service::CreateAccessPoint>, true},
+      {"CreateFileSystem", &Service::call_typed<&Service::CreateFileSystem>, true},
+      {"CreateMountTarget", &Service::call_json<&Service::CreateMountTarget>, true},
+      {"CreateReplicationConfiguration", &Service::call_json<&Service::CreateReplicationConfiguration>, true},
+      {"CreateTags", &Service::call_typed<&Service::CreateTags>, true},
+      {"DeleteAccessPoint", &Service::call_typed<&Service::DeleteAccessPoint>, true},
+      {"DeleteFileSystem", &Service::call_json<&Service::DeleteFileSystem>, true},
+      {"DeleteFileSystemPolicy", &Service::call_json<&Service::DeleteFileSystemPolicy>, true},
+      {"DeleteMountTarget", &Service::call_json<&Service::DeleteMountTarget>, true},
+      {"DeleteReplicationConfiguration", &Service::call_json<&Service::DeleteReplicationConfiguration>, true},
+      {"DeleteTags", &Service::call_typed<&Service::DeleteTags>, true},
+      {"DescribeAccessPoints", &Service::call_typed<&Service::DescribeAccessPoints>, false},
+      {"DescribeAccountPreferences", &Service::call_typed<&Service::DescribeAccountPreferences>, false},
+      {"DescribeBackupPolicy", &Service::call_typed<&Service::DescribeBackupPolicy>, false},
+      {"DescribeFileSystemPolicy", &Service::call_json<&Service::DescribeFileSystemPolicy>, false},
+      {"DescribeFileSystems", &Service::call_typed<&Service::DescribeFileSystems>, false},
+      {"DescribeLifecycleConfiguration", &Service::call_json<&Service::DescribeLifecycleConfiguration>, false},
+      {"DescribeMountTargetSecurityGroups", &Service::call_json<&Service::DescribeMountTargetSecurityGroups>, false},
+      {"DescribeMountTargets", &Service::call_json<&Service::DescribeMountTargets>, false},
+      {"DescribeReplicationConfigurations", &Service::call_json<&Service::DescribeReplicationConfigurations>, false},
+      {"DescribeTags", &Service::call_typed<&Service::DescribeTags>, false},
+      {"ListTagsForResource", &Service::call_typed<&Service::ListTagsForResource>, false},
+      {"ModifyMountTargetSecurityGroups", &Service::call_json<&Service::ModifyMountTargetSecurityGroups>, true},
+      {"PutAccountPreferences", &Service::call_typed<&Service::PutAccountPreferences>, true},
+      {"PutBackupPolicy", &Service::call_typed<&Service::PutBackupPolicy>, true},
+      {"PutFileSystemPolicy", &Service::call_json<&Service::PutFileSystemPolicy>, true},
+      {"PutLifecycleConfiguration", &Service::call_json<&Service::PutLifecycleConfiguration>, true},
+      {"TagResource", &Service::call_typed<&Service::TagResource>, true},
+      {"UntagResource", &Service::call_typed<&Service::UntagResource>, true},
+      {"UpdateFileSystem", &Service::call_json<&Service::UpdateFileSystem>, true},
+      {"UpdateFileSystemProtection", &Service::call_json<&Service::UpdateFileSystemProtection>, true},
   };
   std::vector<std::pair<std::string, JsonOperation>> out;
   for (const auto& r : rows) {
@@ -93,15 +127,18 @@ std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
           try {
             if (mutates) {
               std::lock_guard lock(mutate_mu_);
-              result = (this->*h)(ctx, in);
+              result = h(*this, ctx, in);
             } else {
-              result = (this->*h)(ctx, in);
+              result = h(*this, ctx, in);
             }
           } catch (const nlohmann::json::exception& e) {
             // A member of the wrong JSON type got past the protocol layer.
             result = detail::bad_request(name + ": malformed input: " + e.what());
           } catch (const StoreFailure& e) {
             result = detail::internal_error(name + ": " + e.what());
+          } catch (const std::invalid_argument& e) {
+            // An enum value the model lacks (efs_shapes.h from_json).
+            result = detail::bad_request(name + ": malformed input: " + e.what());
           }
           if (!result.ok())
             spdlog::debug("efs: {} -> {} ({})", name, result.error().code, result.error().message);
@@ -281,6 +318,12 @@ ApiResult<Record> Service::require_file_system(meta::Conn& c, const RequestConte
                                                const json& in, const char* member) const {
   std::string id = in.value(member, "");
   if (id.empty()) return detail::bad_request(std::string(member) + " is required.");
+  return require_file_system(c, ctx, id);
+}
+
+ApiResult<Record> Service::require_file_system(meta::Conn& c, const RequestContext& ctx,
+                                               const std::string& id) const {
+  if (id.empty()) return detail::bad_request("FileSystemId is required.");
   auto fs = find_file_system(c, ctx, id);
   if (!fs) return detail::fs_not_found(detail::resource_id(id));
   return std::move(*fs);

@@ -31,9 +31,11 @@
 #include "common/result.h"
 #include "efs/catalog.h"
 #include "efs/error.h"
-#include "efs/network.h"
+#include "ec2/network.h"
 #include "efs/record.h"
 #include "efs/transition_timer.h"
+#include "efs_shapes.h"
+#include "kms/key_directory.h"
 
 namespace efs {
 
@@ -59,8 +61,12 @@ class Service : public Catalog {
   using json = nlohmann::json;
 
   // Creates the efs tables if needed (Db::ensure_schema("efs", ...)).
-  static Result<std::unique_ptr<Service>, Error> open(meta::Db& db, Network& network, Clock& clock,
-                                                      Options options, DataPlane data_plane);
+  // `keys` resolves CreateFileSystem's KmsKeyId; null means no KMS: a given
+  // KmsKeyId is then stored as an ARN without checking that the key exists.
+  static Result<std::unique_ptr<Service>, Error> open(meta::Db& db, ec2::Network& network,
+                                                      Clock& clock, Options options,
+                                                      DataPlane data_plane,
+                                                      kms::KeyDirectory* keys = nullptr);
   ~Service() override;  // stops the transition timer (catalog.cc)
 
   // One handler per operation of the model, by exact operation name.
@@ -81,9 +87,13 @@ class Service : public Catalog {
   // due and republish before returning.
   void clock_advanced();
 
-  // Operations, named as in the model. Input is the merged, validated request.
-  ApiResult<json> CreateFileSystem(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeFileSystems(const RequestContext& ctx, const json& in);
+  // Operations, named as in the model. Input is the merged, validated request:
+  // typed (efs_shapes.h, generated from the model) for the operations
+  // converted so far, JSON keyed by member name for the others.
+  ApiResult<shapes::FileSystemDescription> CreateFileSystem(
+      const RequestContext& ctx, const shapes::CreateFileSystemRequest& in);
+  ApiResult<shapes::DescribeFileSystemsResponse> DescribeFileSystems(
+      const RequestContext& ctx, const shapes::DescribeFileSystemsRequest& in);
   ApiResult<json> UpdateFileSystem(const RequestContext& ctx, const json& in);
   ApiResult<json> DeleteFileSystem(const RequestContext& ctx, const json& in);
   ApiResult<json> UpdateFileSystemProtection(const RequestContext& ctx, const json& in);
@@ -92,30 +102,47 @@ class Service : public Catalog {
   ApiResult<json> DeleteMountTarget(const RequestContext& ctx, const json& in);
   ApiResult<json> DescribeMountTargetSecurityGroups(const RequestContext& ctx, const json& in);
   ApiResult<json> ModifyMountTargetSecurityGroups(const RequestContext& ctx, const json& in);
-  ApiResult<json> CreateAccessPoint(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeAccessPoints(const RequestContext& ctx, const json& in);
-  ApiResult<json> DeleteAccessPoint(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::AccessPointDescription> CreateAccessPoint(
+      const RequestContext& ctx, const shapes::CreateAccessPointRequest& in);
+  ApiResult<shapes::DescribeAccessPointsResponse> DescribeAccessPoints(
+      const RequestContext& ctx, const shapes::DescribeAccessPointsRequest& in);
+  ApiResult<json> DeleteAccessPoint(const RequestContext& ctx,
+                                    const shapes::DeleteAccessPointRequest& in);
   ApiResult<json> PutLifecycleConfiguration(const RequestContext& ctx, const json& in);
   ApiResult<json> DescribeLifecycleConfiguration(const RequestContext& ctx, const json& in);
-  ApiResult<json> PutBackupPolicy(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeBackupPolicy(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::BackupPolicyDescription> PutBackupPolicy(
+      const RequestContext& ctx, const shapes::PutBackupPolicyRequest& in);
+  ApiResult<shapes::BackupPolicyDescription> DescribeBackupPolicy(
+      const RequestContext& ctx, const shapes::DescribeBackupPolicyRequest& in);
   ApiResult<json> PutFileSystemPolicy(const RequestContext& ctx, const json& in);
   ApiResult<json> DescribeFileSystemPolicy(const RequestContext& ctx, const json& in);
   ApiResult<json> DeleteFileSystemPolicy(const RequestContext& ctx, const json& in);
-  ApiResult<json> CreateTags(const RequestContext& ctx, const json& in);
-  ApiResult<json> DeleteTags(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeTags(const RequestContext& ctx, const json& in);
-  ApiResult<json> TagResource(const RequestContext& ctx, const json& in);
-  ApiResult<json> UntagResource(const RequestContext& ctx, const json& in);
-  ApiResult<json> ListTagsForResource(const RequestContext& ctx, const json& in);
+  ApiResult<json> CreateTags(const RequestContext& ctx, const shapes::CreateTagsRequest& in);
+  ApiResult<json> DeleteTags(const RequestContext& ctx, const shapes::DeleteTagsRequest& in);
+  ApiResult<shapes::DescribeTagsResponse> DescribeTags(const RequestContext& ctx,
+                                                       const shapes::DescribeTagsRequest& in);
+  ApiResult<json> TagResource(const RequestContext& ctx, const shapes::TagResourceRequest& in);
+  ApiResult<json> UntagResource(const RequestContext& ctx, const shapes::UntagResourceRequest& in);
+  ApiResult<shapes::ListTagsForResourceResponse> ListTagsForResource(
+      const RequestContext& ctx, const shapes::ListTagsForResourceRequest& in);
   ApiResult<json> CreateReplicationConfiguration(const RequestContext& ctx, const json& in);
   ApiResult<json> DescribeReplicationConfigurations(const RequestContext& ctx, const json& in);
   ApiResult<json> DeleteReplicationConfiguration(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeAccountPreferences(const RequestContext& ctx, const json& in);
-  ApiResult<json> PutAccountPreferences(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::DescribeAccountPreferencesResponse> DescribeAccountPreferences(
+      const RequestContext& ctx, const shapes::DescribeAccountPreferencesRequest& in);
+  ApiResult<shapes::PutAccountPreferencesResponse> PutAccountPreferences(
+      const RequestContext& ctx, const shapes::PutAccountPreferencesRequest& in);
 
  private:
-  Service(meta::Db& db, Network& network, Clock& clock, Options options, DataPlane data_plane);
+  Service(meta::Db& db, ec2::Network& network, Clock& clock, Options options, DataPlane data_plane,
+          kms::KeyDirectory* keys);
+
+  // The operation table's adapters: JSON in and out of a typed handler
+  // (efs_shapes.h from_json/to_json), or straight through to a JSON one.
+  template <auto Handler>
+  static ApiResult<json> call_typed(Service& s, const RequestContext& ctx, const json& in);
+  template <auto Handler>
+  static ApiResult<json> call_json(Service& s, const RequestContext& ctx, const json& in);
 
   // Runs fn in one write transaction; a ServiceError rolls it back. Store
   // failures become InternalServerError.
@@ -156,6 +183,9 @@ class Service : public Catalog {
                                           const std::string& id) const;
   ApiResult<Record> require_file_system(meta::Conn& c, const RequestContext& ctx, const json& in,
                                         const char* member = "FileSystemId") const;
+  // The same for a typed request's FileSystemId.
+  ApiResult<Record> require_file_system(meta::Conn& c, const RequestContext& ctx,
+                                        const std::string& id_or_arn) const;
   ApiResult<Record> require_available_file_system(meta::Conn& c, const RequestContext& ctx,
                                                   const json& in,
                                                   const char* member = "FileSystemId") const;
@@ -165,13 +195,18 @@ class Service : public Catalog {
                                     const std::string& parent_id) const;
 
   // Output shapes.
-  json describe_file_system(meta::Conn& c, const Record& fs) const;
+  shapes::FileSystemDescription describe_file_system(meta::Conn& c, const Record& fs) const;
   json describe_mount_target(const Record& mt) const;
-  json describe_access_point(const Record& ap) const;
+  shapes::AccessPointDescription describe_access_point(const Record& ap) const;
   json describe_replication(const Record& rep) const;
 
   // Creates a file system record (shared by CreateFileSystem and replication).
-  ApiResult<Record> insert_file_system(meta::Conn& c, const RequestContext& ctx, const json& in);
+  ApiResult<Record> insert_file_system(meta::Conn& c, const RequestContext& ctx,
+                                       const shapes::CreateFileSystemRequest& in);
+  // The ARN of the key a new encrypted file system uses: KmsKeyId resolved
+  // through keys_ (or the EFS default key), BadRequest if it cannot be used.
+  ApiResult<std::string> file_system_key_arn(const RequestContext& ctx,
+                                             const std::optional<std::string>& kms_key_id);
   ApiResult<json> tag_resource(const RequestContext& ctx, const std::string& resource_id,
                                const json& tags);
   ApiResult<json> untag_resource(const RequestContext& ctx, const std::string& resource_id,
@@ -179,10 +214,11 @@ class Service : public Catalog {
   std::string resource_id_type(meta::Conn& c, const RequestContext& ctx) const;
 
   meta::Db& db_;
-  Network& network_;
+  ec2::Network& network_;
   Clock& clock_;
   Options options_;
   DataPlane data_plane_;
+  kms::KeyDirectory* keys_ = nullptr;  // not owned; null: no KMS
   // Serializes mutating operations whose checks span a Network call and our
   // own write transaction (CreateMountTarget), and keeps the others simple.
   std::mutex mutate_mu_;

@@ -16,15 +16,11 @@ using namespace detail;
 
 namespace {
 
-json page_of_tags(const json& tags, const json& in, const char* token, const char* limit,
-                  Result<Page, ServiceError>& page) {
+// Tags are paged by their index in the resource's list.
+std::vector<int64_t> positions_of(const std::vector<shapes::Tag>& tags) {
   std::vector<int64_t> pos;
   for (std::size_t i = 0; i < tags.size(); ++i) pos.push_back(static_cast<int64_t>(i));
-  page = paginate(pos, in, token, limit, 100);
-  json out = json::array();
-  if (!page.ok()) return out;
-  for (auto i = page->begin; i < page->end; ++i) out.push_back(tags[i]);
-  return out;
+  return pos;
 }
 
 }  // namespace
@@ -80,55 +76,68 @@ ApiResult<nlohmann::json> Service::untag_resource(const RequestContext& ctx,
   });
 }
 
-ApiResult<nlohmann::json> Service::CreateTags(const RequestContext& ctx, const json& in) {
-  std::string id = resource_id(in.value("FileSystemId", ""));
+ApiResult<nlohmann::json> Service::CreateTags(const RequestContext& ctx,
+                                              const shapes::CreateTagsRequest& in) {
+  std::string id = resource_id(in.FileSystemId);
   if (id.rfind("fs-", 0) != 0) return fs_not_found(id);
-  return tag_resource(ctx, id, in.value("Tags", json::array()));
+  return tag_resource(ctx, id, in.Tags);
 }
 
-ApiResult<nlohmann::json> Service::DeleteTags(const RequestContext& ctx, const json& in) {
-  std::string id = resource_id(in.value("FileSystemId", ""));
+ApiResult<nlohmann::json> Service::DeleteTags(const RequestContext& ctx,
+                                              const shapes::DeleteTagsRequest& in) {
+  std::string id = resource_id(in.FileSystemId);
   if (id.rfind("fs-", 0) != 0) return fs_not_found(id);
-  return untag_resource(ctx, id, in.value("TagKeys", json::array()));
+  return untag_resource(ctx, id, in.TagKeys);
 }
 
-ApiResult<nlohmann::json> Service::TagResource(const RequestContext& ctx, const json& in) {
-  return tag_resource(ctx, in.value("ResourceId", ""), in.value("Tags", json::array()));
+ApiResult<nlohmann::json> Service::TagResource(const RequestContext& ctx,
+                                               const shapes::TagResourceRequest& in) {
+  return tag_resource(ctx, in.ResourceId, in.Tags);
 }
 
-ApiResult<nlohmann::json> Service::UntagResource(const RequestContext& ctx, const json& in) {
-  return untag_resource(ctx, in.value("ResourceId", ""), in.value("TagKeys", json::array()));
+ApiResult<nlohmann::json> Service::UntagResource(const RequestContext& ctx,
+                                                 const shapes::UntagResourceRequest& in) {
+  return untag_resource(ctx, in.ResourceId, in.TagKeys);
 }
 
-ApiResult<nlohmann::json> Service::DescribeTags(const RequestContext& ctx, const json& in) {
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_file_system(c, ctx, in);
+ApiResult<shapes::DescribeTagsResponse> Service::DescribeTags(
+    const RequestContext& ctx, const shapes::DescribeTagsRequest& in) {
+  shapes::DescribeTagsResponse out;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
-    Result<Page, ServiceError> page = Page{};
-    json tags = page_of_tags(fs->doc.value("Tags", json::array()), in, "Marker", "MaxItems", page);
+    auto tags = fs->doc.value("Tags", json::array()).get<std::vector<shapes::Tag>>();
+    auto page = paginate(positions_of(tags), in.Marker, in.MaxItems, "Marker", "MaxItems", 100);
     if (!page.ok()) return fail(page.error());
-    json out;
-    if (in.contains("Marker")) out["Marker"] = in["Marker"];
-    out["Tags"] = tags;
-    if (page->next) out["NextMarker"] = *page->next;
-    return out;
+    out.Marker = in.Marker;
+    out.Tags.assign(tags.begin() + static_cast<std::ptrdiff_t>(page->begin),
+                    tags.begin() + static_cast<std::ptrdiff_t>(page->end));
+    out.NextMarker = page->next;
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
-ApiResult<nlohmann::json> Service::ListTagsForResource(const RequestContext& ctx, const json& in) {
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
-    std::string id = resource_id(in.value("ResourceId", ""));
+ApiResult<shapes::ListTagsForResourceResponse> Service::ListTagsForResource(
+    const RequestContext& ctx, const shapes::ListTagsForResourceRequest& in) {
+  shapes::ListTagsForResourceResponse out;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    std::string id = resource_id(in.ResourceId);
     bool is_ap = id.rfind("fsap-", 0) == 0;
     auto r = is_ap ? find_access_point(c, ctx, id) : find_file_system(c, ctx, id);
     if (!r) return is_ap ? ap_not_found(id) : fs_not_found(id);
-    Result<Page, ServiceError> page = Page{};
-    json tags =
-        page_of_tags(r->doc.value("Tags", json::array()), in, "NextToken", "MaxResults", page);
+    auto tags = r->doc.value("Tags", json::array()).get<std::vector<shapes::Tag>>();
+    auto page =
+        paginate(positions_of(tags), in.NextToken, in.MaxResults, "NextToken", "MaxResults", 100);
     if (!page.ok()) return fail(page.error());
-    json out{{"Tags", tags}};
-    if (page->next) out["NextToken"] = *page->next;
-    return out;
+    out.Tags.emplace(tags.begin() + static_cast<std::ptrdiff_t>(page->begin),
+                     tags.begin() + static_cast<std::ptrdiff_t>(page->end));
+    out.NextToken = page->next;
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
 }  // namespace efs

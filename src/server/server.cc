@@ -20,7 +20,7 @@
 #include "common/clock.h"
 #include "common/disk.h"
 #include "common/ids.h"
-#include "efs/network.h"
+#include "ec2/network.h"
 #include "efs/service.h"
 #include "http/server.h"
 #include "kms/service.h"
@@ -162,7 +162,7 @@ int serve(const Config& config) {
     spdlog::error("cannot open file data: {}", vfs.error().message);
     return 1;
   }
-  auto network = Network::open(**db);
+  auto network = ec2::Network::open(**db);
   if (!network) {
     spdlog::error("cannot open network model: {}", network.error().message);
     return 1;
@@ -177,7 +177,6 @@ int serve(const Config& config) {
   }
   // What efs::Service resolves KmsKeyId through (src/kms/key_directory.h).
   kms::KeyDirectory* key_directory = kms_service->get();
-  (void)key_directory;
 
   asio::io_context io;      // NFS, timers, signals
   asio::io_context api_io;  // the management API's sockets (start_api_threads)
@@ -212,7 +211,8 @@ int serve(const Config& config) {
   opts.default_region = config.region;
   opts.default_account = config.account_id;
   opts.state_delay = config.state_delay;
-  auto service = Service::open(**db, **network, Clock::global(), opts, plane);
+  // KmsKeyId resolves through the emulated KMS: a key must exist and be usable.
+  auto service = Service::open(**db, **network, Clock::global(), opts, plane, key_directory);
   if (!service) {
     spdlog::error("cannot open EFS model: {}", service.error().message);
     return 1;

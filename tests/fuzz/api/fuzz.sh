@@ -12,8 +12,12 @@ out=${1:-/tmp/fuzz-api}
 mkdir -p "$out/corpus"
 python3 "$root/tools/embed.py" "$out/embedded_models.cc" \
   efs_model_json "$root/spec/efs-2015-02-01.json" kms_model_json "$root/spec/kms-2014-11-01.json"
+# The model's shapes and error table, generated as in src/meson.build.
+mkdir -p "$out/gen"
+python3 "$root/tools/apigen/apigen.py" "$root/spec/efs-2015-02-01.json" --header "$out/gen/efs_shapes.h" \
+  --source "$out/gen/efs_shapes.cc" --namespace efs::shapes --include efs_shapes.h
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -DSPDLOG_FMT_EXTERNAL -DSPDLOG_COMPILED_LIB -DSPDLOG_SHARED_LIB -I"$root/src" \
+  -DSPDLOG_FMT_EXTERNAL -DSPDLOG_COMPILED_LIB -DSPDLOG_SHARED_LIB -I"$root/src" -I"$out/gen" \
   "$here/validator_fuzz.cc" "$root/src/api/model.cc" "$root/src/api/pattern.cc" \
   "$root/src/api/validation.cc" "$root/src/api/rest_json.cc" "$root/src/api/pagination.cc" "$root/src/http/parser.cc" \
   "$out/embedded_models.cc" -lspdlog -lfmt -pthread \

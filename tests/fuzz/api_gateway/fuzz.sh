@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the API fuzz target (the HTTP parser, then api::Gateway::handle over
-# the real EFS, KMS and network models on SQLite: http/, api/, efs/, kms/,
+# the real EFS, KMS and network models on SQLite: http/, api/, efs/, ec2/, kms/,
 # meta/, common/) with libFuzzer and sanitizers, replays the seed corpus and the kept
 # crashers as regression inputs, then fuzzes for FUZZ_SECONDS (20).
 # Usage: tests/fuzz/api_gateway/fuzz.sh [out-dir]   (default /tmp/fuzz-api_gateway)
@@ -17,16 +17,21 @@ mkdir -p "$out/corpus" "$here/crashers"
 mkdir -p "$out/gen"
 python3 "$root/tools/embed.py" "$out/gen/embedded_models.cc" efs_model_json "$root/spec/efs-2015-02-01.json" \
   kms_model_json "$root/spec/kms-2014-11-01.json"
+# The model's shapes and error table, generated as in src/meson.build.
+mkdir -p "$out/gen"
+python3 "$root/tools/apigen/apigen.py" "$root/spec/efs-2015-02-01.json" --header "$out/gen/efs_shapes.h" \
+  --source "$out/gen/efs_shapes.cc" --namespace efs::shapes --include efs_shapes.h
 # See tests/fuzz/rpc/fuzz.sh for the Asio coroutine defines and -fno-sanitize=function.
 # Many sources: compiled two at a time into $out/obj (through ccache when there is one).
 cxx=(clang++)
 command -v ccache >/dev/null && cxx=(ccache clang++)
 # shellcheck disable=SC2046
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-  -fno-sanitize=function -I"$root/src" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1
+  -fno-sanitize=function -I"$root/src" -I"$out/gen" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1
   -DASIO_HAS_STD_COROUTINE=1 $(pkg-config --cflags spdlog sqlite3 libcrypto++ fmt))
 sources=("$here/gateway_fuzz.cc" "$root"/src/http/parser.cc "$root"/src/http/response.cc "$root"/src/api/*.cc
-  "$root"/src/efs/*.cc "$root"/src/kms/*.cc "$root"/src/meta/*.cc "$root"/src/common/*.cc "$out/gen/embedded_models.cc")
+  "$root"/src/efs/*.cc "$root"/src/ec2/*.cc "$root"/src/kms/*.cc "$root"/src/meta/*.cc "$root"/src/common/*.cc
+  "$out/gen/embedded_models.cc" "$out/gen/efs_shapes.cc")
 rm -rf "$out/obj"
 mkdir -p "$out/obj"
 objs=()

@@ -23,7 +23,7 @@
 #include "api/rest_json.h"
 #include "common/clock.h"
 #include "common/log.h"
-#include "efs/network.h"
+#include "ec2/network.h"
 #include "efs/service.h"
 #include "http/parser.h"
 #include "http/response.h"
@@ -39,7 +39,7 @@ namespace {
 
 struct World {
   std::unique_ptr<efs::meta::Db> db;
-  std::unique_ptr<efs::Network> network;
+  std::unique_ptr<efs::ec2::Network> network;
   std::unique_ptr<efs::Service> service;
   std::unique_ptr<efs::api::RestJsonService> efs_api;
   std::unique_ptr<efs::api::Ec2QueryService> ec2_api;
@@ -58,7 +58,7 @@ World& world() {
     auto db = efs::meta::Db::open(dir + "/meta.db");
     if (!db) die("cannot open the db");
     w->db = std::move(*db);
-    auto network = efs::Network::open(*w->db);
+    auto network = efs::ec2::Network::open(*w->db);
     if (!network) die("cannot open the network model");
     w->network = std::move(*network);
     // No data plane: file systems exist only in the model.

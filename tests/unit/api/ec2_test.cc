@@ -40,7 +40,7 @@ struct Fixture {
     auto d = meta::Db::open(temp_db(name));
     REQUIRE(d.ok());
     db = std::move(*d);
-    auto n = Network::open(*db);
+    auto n = ec2::Network::open(*db);
     REQUIRE(n.ok());
     net = std::move(*n);
     service = std::make_unique<api::Ec2QueryService>(*net);
@@ -58,7 +58,7 @@ struct Fixture {
     return service->handle(r, ctx);
   }
   std::unique_ptr<meta::Db> db;
-  std::unique_ptr<Network> net;
+  std::unique_ptr<ec2::Network> net;
   std::unique_ptr<api::Ec2QueryService> service;
   RequestContext ctx;
 };

@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "efs/model_error.h"
 #include "http/parser.h"
 
 using efs::api::RestJsonService;
@@ -198,10 +199,10 @@ TEST_CASE("unknown paths are 404, wrong methods 405") {
 TEST_CASE("service errors and handler exceptions are rendered as AWS errors") {
   RestJsonService s(efs::api::efs_model());
   s.add("DescribeFileSystems", [](const efs::RequestContext&, const json&) -> efs::ApiResult<json> {
-    return efs::service_error("FileSystemNotFound", 404, "File system 'fs-1' does not exist.");
+    return efs::service_error(efs::ErrorCode::FileSystemNotFound, "File system 'fs-1' does not exist.");
   });
   s.add("CreateFileSystem", [](const efs::RequestContext&, const json&) -> efs::ApiResult<json> {
-    return efs::service_error("FileSystemAlreadyExists", 0, "exists",
+    return efs::service_error(efs::ErrorCode::FileSystemAlreadyExists, "exists",
                               json{{"FileSystemId", "fs-0123456789abcdef0"}});
   });
   s.add("DeleteFileSystem", [](const efs::RequestContext&, const json&) -> efs::ApiResult<json> {
@@ -258,4 +259,92 @@ TEST_CASE("a deeply nested body is refused, not a stack overflow") {
   resp = r.call("POST", "/2015-02-01/file-systems",
                 "{\"CreationToken\":\"" + std::string(62, '[') + "\\\"\"}");
   CHECK(resp.status == 201);
+}
+
+// The steps of handle(), one by one.
+
+TEST_CASE("route_request names the operation, or the 404/405 with the Allow methods") {
+  RestJsonService s(efs::api::efs_model());
+  std::map<std::string, std::string> labels;
+  std::string allow;
+  auto op = s.route_request(make("GET", "/2015-02-01/file-systems/fs-1/lifecycle-configuration"),
+                            labels, allow);
+  REQUIRE(op.ok());
+  CHECK((*op)->name == "DescribeLifecycleConfiguration");
+  CHECK(labels == std::map<std::string, std::string>{{"FileSystemId", "fs-1"}});
+  auto no = s.route_request(make("PATCH", "/2015-02-01/file-systems"), labels, allow);
+  REQUIRE_FALSE(no.ok());
+  CHECK(no.error().code == "MethodNotAllowedException");
+  CHECK(no.error().http_status == 405);
+  CHECK(allow == "GET, POST");
+  no = s.route_request(make("GET", "/2015-02-01/nothing"), labels, allow);
+  REQUIRE_FALSE(no.ok());
+  CHECK(no.error().http_status == 404);
+}
+
+TEST_CASE("bind merges labels, query and body by member name and keeps the violations") {
+  RestJsonService s(efs::api::efs_model());
+  const auto* op = s.model().operation("DescribeMountTargets");
+  REQUIRE(op != nullptr);
+  auto bound = s.bind(*op, {}, make("GET", "/2015-02-01/mount-targets?MaxItems=x&FileSystemId=fs-1"));
+  REQUIRE(bound.ok());
+  CHECK(bound->input["FileSystemId"] == "fs-1");
+  CHECK_FALSE(bound->input.contains("MaxItems"));
+  REQUIRE(bound->violations.size() == 1);
+  CHECK(bound->violations[0].find("maxItems") != std::string::npos);
+
+  const auto* create = s.model().operation("CreateFileSystem");
+  auto bad = s.bind(*create, {}, make("POST", "/2015-02-01/file-systems", "[1]"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == "BadRequest");
+  CHECK(bad.error().http_status == 400);
+}
+
+TEST_CASE("validate reports the binding's and the shape's violations together") {
+  RestJsonService s(efs::api::efs_model());
+  const auto* op = s.model().operation("CreateFileSystem");
+  RestJsonService::BoundInput b;
+  b.input = {{"PerformanceMode", "fast"}};  // no CreationToken either
+  b.violations.push_back("from binding");
+  auto v = s.validate(*op, b);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().code == "BadRequest");
+  CHECK(v.error().message.rfind("3 validation errors detected", 0) == 0);
+  b = {};
+  b.input = {{"CreationToken", "t"}};
+  auto ok = s.validate(*op, b);
+  REQUIRE(ok.ok());
+  CHECK(*ok == json{{"CreationToken", "t"}});
+}
+
+TEST_CASE("invoke calls the handler, or answers NotImplemented") {
+  RestJsonService s(efs::api::efs_model());
+  const auto* op = s.model().operation("DescribeBackupPolicy");
+  auto none = s.invoke(*op, ctx(), {{"FileSystemId", "fs-1"}});
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.error().http_status == 501);
+  s.add("DescribeBackupPolicy", [](const efs::RequestContext&, const json& in) -> efs::ApiResult<json> {
+    return json{{"BackupPolicy", {{"Status", "ENABLED"}}}, {"Seen", in["FileSystemId"]}};
+  });
+  auto out = s.invoke(*op, ctx(), {{"FileSystemId", "fs-1"}});
+  REQUIRE(out.ok());
+  CHECK((*out)["Seen"] == "fs-1");
+}
+
+TEST_CASE("serialize writes the op's status and the output shape in wire form") {
+  RestJsonService s(efs::api::efs_model());
+  auto r = s.serialize(*s.model().operation("CreateAccessPoint"),
+                       {{"AccessPointId", "fsap-1"}, {"Extra", 1}}, "rid");
+  CHECK(r.status == 200);
+  CHECK(json::parse(r.body) == json{{"AccessPointId", "fsap-1"}});
+  CHECK(header(r, "x-amzn-RequestId") == "rid");
+  r = s.serialize(*s.model().operation("DeleteFileSystem"), json::object(), "rid");
+  CHECK(r.status == 204);
+  CHECK(r.body.empty());
+}
+
+TEST_CASE("an error of status 0 takes its status from the model's error shape") {
+  auto r = efs::api::error_response(efs::ServiceError{"FileSystemAlreadyExists", 0, "x", json::object()},
+                                    "rid", &efs::api::efs_model());
+  CHECK(r.status == 409);
 }

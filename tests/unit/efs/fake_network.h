@@ -1,4 +1,4 @@
-// A fake efs::Network for the model's unit tests: one default VPC with a
+// A fake efs::ec2::Network for the model's unit tests: one default VPC with a
 // subnet in each of three zones (127.0.{1,2,3}.0/24), its default security
 // group, one more group, and a group in a second VPC.
 #pragma once
@@ -8,9 +8,16 @@
 #include <string>
 #include <vector>
 
-#include "efs/network.h"
+#include "ec2/network.h"
+#include "efs/model_error.h"
 
 namespace efs::testing {
+
+using ec2::Network;
+using ec2::NetworkInterface;
+using ec2::SecurityGroup;
+using ec2::Subnet;
+using ec2::Vpc;
 
 class FakeNetwork : public Network {
  public:
@@ -45,7 +52,7 @@ class FakeNetwork : public Network {
   ApiResult<Subnet> subnet(const RequestContext&, const std::string& id) override {
     for (const auto& s : subnets_)
       if (s.id == id) return s;
-    return service_error("SubnetNotFound", 400, "subnet " + id + " not found");
+    return service_error(ErrorCode::SubnetNotFound, "subnet " + id + " not found");
   }
   ApiResult<std::vector<SecurityGroup>> security_groups(const RequestContext&) override {
     return groups_;
@@ -53,7 +60,7 @@ class FakeNetwork : public Network {
   ApiResult<SecurityGroup> security_group(const RequestContext&, const std::string& id) override {
     for (const auto& g : groups_)
       if (g.id == id) return g;
-    return service_error("SecurityGroupNotFound", 400, "security group " + id + " not found");
+    return service_error(ErrorCode::SecurityGroupNotFound, "security group " + id + " not found");
   }
   ApiResult<SecurityGroup> default_security_group(const RequestContext&,
                                                   const std::string&) override {
@@ -61,7 +68,7 @@ class FakeNetwork : public Network {
   }
   ApiResult<SecurityGroup> create_security_group(const RequestContext&, const std::string&,
                                                  const std::string&, const std::string&) override {
-    return service_error("BadRequest", 400, "not in the fake");
+    return service_error(ErrorCode::BadRequest, "not in the fake");
   }
   ApiResult<NetworkInterface> create_network_interface(
       const RequestContext& ctx, const std::string& subnet_id, const std::optional<std::string>& ip,
@@ -77,7 +84,7 @@ class FakeNetwork : public Network {
     std::string prefix = s->cidr_block.substr(0, s->cidr_block.rfind('.') + 1);
     if (ipv4) {
       if (ip) {
-        if (used_.count(*ip)) return service_error("IpAddressInUse", 409, *ip + " is in use");
+        if (used_.count(*ip)) return service_error(ErrorCode::IpAddressInUse, *ip + " is in use");
         n.private_ip = *ip;
       } else {
         int host = 4;
@@ -113,7 +120,7 @@ class FakeNetwork : public Network {
                                                 const std::string& id) override {
     auto it = enis_.find(id);
     if (it == enis_.end())
-      return service_error("InvalidNetworkInterfaceID.NotFound", 400, id + " not found");
+      return unmodeled_error("InvalidNetworkInterfaceID.NotFound", 400, id + " not found");
     return it->second;
   }
   std::vector<std::pair<std::string, std::string>> availability_zones(const std::string&) override {

@@ -28,13 +28,15 @@ struct Harness {
   FakeNetwork network;
   Clock clock;
   ServiceOptions options;
+  kms::KeyDirectory* keys = nullptr;  // null: no KMS, as the server runs today
   std::unique_ptr<Service> service;
   std::map<std::string, JsonOperation> ops;
   RequestContext ctx;
   std::vector<std::string> created, deleted;
   int mt_changes = 0;
 
-  explicit Harness(ServiceOptions o = {}) : options(std::move(o)) {
+  explicit Harness(ServiceOptions o = {}, kms::KeyDirectory* k = nullptr)
+      : options(std::move(o)), keys(k) {
     // tmpfs when there is one: the model commits (and fsyncs) every
     // mutating call, and the quota test makes a thousand of them.
     std::filesystem::path base = std::filesystem::exists("/dev/shm")
@@ -58,7 +60,7 @@ struct Harness {
     dp.file_system_created = [this](const std::string& id) { created.push_back(id); };
     dp.file_system_deleted = [this](const std::string& id) { deleted.push_back(id); };
     dp.mount_targets_changed = [this] { ++mt_changes; };
-    auto s = Service::open(*db, network, clock, options, dp);
+    auto s = Service::open(*db, network, clock, options, dp, keys);
     REQUIRE(s.ok());
     service = std::move(*s);
     ops.clear();

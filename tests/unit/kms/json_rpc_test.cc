@@ -11,7 +11,7 @@
 #include "api/model.h"
 #include "api/rest_json.h"
 #include "common/ids.h"
-#include "efs/network.h"
+#include "ec2/network.h"
 #include "meta/db.h"
 
 #include <filesystem>
@@ -94,7 +94,7 @@ TEST_CASE("the Gateway sends TrentService and SigV4 kms requests to KMS, and nam
   {
     auto db = efs::meta::Db::open((dir / "meta.db").string());
     REQUIRE(db.ok());
-    auto network = efs::Network::open(**db);
+    auto network = ec2::Network::open(**db);
     REQUIRE(network.ok());
     efs::api::RestJsonService efs_api(efs::api::efs_model());
     efs::api::Ec2QueryService ec2_api(**network);

@@ -1,4 +1,4 @@
-// The emulator's address plan and zone table, shared by efs::Network and
+// The emulator's address plan and zone table, shared by ec2::Network and
 // anything that must recognise a mount target address (IPv4/IPv6 parsing,
 // CIDR membership, the availability zones of a region).
 //
@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-namespace efs {
+namespace efs::ec2 {
 
 // Dotted-quad text of a host-order IPv4 address.
 std::string ipv4_text(uint32_t address);
@@ -46,4 +46,4 @@ std::vector<std::pair<std::string, std::string>> zones_of(const std::string& reg
 // The zone-ID abbreviation of a region: us-east-1 -> use1, ap-northeast-1 -> apne1.
 std::string zone_id_prefix(const std::string& region);
 
-}  // namespace efs
+}  // namespace efs::ec2

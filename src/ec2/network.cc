@@ -2,9 +2,9 @@
 // and network interfaces, stored in SQLite (module "ec2").
 //
 // The address plan (127.N.0.0/16 per account and region, a /20 per zone) is
-// described in efs/network_plan.h; N is persisted in ec2_regions so every
+// described in ec2/network_plan.h; N is persisted in ec2_regions so every
 // address stays the same across restarts.
-#include "efs/network.h"
+#include "ec2/network.h"
 
 #include <spdlog/spdlog.h>
 
@@ -17,10 +17,10 @@
 #include <utility>
 
 #include "common/ids.h"
-#include "efs/network_plan.h"
+#include "ec2/network_plan.h"
 #include "meta/db.h"
 
-namespace efs {
+namespace efs::ec2 {
 namespace {
 
 using meta::Conn;
@@ -58,19 +58,22 @@ CREATE TABLE ec2_network_interface_groups(
 )sql"};
 
 // ---- errors ----
+// EC2's own codes (InvalidVpcID.NotFound, MissingParameter, ...) are not in
+// the EFS model; the EFS names mount targets pass on (SubnetNotFound,
+// IpAddressInUse, ...) keep the statuses EFS gives them.
 
 Unexpected<ServiceError> internal(const std::string& what) {
   spdlog::error("ec2: {}", what);
-  return service_error("InternalServerError", 500, what);
+  return unmodeled_error("InternalServerError", 500, what);
 }
 
 Unexpected<ServiceError> subnet_not_found(const std::string& id) {
-  return service_error("SubnetNotFound", 400, "The subnet ID '" + id + "' does not exist");
+  return unmodeled_error("SubnetNotFound", 400, "The subnet ID '" + id + "' does not exist");
 }
 
 Unexpected<ServiceError> group_not_found(const std::string& id) {
-  return service_error("SecurityGroupNotFound", 400,
-                       "The security group '" + id + "' does not exist");
+  return unmodeled_error("SecurityGroupNotFound", 400,
+                         "The security group '" + id + "' does not exist");
 }
 
 // ---- rows ----
@@ -203,7 +206,7 @@ class SqliteNetwork final : public Network {
     if (!all) return fail(all.error());
     for (auto& g : *all)
       if (g.vpc_id == vpc_id && g.name == "default") return g;
-    return service_error("InvalidVpcID.NotFound", 400,
+    return unmodeled_error("InvalidVpcID.NotFound", 400,
                          "The vpc ID '" + vpc_id + "' does not exist");
   }
 
@@ -213,19 +216,19 @@ class SqliteNetwork final : public Network {
     // EC2 CreateSecurityGroup rules: name and description required, up to
     // 255 characters; "sg-" prefix and "default" are reserved names.
     if (name.empty())
-      return service_error("MissingParameter", 400,
+      return unmodeled_error("MissingParameter", 400,
                            "The request must contain the parameter groupName");
     if (description.empty())
-      return service_error("MissingParameter", 400,
+      return unmodeled_error("MissingParameter", 400,
                            "The request must contain the parameter groupDescription");
     if (name.size() > 255 || description.size() > 255)
-      return service_error("InvalidParameterValue", 400,
+      return unmodeled_error("InvalidParameterValue", 400,
                            "Group name and description may be at most 255 characters");
     if (name.rfind("sg-", 0) == 0)
-      return service_error("InvalidParameterValue", 400,
+      return unmodeled_error("InvalidParameterValue", 400,
                            "Group names may not be in the format sg-*");
     if (name == "default")
-      return service_error("InvalidGroup.Reserved", 400,
+      return unmodeled_error("InvalidGroup.Reserved", 400,
                            "The security group 'default' is reserved");
     auto vpc = vpc_id.empty() ? default_vpc(ctx) : find_vpc(ctx, vpc_id);
     if (!vpc) return fail(vpc.error());
@@ -235,7 +238,7 @@ class SqliteNetwork final : public Network {
       bool exists = dup.step();
       dup.reset();
       if (exists)
-        return service_error(
+        return unmodeled_error(
             "InvalidGroup.Duplicate", 400,
             "The security group '" + name + "' already exists for VPC '" + vpc->id + "'");
       SecurityGroup g{make_id("sg"), name, description, vpc->id, ctx.account_id};
@@ -250,11 +253,11 @@ class SqliteNetwork final : public Network {
       bool ipv4, bool ipv6, const std::optional<std::string>& ipv6_address,
       const std::vector<std::string>& security_groups, const std::string& description) override {
     if (!ipv4 && !ipv6)
-      return service_error("BadRequest", 400, "A network interface needs IPv4 or IPv6");
+      return unmodeled_error("BadRequest", 400, "A network interface needs IPv4 or IPv6");
     if (ip && !ipv4)
-      return service_error("BadRequest", 400, "An IPv4 address was given for an IPv6-only target");
+      return unmodeled_error("BadRequest", 400, "An IPv4 address was given for an IPv6-only target");
     if (ipv6_address && !ipv6)
-      return service_error("BadRequest", 400, "An IPv6 address was given for an IPv4-only target");
+      return unmodeled_error("BadRequest", 400, "An IPv6 address was given for an IPv4-only target");
     auto sn = subnet(ctx, subnet_id);
     if (!sn) return fail(sn.error());
     auto groups = resolve_groups(ctx, sn->vpc_id, security_groups);
@@ -269,23 +272,23 @@ class SqliteNetwork final : public Network {
     if (ip) {
       want4 = parse_ipv4(*ip);
       if (!want4)
-        return service_error("BadRequest", 400, "IpAddress '" + *ip + "' is not an IPv4 address");
+        return unmodeled_error("BadRequest", 400, "IpAddress '" + *ip + "' is not an IPv4 address");
       if (!cidr->contains(*want4))
-        return service_error("BadRequest", 400,
+        return unmodeled_error("BadRequest", 400,
                              "IpAddress " + *ip + " is not within the CIDR block " +
                                  sn->cidr_block + " of subnet " + subnet_id);
       if (*want4 < first || *want4 > last)
-        return service_error("BadRequest", 400,
+        return unmodeled_error("BadRequest", 400,
                              "IpAddress " + *ip + " is reserved by the subnet " + subnet_id);
     }
     std::optional<Ipv6> want6;
     if (ipv6_address) {
       want6 = parse_ipv6(*ipv6_address);
       if (!want6)
-        return service_error("BadRequest", 400,
+        return unmodeled_error("BadRequest", 400,
                              "Ipv6Address '" + *ipv6_address + "' is not an IPv6 address");
       if (std::memcmp(want6->data(), v6_prefix->data(), 8) != 0)
-        return service_error("BadRequest", 400,
+        return unmodeled_error("BadRequest", 400,
                              "Ipv6Address " + *ipv6_address + " is not within the CIDR block " +
                                  sn->ipv6_cidr_block + " of subnet " + subnet_id);
     }
@@ -297,7 +300,7 @@ class SqliteNetwork final : public Network {
       int64_t interfaces = count.step() ? count.i64(0) : 0;
       count.reset();
       if (interfaces >= limits_.max_network_interfaces_per_region)
-        return service_error("NetworkInterfaceLimitExceeded", 409,
+        return unmodeled_error("NetworkInterfaceLimitExceeded", 409,
                              "The account has reached its limit of " +
                                  std::to_string(limits_.max_network_interfaces_per_region) +
                                  " network interfaces in " + ctx.region);
@@ -319,14 +322,14 @@ class SqliteNetwork final : public Network {
         while (q.step()) used.insert(static_cast<uint32_t>(q.i64(0)));
         if (want4) {
           if (used.count(*want4))
-            return service_error("IpAddressInUse", 409,
+            return unmodeled_error("IpAddressInUse", 409,
                                  "IpAddress " + *ip + " is already in use in subnet " + sn->id);
           addr4 = want4;
         } else {
           for (uint32_t a = first; a <= last && !addr4; ++a)
             if (!used.count(a)) addr4 = a;
           if (!addr4)
-            return service_error("NoFreeAddressesInSubnet", 409,
+            return unmodeled_error("NoFreeAddressesInSubnet", 409,
                                  "The subnet " + sn->id + " has no free IP addresses");
         }
         n.private_ip = ipv4_text(*addr4);
@@ -340,7 +343,7 @@ class SqliteNetwork final : public Network {
         if (want6) {
           n.ipv6_address = ipv6_text(*want6);
           if (used.count(n.ipv6_address))
-            return service_error(
+            return unmodeled_error(
                 "IpAddressInUse", 409,
                 "Ipv6Address " + n.ipv6_address + " is already in use in subnet " + sn->id);
         } else {
@@ -442,7 +445,7 @@ class SqliteNetwork final : public Network {
 
  private:
   static Unexpected<ServiceError> interface_not_found(const std::string& id) {
-    return service_error("InvalidNetworkInterfaceID.NotFound", 400,
+    return unmodeled_error("InvalidNetworkInterfaceID.NotFound", 400,
                          "The networkInterface ID '" + id + "' does not exist");
   }
 
@@ -490,7 +493,7 @@ class SqliteNetwork final : public Network {
     if (!all) return fail(all.error());
     for (auto& v : *all)
       if (v.id == vpc_id) return v;
-    return service_error("InvalidVpcID.NotFound", 400,
+    return unmodeled_error("InvalidVpcID.NotFound", 400,
                          "The vpc ID '" + vpc_id + "' does not exist");
   }
 
@@ -506,7 +509,7 @@ class SqliteNetwork final : public Network {
       return std::vector<std::string>{g->id};
     }
     if (static_cast<int>(wanted.size()) > limits_.max_security_groups_per_interface)
-      return service_error("SecurityGroupLimitExceeded", 400,
+      return unmodeled_error("SecurityGroupLimitExceeded", 400,
                            "At most " + std::to_string(limits_.max_security_groups_per_interface) +
                                " security groups may be given");
     auto all = security_groups(ctx);
@@ -519,7 +522,7 @@ class SqliteNetwork final : public Network {
       if (!found) return group_not_found(id);
       if (found->vpc_id != vpc_id)
         // EFS's model has no mismatch error; it reports such a group as not found.
-        return service_error(
+        return unmodeled_error(
             "SecurityGroupNotFound", 400,
             "The security group '" + id + "' does not belong to VPC '" + vpc_id + "'");
       if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
@@ -641,4 +644,4 @@ Result<std::unique_ptr<Network>, Error> Network::open(meta::Db& db, const Networ
   return std::unique_ptr<Network>(std::move(n));
 }
 
-}  // namespace efs
+}  // namespace efs::ec2

@@ -1,10 +1,10 @@
-#include "efs/network_plan.h"
+#include "ec2/network_plan.h"
 
 #include <arpa/inet.h>
 
 #include <map>
 
-namespace efs {
+namespace efs::ec2 {
 
 std::string ipv4_text(uint32_t a) {
   return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 0xff) + "." +
@@ -127,4 +127,4 @@ std::vector<std::pair<std::string, std::string>> zones_of(const std::string& reg
   return out;
 }
 
-}  // namespace efs
+}  // namespace efs::ec2

@@ -1,4 +1,4 @@
-#include "efs/network.h"
+#include "ec2/network.h"
 
 #include <doctest/doctest.h>
 #include <unistd.h>
@@ -9,10 +9,11 @@
 #include <thread>
 
 #include "common/ids.h"
-#include "efs/network_plan.h"
+#include "ec2/network_plan.h"
 #include "meta/db.h"
 
 using namespace efs;
+using namespace efs::ec2;
 
 namespace {
 
@@ -385,7 +386,7 @@ TEST_CASE("concurrent first use and allocation: one VPC, distinct addresses") {
         auto n = (v.ok() && s.ok())
                      ? f.net->create_network_interface(f.ctx, s->front().id, std::nullopt, true,
                                                        false, std::nullopt, {}, "")
-                     : ApiResult<NetworkInterface>(service_error("x", 500, "setup"));
+                     : ApiResult<NetworkInterface>(unmodeled_error("x", 500, "setup"));
         std::lock_guard lock(mu);
         if (!n.ok())
           ++failures;

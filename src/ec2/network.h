@@ -4,7 +4,7 @@
 // 127.0.0.0/8 so that every mount target's IpAddress is a loopback address
 // this machine can connect to. Stored in SQLite; IDs stable across restarts.
 //
-// Implemented in efs/network.cc; served over the EC2 query protocol by
+// Implemented in ec2/network.cc; served over the EC2 query protocol by
 // api/ec2_query.cc; used by efs::Service for CreateMountTarget.
 #pragma once
 
@@ -19,7 +19,7 @@ namespace efs::meta {
 class Db;
 }
 
-namespace efs {
+namespace efs::ec2 {
 
 struct Vpc {
   std::string id;  // vpc-<17 hex>
@@ -119,4 +119,4 @@ class Network {
       const std::string& region) = 0;
 };
 
-}  // namespace efs
+}  // namespace efs::ec2
