@@ -184,15 +184,12 @@ VResult<ReaddirResult> FileSystemImpl::readdir(const Cred& cred, Ino dir, uint64
   out.entries.reserve(rows.size());
   for (auto& entry : rows) {
     Inode child;
-    // An entry's inode is removed in the same commit as the entry, so a
-    // miss here is an eviction: read it alone.
-    if (Errc e = row(entry.child, child, Errc::io); e != Errc::ok) {
-      if (e == Errc::io) {
-        spdlog::error("vfs {}: entry '{}' of dir {} names missing inode {}", id_, entry.name, dir,
-                      entry.child);
-      }
-      return fail(e);
-    }
+    // The listing and the inodes are read one after the other, not in one
+    // snapshot: an inode gone by now was removed with its name in between,
+    // so the entry is left out, as a READDIR just after the removal would.
+    Errc e = row(entry.child, child, Errc::noent);
+    if (e == Errc::noent) continue;
+    if (e != Errc::ok) return fail(e);
     if (auto it = overlay.find(entry.child); it != overlay.end()) apply(it->second, child);
     out.entries.push_back(DirEntry{std::move(entry.name), to_attr(child), entry.cookie});
   }

@@ -48,10 +48,13 @@ void MetadataCache::fill_inode(int64_t fs, Ino ino, const std::optional<Inode>& 
   if (!enabled()) return;
   Key k{fs, ino};
   Shard& sh = shard(k);
-  std::lock_guard lk(sh.mu);
-  if (version_.load() != ticket) return;
-  set_inode(sh, k, n);
-  evict(sh);
+  {
+    std::lock_guard lk(sh.mu);
+    if (version_.load() != ticket) return;
+    set_inode(sh, k, n);
+    evict(sh);
+  }
+  trim();
 }
 
 MetadataCache::DirEntryList& MetadataCache::dir_for_write(Shard& sh, const Key& k) {
@@ -92,7 +95,7 @@ void MetadataCache::fill_name(int64_t fs, Ino dir, std::string_view name,
   if (!enabled()) return;
   Key k{fs, dir};
   Shard& sh = shard(k);
-  std::lock_guard lk(sh.mu);
+  std::unique_lock lk(sh.mu);
   if (version_.load() != ticket) return;
   auto& e = dir_for_write(sh, k);
   if (e.d.complete) return;  // already knows every name
@@ -101,6 +104,8 @@ void MetadataCache::fill_name(int64_t fs, Ino dir, std::string_view name,
   (void)it;
   if (inserted) add_weight(sh, 1);
   evict(sh);
+  lk.unlock();
+  trim();
 }
 
 bool MetadataCache::list(int64_t fs, Ino dir, uint64_t after, uint32_t limit,
@@ -127,7 +132,7 @@ void MetadataCache::fill_listing(int64_t fs, Ino dir, const std::vector<DirentRo
   if (!enabled() || rows.size() > max_listing()) return;
   Key k{fs, dir};
   Shard& sh = shard(k);
-  std::lock_guard lk(sh.mu);
+  std::unique_lock lk(sh.mu);
   if (version_.load() != ticket) return;
   auto& e = dir_for_write(sh, k);
   add_weight(sh, -static_cast<std::ptrdiff_t>(e.d.names.size()));
@@ -139,6 +144,8 @@ void MetadataCache::fill_listing(int64_t fs, Ino dir, const std::vector<DirentRo
   }
   add_weight(sh, static_cast<std::ptrdiff_t>(e.d.names.size()));
   evict(sh);
+  lk.unlock();
+  trim();
 }
 
 void MetadataCache::add_weight(Shard& sh, std::ptrdiff_t w) {
@@ -150,6 +157,32 @@ void MetadataCache::evict(Shard& sh) {
   // The front entry is the one just used: it stays.
   while (total_.load(std::memory_order_relaxed) > static_cast<std::ptrdiff_t>(max_entries_) &&
          sh.lru.size() > 1) {
+    const LruKey& victim = sh.lru.back();
+    if (victim.kind == Kind::inode) {
+      sh.inodes.erase(victim.key);
+      add_weight(sh, -1);
+    } else {
+      auto it = sh.dirs.find(victim.key);
+      add_weight(sh, -1 - static_cast<std::ptrdiff_t>(it->second.d.names.size()));
+      sh.dirs.erase(it);
+    }
+    sh.lru.pop_back();
+  }
+}
+
+void MetadataCache::trim() {
+  // Each turn takes one shard's lock alone (no lock order to keep); a run of
+  // empty shards ends it.
+  for (std::size_t idle = 0;
+       idle < kShards && total_.load(std::memory_order_relaxed) >
+                             static_cast<std::ptrdiff_t>(max_entries_);) {
+    Shard& sh = shards_[trim_cursor_.fetch_add(1, std::memory_order_relaxed) % kShards];
+    std::lock_guard lk(sh.mu);
+    if (sh.lru.empty()) {
+      ++idle;
+      continue;
+    }
+    idle = 0;
     const LruKey& victim = sh.lru.back();
     if (victim.kind == Kind::inode) {
       sh.inodes.erase(victim.key);
@@ -217,6 +250,7 @@ void MetadataCache::apply(const Journal& j) {
       evict(sh);
     }
   }
+  trim();
 }
 
 void MetadataCache::finish_write(uint64_t seq, std::optional<Journal> j) {

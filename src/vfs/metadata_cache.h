@@ -182,6 +182,9 @@ class MetadataCache {
   DirEntryList& dir_for_write(Shard& sh, const Key& k);
   void add_weight(Shard& sh, std::ptrdiff_t w);
   void evict(Shard& sh);
+  // Without any shard lock held: evicts from other shards, in turn, while
+  // the total is still over budget (evict() keeps a shard's newest entry).
+  void trim();
   void apply(const Journal& j);
 
   const std::size_t max_entries_;
@@ -191,6 +194,7 @@ class MetadataCache {
   // Bumped by every applied journal before it touches a shard; a fill is
   // kept only if it is unchanged since the fill's ticket (see the header).
   std::atomic<uint64_t> version_{0};
+  std::atomic<std::size_t> trim_cursor_{0};
   std::array<Shard, kShards> shards_;
 
   std::atomic<uint64_t> next_seq_{0};
