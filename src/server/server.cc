@@ -151,7 +151,9 @@ int serve(const Config& config) {
     spdlog::error("cannot open database: {}", db.error().message);
     return 1;
   }
-  auto vfs = vfs::Vfs::open(**db, data_dir);
+  vfs::VfsOptions vfs_opts;
+  vfs_opts.metadata_cache_entries = config.metadata_cache_entries;
+  auto vfs = vfs::Vfs::open(**db, data_dir, vfs_opts);
   if (!vfs) {
     spdlog::error("cannot open file data: {}", vfs.error().message);
     return 1;
