@@ -42,6 +42,9 @@ int main(int argc, char** argv) {
       ->envname("EFS_LOCAL_STATE_DELAY")->capture_default_str()->check(CLI::NonNegativeNumber);
   serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)")
       ->envname("EFS_LOCAL_THREADS")->capture_default_str()->check(CLI::NonNegativeNumber);
+  serve->add_option("--metadata-cache-entries", cfg.metadata_cache_entries,
+                    "Inodes and directory entries cached in memory (0: no cache)")
+      ->envname("EFS_LOCAL_METADATA_CACHE_ENTRIES")->capture_default_str();
 
   serve->add_option("--http-header-timeout", cfg.http_header_timeout,
                     "Seconds an API client has to send a whole request head")

@@ -11,7 +11,7 @@ Unexpected<ServiceError> kms_error(const std::string& code, const std::string& m
   if (code == "KMSInternalException" || code == "KeyUnavailableException") status = 500;
   if (code == "DryRunOperationException") status = 412;
   spdlog::debug("kms: {}: {}", code, message);
-  return service_error(code, status, message);
+  return unmodeled_error(code, status, message);  // KMS codes: not in the EFS model
 }
 
 std::string partition(const std::string& region) {

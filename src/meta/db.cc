@@ -44,7 +44,14 @@ Stmt& Stmt::bind_null(int i) {
   return *this;
 }
 
+namespace {
+std::atomic<uint64_t> g_steps{0};
+}  // namespace
+
+uint64_t statement_steps() { return g_steps.load(std::memory_order_relaxed); }
+
 bool Stmt::step() {
+  g_steps.fetch_add(1, std::memory_order_relaxed);
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
   if (rc != SQLITE_DONE) {

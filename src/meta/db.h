@@ -41,6 +41,10 @@ Error sqlite_error(sqlite3* db, int sqlite_rc, std::string what);
 // True if e says the disk is full.
 inline bool is_disk_full(const Error& e) { return e.code == ENOSPC; }
 
+// sqlite3_step calls by every Stmt of the process so far (all connections,
+// BEGIN and COMMIT included): tests check that cached paths run none.
+uint64_t statement_steps();
+
 class Stmt {
  public:
   // `full_errors`, if given, is incremented each time a step fails because

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -18,6 +19,9 @@ struct Config {
   // How long resources stay "creating"/"deleting" before the change completes.
   std::chrono::milliseconds state_delay{1000};
   int threads = 0;  // 0: the number of cores
+  // Entries of the vfs's in-memory cache of inodes and directory entries
+  // (vfs::VfsOptions; about 250 bytes each). 0 disables it.
+  std::size_t metadata_cache_entries = 250000;
   // Management API connections (seconds): the whole request head, keep-alive
   // idle (and a stalled body), and writing one response.
   double http_header_timeout = 30;

@@ -157,7 +157,9 @@ int serve(const Config& config) {
   }
   // Timestamps from the process clock (moved by POST /_efs-local/clock), file
   // data on the host disk.
-  auto vfs = vfs::Vfs::open(**db, data_dir, Clock::global(), host_disk());
+  vfs::VfsOptions vfs_opts;
+  vfs_opts.metadata_cache_entries = config.metadata_cache_entries;
+  auto vfs = vfs::Vfs::open(**db, data_dir, Clock::global(), host_disk(), vfs_opts);
   if (!vfs) {
     spdlog::error("cannot open file data: {}", vfs.error().message);
     return 1;

@@ -64,7 +64,13 @@ Errc FileSystemImpl::write_tx_once(const std::function<Errc(Tx&)>& fn, bool sync
   Errc e = Errc::ok;
   std::vector<std::pair<Ino, uint64_t>> stored;
   std::vector<std::pair<Ino, uint64_t>> dropped;
+  // The rows this operation changes, for the cache once it committed
+  // (metadata_cache.h); seq is its place in commit order.
+  uint64_t seq = 0;
+  Journal journal;
   auto s = commits_.run([&](meta::Conn& c) -> Status<> {
+    if (cache_) seq = cache_->begin_write();
+    JournalScope scope(journal, table_.fs_num());
     Tx tx{c, {}, {}};
     // Table helpers report a failed statement as Errc::io without its cause;
     // the connection counts statements that failed for lack of space.
@@ -76,6 +82,8 @@ Errc FileSystemImpl::write_tx_once(const std::function<Errc(Tx&)>& fn, bool sync
     dropped = std::move(tx.dropped_data);
     return {};
   }, synced);
+  // Before the overlays go (below): a reader that finds none finds the row.
+  if (seq) cache_->finish_write(seq, s ? std::optional<Journal>(std::move(journal)) : std::nullopt);
   if (!s) {
     if (e == Errc::ok) {
       e = errc_of(s.error());
@@ -151,69 +159,6 @@ Errc FileSystemImpl::store(Tx& tx, const Inode& n) {
   return Errc::ok;
 }
 
-VResult<Inode> FileSystemImpl::get_inode(Ino ino) {
-  // Overlay first, then the row: a row read later is never older than the
-  // overlay, so the change attribute never appears to go backwards.
-  auto p = pending(ino);
-  Inode n;
-  Errc e = read_tx([&](meta::Conn& c) {
-    auto r = table_.get(c, ino);
-    if (!r) return Errc::io;
-    if (!*r) return Errc::stale;
-    n = std::move(**r);
-    return Errc::ok;
-  });
-  if (e != Errc::ok) return fail(e);
-  apply(p, n);
-  return n;
-}
-
-VResult<Attr> FileSystemImpl::getattr(Ino ino) {
-  auto n = get_inode(ino);
-  if (!n) return fail(n.error());
-  return to_attr(*n);
-}
-
-VResult<bool> FileSystemImpl::exists(Ino ino) {
-  bool found = false;
-  Errc e = read_tx([&](meta::Conn& c) {
-    auto r = table_.get(c, ino);
-    if (!r) return Errc::io;
-    found = r->has_value();
-    return Errc::ok;
-  });
-  if (e != Errc::ok) return fail(e);
-  return found;
-}
-
-VResult<Attr> FileSystemImpl::lookup(const Cred& cred, Ino dir, std::string_view name) {
-  if (Errc e = check_name(name); e != Errc::ok) return fail(e);
-  Inode d, child;
-  Errc e = read_tx([&](meta::Conn& c) {
-    if (Errc le = load(c, dir, d); le != Errc::ok) return le;
-    if (d.type != FileType::dir) return Errc::notdir;
-    if (!may(cred, d, kMayExec)) return Errc::access;
-    auto r = table_.find(c, dir, name);
-    if (!r) return Errc::io;
-    if (!*r) return Errc::noent;
-    return load(c, (*r)->child, child, Errc::noent);
-  });
-  if (e != Errc::ok) return fail(e);
-  return to_attr(child);
-}
-
-VResult<Attr> FileSystemImpl::lookup_parent(const Cred& cred, Ino dir) {
-  Inode d, parent;
-  Errc e = read_tx([&](meta::Conn& c) {
-    if (Errc le = load(c, dir, d); le != Errc::ok) return le;
-    if (d.type != FileType::dir) return Errc::notdir;
-    if (!may(cred, d, kMayExec)) return Errc::access;
-    return load(c, d.ino == kRootIno ? kRootIno : d.parent, parent, Errc::noent);
-  });
-  if (e != Errc::ok) return fail(e);
-  return to_attr(parent);
-}
-
 VResult<uint32_t> FileSystemImpl::access(const Cred& cred, Ino ino, uint32_t want) {
   auto n = get_inode(ino);
   if (!n) return fail(n.error());
@@ -226,47 +171,6 @@ VResult<std::string> FileSystemImpl::readlink(Ino ino) {
   // RFC 8881 18.24.4: READLINK of a non-symlink is NFS4ERR_INVAL.
   if (n->type != FileType::lnk) return fail(Errc::inval);
   return std::move(n->target);
-}
-
-VResult<ReaddirResult> FileSystemImpl::readdir(const Cred& cred, Ino dir, uint64_t cookie,
-                                               uint32_t max_entries) {
-  // Cookies 1 and 2 are reserved ("." and ".." in some clients); RFC 8881
-  // 18.23.3 lets the server reject them. Cookies are never reused, so any
-  // other value below the directory's next cookie is a valid place to resume.
-  if (cookie == 1 || cookie == 2) return fail(Errc::bad_cookie);
-  if (max_entries == 0) return fail(Errc::toosmall);
-  ReaddirResult out;
-  Errc e = read_tx([&](meta::Conn& c) {
-    Inode d;
-    if (Errc le = load(c, dir, d); le != Errc::ok) return le;
-    if (d.type != FileType::dir) return Errc::notdir;
-    if (!may(cred, d, kMayRead)) return Errc::access;
-    if (cookie >= d.next_cookie) return Errc::bad_cookie;
-    // Overlay first, then the rows (as get_inode does): a row read later is
-    // never older than the overlay taken before it.
-    std::unordered_map<Ino, Pending> overlay;
-    {
-      std::lock_guard lk(pending_mu_);
-      overlay = pending_;
-    }
-    auto rows = table_.list_with_inodes(c, dir, cookie, max_entries + 1);
-    if (!rows) return Errc::io;
-    out.eof = rows->size() <= max_entries;
-    if (!out.eof) rows->pop_back();
-    out.entries.reserve(rows->size());
-    for (auto& [row, child] : *rows) {
-      if (child.ino == 0) {
-        spdlog::error("vfs {}: entry '{}' of dir {} names missing inode {}", id_, row.name, dir,
-                      row.child);
-        return Errc::io;
-      }
-      if (auto it = overlay.find(row.child); it != overlay.end()) apply(it->second, child);
-      out.entries.push_back(DirEntry{std::move(row.name), to_attr(child), row.cookie});
-    }
-    return Errc::ok;
-  });
-  if (e != Errc::ok) return fail(e);
-  return out;
 }
 
 Errc FileSystemImpl::depth(meta::Conn& c, Ino dir, uint32_t& out) {

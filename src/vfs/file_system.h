@@ -28,6 +28,7 @@
 #include "meta/db.h"
 #include "vfs/group_commit.h"
 #include "vfs/inode_table.h"
+#include "vfs/metadata_cache.h"
 #include "vfs/vfs.h"
 
 namespace efs::vfs {
@@ -81,6 +82,9 @@ class FileSystemImpl final : public FileSystem,
   bool deleted() const { return deleted_; }
   // Number of holds on ino (tests and logs).
   uint32_t holds_of(Ino ino);
+  // The Vfs's cache of namespace rows (metadata_cache.h); set before the
+  // file system is first used. Null: every read asks SQLite.
+  void attach_cache(MetadataCache* cache) { cache_ = cache; }
 
  private:
   class Hold;
@@ -136,6 +140,15 @@ class FileSystemImpl final : public FileSystem,
   std::optional<Pending> pending(Ino ino);
   void apply(const std::optional<Pending>& p, Inode& n) const;
   VResult<Inode> get_inode(Ino ino);
+  // Committed row of ino, from the cache or SQLite (filling the cache); no
+  // overlay. `missing` if there is none. (cached_reads.cc)
+  Errc row(Ino ino, Inode& out, Errc missing);
+  // row() with the overlay applied (as load(), outside a transaction).
+  Errc current(Ino ino, Inode& out, Errc missing);
+  bool caching() const { return cache_ && cache_->enabled(); }
+  VResult<Attr> lookup_uncached(const Cred& cred, Ino dir, std::string_view name);
+  VResult<ReaddirResult> readdir_uncached(const Cred& cred, Ino dir, uint64_t cookie,
+                                          uint32_t max_entries);
 
   // Shared by create_file / mkdir / symlink.
   struct NewObject {
@@ -172,6 +185,8 @@ class FileSystemImpl final : public FileSystem,
   InodeTable table_;
   uint32_t generation_;
   std::atomic<bool> deleted_{false};
+
+  MetadataCache* cache_ = nullptr;
 
   std::mutex pending_mu_;
   std::unordered_map<Ino, Pending> pending_;

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "vfs/metadata_cache.h"
 
 namespace efs::vfs {
 
@@ -165,6 +166,7 @@ Status<> InodeTable::put(meta::Conn& c, const Inode& n) const {
   s.bind(21, static_cast<int64_t>(n.parent));
   s.bind(22, static_cast<int64_t>(n.next_cookie));
   if (!s.run()) return sql_error(s, "put inode");
+  if (auto* j = JournalScope::active(fs_)) j->changes.emplace_back(Journal::PutInode{n});
   return {};
 }
 
@@ -198,6 +200,7 @@ Status<> InodeTable::erase(meta::Conn& c, Ino ino) const {
   auto& s = c.stmt("DELETE FROM vfs_inodes WHERE fs = ? AND ino = ?");
   s.bind_all(fs_, static_cast<int64_t>(ino));
   if (!s.run()) return sql_error(s, "erase inode");
+  if (auto* j = JournalScope::active(fs_)) j->changes.emplace_back(Journal::EraseInode{ino});
   return {};
 }
 
@@ -235,6 +238,9 @@ Status<> InodeTable::link(meta::Conn& c, Inode& dir, std::string_view name, Ino 
   s.bind(4, static_cast<int64_t>(child));
   s.bind(5, static_cast<int64_t>(dir.next_cookie));
   if (!s.run()) return sql_error(s, "add entry");
+  if (auto* j = JournalScope::active(fs_)) {
+    j->changes.emplace_back(Journal::AddName{dir.ino, std::string(name), child, dir.next_cookie});
+  }
   ++dir.next_cookie;
   return {};
 }
@@ -244,6 +250,9 @@ Status<> InodeTable::unlink(meta::Conn& c, Ino dir, std::string_view name) const
   s.bind_all(fs_, static_cast<int64_t>(dir));
   s.bind_blob(3, bytes(name));
   if (!s.run()) return sql_error(s, "remove entry");
+  if (auto* j = JournalScope::active(fs_)) {
+    j->changes.emplace_back(Journal::RemoveName{dir, std::string(name)});
+  }
   return {};
 }
 

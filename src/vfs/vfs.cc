@@ -22,10 +22,11 @@ namespace {
 class VfsImpl final : public Vfs {
  public:
   VfsImpl(meta::Db& db, std::unique_ptr<chunk::ChunkStore> chunks, const HandleKey& handle_key,
-          Clock& clock, Disk& disk)
+          Clock& clock, Disk& disk, const VfsOptions& options)
       : db_(db),
         clock_(clock),
         commits_(db, &disk),
+        cache_(options.metadata_cache_entries),
         chunks_(std::move(chunks)),
         verifier_(random_u64()),
         handle_key_(handle_key) {}
@@ -76,6 +77,7 @@ class VfsImpl final : public Vfs {
         by_id_.erase(it);
       }
     }
+    int64_t num = 0;
     auto s = db_.write([&](meta::Conn& c) -> Status<> {
       auto& q = c.stmt("SELECT num FROM vfs_file_systems WHERE fs_id = ?");
       q.bind_all(fs_id);
@@ -83,7 +85,7 @@ class VfsImpl final : public Vfs {
         q.reset();
         return {};
       }
-      int64_t num = q.i64(0);
+      num = q.i64(0);
       q.reset();
       for (const char* sql :
            {"DELETE FROM vfs_dirents WHERE fs = ?", "DELETE FROM vfs_inodes WHERE fs = ?",
@@ -95,6 +97,8 @@ class VfsImpl final : public Vfs {
       return {};
     });
     if (!s) return s;
+    // Numbers are never reused (AUTOINCREMENT): this only gives the memory back.
+    if (num) cache_.drop_file_system(num);
     if (auto r = chunks_->remove_file_system(fs_id); !r) {
       return fail(Error{"vfs: delete data of " + fs_id + ": " + r.error().message});
     }
@@ -125,6 +129,8 @@ class VfsImpl final : public Vfs {
 
   uint64_t write_verifier() const override { return verifier_; }
 
+  std::size_t metadata_cache_size() const override { return cache_.size(); }
+
  private:
   std::shared_ptr<FileSystemImpl> find(const std::string& fs_id) {
     std::lock_guard lk(mu_);
@@ -146,6 +152,7 @@ class VfsImpl final : public Vfs {
     });
     if (!s || !found) return nullptr;
     auto fs = std::make_shared<FileSystemImpl>(db_, commits_, *chunks_, fs_id, num, gen, clock_);
+    fs->attach_cache(&cache_);
     by_id_.emplace(fs_id, fs);
     return fs;
   }
@@ -153,6 +160,7 @@ class VfsImpl final : public Vfs {
   meta::Db& db_;
   Clock& clock_;
   GroupCommit commits_;
+  MetadataCache cache_;  // shared by all file systems: one entry budget
   std::unique_ptr<chunk::ChunkStore> chunks_;
   uint64_t verifier_;
   const HandleKey handle_key_;  // signs file handles (file_handle.h)
@@ -213,12 +221,13 @@ Status<> free_orphans(meta::Db& db, chunk::ChunkStore& chunks) {
 
 }  // namespace
 
-Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& data_dir) {
-  return open(db, data_dir, Clock::global(), host_disk());
+Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& data_dir,
+                                              const VfsOptions& options) {
+  return open(db, data_dir, Clock::global(), host_disk(), options);
 }
 
 Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& data_dir,
-                                              Clock& clock, Disk& disk) {
+                                              Clock& clock, Disk& disk, const VfsOptions& options) {
   if (auto s = db.ensure_schema("vfs", schema_migrations()); !s) return fail(s.error());
   auto chunks = chunk::ChunkStore::open(disk, data_dir);
   if (!chunks) return fail(chunks.error());
@@ -226,7 +235,8 @@ Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& d
   if (auto s = free_orphans(db, **chunks); !s) spdlog::warn("{}", s.error().message);
   auto handle_key = load_or_create_handle_key(data_dir);
   if (!handle_key) return fail(handle_key.error());
-  return std::unique_ptr<Vfs>(new VfsImpl(db, std::move(*chunks), *handle_key, clock, disk));
+  return std::unique_ptr<Vfs>(
+      new VfsImpl(db, std::move(*chunks), *handle_key, clock, disk, options));
 }
 
 }  // namespace efs::vfs

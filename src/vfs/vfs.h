@@ -246,18 +246,27 @@ class FileSystem {
   virtual VResult<std::shared_ptr<OpenHold>> hold(Ino ino) = 0;
 };
 
+struct VfsOptions {
+  // Entries (inodes, and names of directories) of the in-memory cache of
+  // namespace rows that serves GETATTR, LOOKUP and READDIR of hot trees
+  // without SQLite (metadata_cache.h); about 250 bytes each. 0 disables it.
+  std::size_t metadata_cache_entries = 250000;
+};
+
 // All file systems' data: one per data dir.
 class Vfs {
  public:
   virtual ~Vfs() = default;
   // Opens the namespace tables in db and the chunk store under data_dir.
   // Times come from Clock::global(), file data goes to host_disk().
-  static Result<std::unique_ptr<Vfs>, Error> open(meta::Db& db, const std::string& data_dir);
+  static Result<std::unique_ptr<Vfs>, Error> open(meta::Db& db, const std::string& data_dir,
+                                                  const VfsOptions& options = {});
   // The same with the clock every timestamp is read from and the Disk the
   // chunk store writes through (both must outlive the Vfs). Tests pass their
   // own: a FaultDisk for crash and fault tests.
   static Result<std::unique_ptr<Vfs>, Error> open(meta::Db& db, const std::string& data_dir,
-                                                  Clock& clock, Disk& disk);
+                                                  Clock& clock, Disk& disk,
+                                                  const VfsOptions& options = {});
 
   // Creates the namespace (root dir 0755 owned by 0:0) if missing. Idempotent.
   virtual Status<> create_file_system(const std::string& fs_id) = 0;
@@ -279,6 +288,9 @@ class Vfs {
 
   // Changes on every server start (WRITE/COMMIT verifier).
   virtual uint64_t write_verifier() const = 0;
+
+  // Entries the metadata cache holds now (VfsOptions; tests and metrics).
+  virtual std::size_t metadata_cache_size() const = 0;
 };
 
 }  // namespace efs::vfs

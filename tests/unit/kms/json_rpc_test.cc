@@ -34,7 +34,7 @@ efs::api::JsonRpcService service_with_listkeys(int* calls) {
   efs::api::JsonRpcService s(efs::api::kms_model());
   s.add("ListKeys", [calls](const efs::RequestContext&, const json& in) -> efs::ApiResult<json> {
     ++*calls;
-    if (in.contains("Marker")) return efs::service_error("InvalidMarkerException", 400, "bad");
+    if (in.contains("Marker")) return efs::unmodeled_error("InvalidMarkerException", 400, "bad");
     return json{{"Keys", json::array({{{"KeyId", "k"}, {"KeyArn", "a"}, {"Stray", 1}}})},
                 {"Truncated", false},
                 {"NextMarker", nullptr}};
@@ -94,7 +94,7 @@ TEST_CASE("the Gateway sends TrentService and SigV4 kms requests to KMS, and nam
   {
     auto db = efs::meta::Db::open((dir / "meta.db").string());
     REQUIRE(db.ok());
-    auto network = ec2::Network::open(**db);
+    auto network = efs::ec2::Network::open(**db);
     REQUIRE(network.ok());
     efs::api::RestJsonService efs_api(efs::api::efs_model());
     efs::api::Ec2QueryService ec2_api(**network);
