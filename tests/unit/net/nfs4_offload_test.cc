@@ -27,33 +27,19 @@ namespace nt = efs::net::test;
 
 namespace {
 
-// The fixture's catalog, except that the first available_file_system()
-// after arm() blocks its thread until open(). PUTFH asks it, inside the
-// COMPOUND and after the reply cache has marked the call in progress.
+// The fixture's catalog, except that the first snapshot() after arm()
+// blocks its thread until open(). PUTFH asks for it, inside the COMPOUND and
+// after the reply cache has marked the call in progress.
 class HeldCatalog : public efs::Catalog {
  public:
   explicit HeldCatalog(const efs::Catalog& real) : real_(real) {}
-  std::vector<efs::ExportedFileSystem> available_file_systems() const override {
-    return real_.available_file_systems();
-  }
-  std::optional<efs::ExportedFileSystem> available_file_system(
-      const std::string& id) const override {
+  std::shared_ptr<const efs::CatalogSnapshot> snapshot() const override {
     if (armed.exchange(false)) {
       ++held;
       std::unique_lock lk(mu);
       cv.wait(lk, [this] { return opened; });
     }
-    return real_.available_file_system(id);
-  }
-  std::vector<efs::ExportedAccessPoint> available_access_points() const override {
-    return real_.available_access_points();
-  }
-  std::optional<efs::ExportedAccessPoint> available_access_point(
-      const std::string& id) const override {
-    return real_.available_access_point(id);
-  }
-  std::vector<efs::MountTargetAddress> available_mount_targets() const override {
-    return real_.available_mount_targets();
+    return real_.snapshot();
   }
   void open() const {
     std::lock_guard lk(mu);
