@@ -110,8 +110,19 @@ ApiResult<std::string> Service::file_system_key_arn(const RequestContext& ctx,
   return key->arn;
 }
 
+ApiResult<std::optional<std::string>> Service::encryption_key_of(
+    const RequestContext& ctx, const shapes::CreateFileSystemRequest& in) {
+  // Resolved before the write transaction opens: the key store shares the
+  // database, and its own transaction inside ours would wait for ours.
+  if (!in.Encrypted.value_or(false)) return std::optional<std::string>();
+  auto arn = file_system_key_arn(ctx, in.KmsKeyId);
+  if (!arn.ok()) return fail(arn.error());
+  return std::optional<std::string>(std::move(*arn));
+}
+
 ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContext& ctx,
-                                              const shapes::CreateFileSystemRequest& in) {
+                                              const shapes::CreateFileSystemRequest& in,
+                                              const std::optional<std::string>& key_arn) {
   const std::string& token = in.CreationToken;
   if (token.empty()) return bad_request("CreationToken is required.");
   // Idempotency: a CreationToken names at most one file system per account
@@ -150,9 +161,8 @@ ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContex
     return bad_request("KmsKeyId can only be specified when Encrypted is true.");
   doc["Encrypted"] = encrypted;
   if (encrypted) {
-    auto arn = file_system_key_arn(ctx, in.KmsKeyId);
-    if (!arn.ok()) return fail(arn.error());
-    doc["KmsKeyId"] = *arn;
+    if (!key_arn) return internal_error("the KMS key of an encrypted file system was not resolved");
+    doc["KmsKeyId"] = *key_arn;
   }
 
   if (in.AvailabilityZoneName) {
@@ -243,8 +253,10 @@ shapes::FileSystemDescription Service::describe_file_system(meta::Conn& c,
 ApiResult<shapes::FileSystemDescription> Service::CreateFileSystem(
     const RequestContext& ctx, const shapes::CreateFileSystemRequest& in) {
   std::optional<shapes::FileSystemDescription> out;
+  auto key_arn = encryption_key_of(ctx, in);
+  if (!key_arn.ok()) return fail(key_arn.error());
   auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = insert_file_system(c, ctx, in);
+    auto fs = insert_file_system(c, ctx, in, *key_arn);
     if (!fs.ok()) return fail(fs.error());
     out = describe_file_system(c, *fs);  // not yet notified: no data plane call
     return json::object();

@@ -57,6 +57,24 @@ nlohmann::json Service::describe_replication(const Record& rep) const {
 
 ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestContext& ctx,
                                                                   const json& in) {
+  // A new destination's key is resolved before the transaction (the key
+  // store shares the database). Only for a real Region of the same
+  // partition: otherwise the checks below answer first.
+  std::optional<std::string> new_dest_key;
+  if (const json dests = in.value("Destinations", json::array());
+      dests.is_array() && dests.size() == 1 && dests[0].is_object() &&
+      !dests[0].contains("FileSystemId")) {
+    RequestContext dctx = ctx;
+    dctx.region = dests[0].value("Region", ctx.region);
+    if (auto p = partition_of(dctx.region); p && *p == arn_partition(ctx.region)) {
+      std::optional<std::string> key_ref;
+      if (dests[0].contains("KmsKeyId") && dests[0]["KmsKeyId"].is_string())
+        key_ref = dests[0]["KmsKeyId"].get<std::string>();
+      auto arn = file_system_key_arn(dctx, key_ref);
+      if (!arn.ok()) return fail(arn.error());
+      new_dest_key = *arn;
+    }
+  }
   return in_write([&](meta::Conn& c) -> ApiResult<json> {
     auto src = require_available_file_system(c, ctx, in, "SourceFileSystemId");
     if (!src.ok()) return fail(src.error());
@@ -106,7 +124,8 @@ ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestC
       if (d.contains("KmsKeyId")) create["KmsKeyId"] = d["KmsKeyId"];
       if (d.contains("AvailabilityZoneName"))
         create["AvailabilityZoneName"] = d["AvailabilityZoneName"];
-      auto made = insert_file_system(c, dctx, create.get<shapes::CreateFileSystemRequest>());
+      auto made =
+          insert_file_system(c, dctx, create.get<shapes::CreateFileSystemRequest>(), new_dest_key);
       if (!made.ok()) return fail(made.error());
       dest = std::move(*made);
     }

@@ -201,8 +201,13 @@ class Service : public Catalog {
   json describe_replication(const Record& rep) const;
 
   // Creates a file system record (shared by CreateFileSystem and replication).
+  // key_arn: encryption_key_of(ctx, in), resolved before the transaction.
   ApiResult<Record> insert_file_system(meta::Conn& c, const RequestContext& ctx,
-                                       const shapes::CreateFileSystemRequest& in);
+                                       const shapes::CreateFileSystemRequest& in,
+                                       const std::optional<std::string>& key_arn);
+  // The key ARN of a new file system when it is encrypted, else nullopt.
+  ApiResult<std::optional<std::string>> encryption_key_of(
+      const RequestContext& ctx, const shapes::CreateFileSystemRequest& in);
   // The ARN of the key a new encrypted file system uses: KmsKeyId resolved
   // through keys_ (or the EFS default key), BadRequest if it cannot be used.
   ApiResult<std::string> file_system_key_arn(const RequestContext& ctx,

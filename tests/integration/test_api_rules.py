@@ -376,3 +376,58 @@ def test_services_not_emulated_say_so(server, service, call, name):
     assert f"does not emulate {name}" in message
     headers = ei.value.response["ResponseMetadata"]["HTTPHeaders"]
     assert headers.get("server") != "AmazonEC2"
+
+
+# KmsKeyId resolves through the emulated KMS -------------------------------
+
+def test_kms_key_id_is_resolved_to_the_key_arn_and_unusable_keys_are_refused(server):
+    """CreateFileSystem takes a key ID, key ARN, alias name or alias ARN and
+    always answers the key ARN; with no KmsKeyId the AWS-managed key behind
+    alias/aws/elasticfilesystem is used. A key that does not exist, is disabled
+    or is pending deletion is refused (BadRequest)."""
+    account = "444455556666"
+    efs = client(server, account=account)
+    kms = client(server, "kms", account=account)
+    key = kms.create_key(Description="for efs")["KeyMetadata"]
+    key_id, key_arn = key["KeyId"], key["Arn"]
+    assert key_arn == f"arn:aws:kms:us-east-1:{account}:key/{key_id}"
+    kms.create_alias(AliasName="alias/app-data", TargetKeyId=key_id)
+    alias_arn = f"arn:aws:kms:us-east-1:{account}:alias/app-data"
+    for i, ref in enumerate((key_id, key_arn, "alias/app-data", alias_arn)):
+        fs = efs.create_file_system(CreationToken=f"kms-ref-{i}", Encrypted=True, KmsKeyId=ref)
+        assert fs["KmsKeyId"] == key_arn, ref
+        described = efs.describe_file_systems(FileSystemId=fs["FileSystemId"])["FileSystems"][0]
+        assert described["KmsKeyId"] == key_arn
+
+    default = efs.create_file_system(CreationToken="kms-default", Encrypted=True)
+    managed = kms.describe_key(KeyId="alias/aws/elasticfilesystem")["KeyMetadata"]
+    assert default["KmsKeyId"] == managed["Arn"] and managed["KeyManager"] == "AWS"
+    aliases = [a["AliasName"] for a in kms.list_aliases()["Aliases"]]
+    assert "alias/aws/elasticfilesystem" in aliases
+
+    def refused(ref, token):
+        with pytest.raises(ClientError) as ei:
+            efs.create_file_system(CreationToken=token, Encrypted=True, KmsKeyId=ref)
+        code, status, _ = err(ei)
+        assert (code, status) == ("BadRequest", 400), ref
+        tokens = [f["CreationToken"] for f in efs.describe_file_systems()["FileSystems"]]
+        assert token not in tokens
+
+    refused(str(uuid.uuid4()), "kms-missing")
+    refused("alias/no-such-alias", "kms-missing-alias")
+    kms.disable_key(KeyId=key_id)
+    refused("alias/app-data", "kms-disabled")
+    kms.enable_key(KeyId=key_id)
+    assert efs.create_file_system(CreationToken="kms-enabled-again", Encrypted=True,
+                                  KmsKeyId="alias/app-data")["KmsKeyId"] == key_arn
+    # A replication's new destination is encrypted with the key it names.
+    src = efs.create_file_system(CreationToken="kms-repl-src")["FileSystemId"]
+    wait_state(lambda: efs.describe_file_systems(FileSystemId=src)["FileSystems"][0]["LifeCycleState"],
+               "available")
+    rep = efs.create_replication_configuration(
+        SourceFileSystemId=src, Destinations=[{"Region": "us-east-1", "KmsKeyId": "alias/app-data"}])
+    dest = rep["Destinations"][0]["FileSystemId"]
+    assert efs.describe_file_systems(FileSystemId=dest)["FileSystems"][0]["KmsKeyId"] == key_arn
+
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    refused(key_arn, "kms-pending-deletion")
