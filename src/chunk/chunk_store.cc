@@ -69,7 +69,9 @@ struct ChunkStore::Fd {
 };
 
 ChunkStore::ChunkStore(Disk& disk, std::string dir, std::size_t max_open)
-    : disk_(disk), dir_(std::move(dir)), max_open_(max_open ? max_open : 1) {}
+    : disk_(disk),
+      dir_(std::move(dir)),
+      max_open_(std::max<std::size_t>(1, (max_open + kShards - 1) / kShards)) {}
 
 ChunkStore::~ChunkStore() = default;
 
@@ -143,11 +145,12 @@ uint32_t segments_for(uint64_t size) {
 CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, uint64_t ino,
                                                         uint32_t seg, bool create) {
   Key key{fs, ino, seg};
+  Shard& sh = shard_of(fs, ino);
   {
-    std::lock_guard lk(mu_);
-    auto it = open_.find(key);
-    if (it != open_.end()) {
-      lru_.splice(lru_.begin(), lru_, it->second.pos);
+    std::lock_guard lk(sh.mu);
+    auto it = sh.open.find(key);
+    if (it != sh.open.end()) {
+      sh.lru.splice(sh.lru.begin(), sh.lru, it->second.pos);
       return it->second.fd;
     }
   }
@@ -160,11 +163,11 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
     if (auto s = make_dirs(disk_, parent_of(p), &made); !s) return fail(disk_error(s.error()));
     f = disk_.open(p, true);
     if (f) {
-      std::lock_guard lk(mu_);
-      auto& dirs = new_entries_[InoKey{fs, ino}];
+      std::lock_guard lk(sh.mu);
+      auto& dirs = sh.new_entries[InoKey{fs, ino}];
       dirs.push_back(parent_of(p));
       for (auto it = made.rbegin(); it != made.rend(); ++it) dirs.push_back(parent_of(*it));
-      dirty_[InoKey{fs, ino}] |= uint64_t{1} << (seg & 63);
+      sh.dirty[InoKey{fs, ino}] |= uint64_t{1} << (seg & 63);
     }
   }
   if (!f) {
@@ -172,48 +175,52 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
     return fail(disk_error(f.error()));
   }
   auto h = std::make_shared<Fd>(disk_, *f);
-  std::lock_guard lk(mu_);
-  auto it = open_.find(key);
-  if (it != open_.end()) {
+  std::lock_guard lk(sh.mu);
+  auto it = sh.open.find(key);
+  if (it != sh.open.end()) {
     // Another thread opened it meanwhile: keep one descriptor.
-    lru_.splice(lru_.begin(), lru_, it->second.pos);
+    sh.lru.splice(sh.lru.begin(), sh.lru, it->second.pos);
     return it->second.fd;
   }
-  lru_.push_front(key);
-  open_.emplace(key, Entry{h, lru_.begin()});
-  while (open_.size() > max_open_) {
-    open_.erase(lru_.back());
-    lru_.pop_back();
+  sh.lru.push_front(key);
+  sh.open.emplace(key, Entry{h, sh.lru.begin()});
+  while (sh.open.size() > max_open_) {
+    sh.open.erase(sh.lru.back());
+    sh.lru.pop_back();
   }
   return h;
 }
 
 void ChunkStore::forget(const std::string& fs, uint64_t ino, uint32_t seg) {
-  std::lock_guard lk(mu_);
-  auto it = open_.find(Key{fs, ino, seg});
-  if (it == open_.end()) return;
-  lru_.erase(it->second.pos);
-  open_.erase(it);
+  Shard& sh = shard_of(fs, ino);
+  std::lock_guard lk(sh.mu);
+  auto it = sh.open.find(Key{fs, ino, seg});
+  if (it == sh.open.end()) return;
+  sh.lru.erase(it->second.pos);
+  sh.open.erase(it);
 }
 
 void ChunkStore::forget_file_system(const std::string& fs) {
-  std::lock_guard lk(mu_);
-  for (auto it = lru_.begin(); it != lru_.end();) {
-    if (it->fs == fs) {
-      open_.erase(*it);
-      it = lru_.erase(it);
-    } else {
-      ++it;
+  for (Shard& sh : shards_) {
+    std::lock_guard lk(sh.mu);
+    for (auto it = sh.lru.begin(); it != sh.lru.end();) {
+      if (it->fs == fs) {
+        sh.open.erase(*it);
+        it = sh.lru.erase(it);
+      } else {
+        ++it;
+      }
     }
+    std::erase_if(sh.dirty, [&](const auto& kv) { return kv.first.fs == fs; });
+    std::erase_if(sh.new_entries, [&](const auto& kv) { return kv.first.fs == fs; });
+    std::erase_if(sh.sync_failed, [&](const auto& kv) { return kv.first.fs == fs; });
   }
-  std::erase_if(dirty_, [&](const auto& kv) { return kv.first.fs == fs; });
-  std::erase_if(new_entries_, [&](const auto& kv) { return kv.first.fs == fs; });
-  std::erase_if(sync_failed_, [&](const auto& kv) { return kv.first.fs == fs; });
 }
 
 void ChunkStore::mark_dirty(const std::string& fs, uint64_t ino, uint32_t seg) {
-  std::lock_guard lk(mu_);
-  dirty_[InoKey{fs, ino}] |= uint64_t{1} << (seg & 63);
+  Shard& sh = shard_of(fs, ino);
+  std::lock_guard lk(sh.mu);
+  sh.dirty[InoKey{fs, ino}] |= uint64_t{1} << (seg & 63);
 }
 
 CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
@@ -288,18 +295,19 @@ CResult<> ChunkStore::truncate(const std::string& fs, uint64_t ino, uint64_t siz
 
 CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
   const InoKey key{fs, ino};
+  Shard& sh = shard_of(fs, ino);
   uint64_t mask = 0;
   {
-    std::lock_guard lk(mu_);
-    if (auto f = sync_failed_.find(key); f != sync_failed_.end()) {
+    std::lock_guard lk(sh.mu);
+    if (auto f = sh.sync_failed.find(key); f != sh.sync_failed.end()) {
       return fail(ChunkError{EIO, "an earlier fdatasync of inode " + std::to_string(ino) +
                                       " failed (" + std::strerror(f->second) +
                                       "): its unsynced writes may be lost"});
     }
-    auto it = dirty_.find(key);
-    if (it != dirty_.end()) {
+    auto it = sh.dirty.find(key);
+    if (it != sh.dirty.end()) {
       mask = it->second;
-      dirty_.erase(it);
+      sh.dirty.erase(it);
     }
   }
   for (uint32_t seg = 0; seg < 64; ++seg) {
@@ -307,8 +315,8 @@ CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
     auto h = fd(fs, ino, seg, false);
     if (!h) {
       // This segment and the ones after it are still to be synced.
-      std::lock_guard lk(mu_);
-      dirty_[key] |= mask & (~uint64_t{0} << seg);
+      std::lock_guard lk(sh.mu);
+      sh.dirty[key] |= mask & (~uint64_t{0} << seg);
       return fail(h.error());
     }
     if (!*h) continue;
@@ -318,8 +326,8 @@ CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
       // data gone. The inode stays failed until the store is reopened.
       spdlog::error("chunk store: {} of inode {} of {}: every later sync of it fails until restart",
                     s.error().message, ino, fs);
-      std::lock_guard lk(mu_);
-      sync_failed_[key] = s.error().code ? s.error().code : EIO;
+      std::lock_guard lk(sh.mu);
+      sh.sync_failed[key] = s.error().code ? s.error().code : EIO;
       return fail(disk_error(s.error()));
     }
   }
@@ -328,12 +336,13 @@ CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
 
 CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
   std::vector<std::string> dirs;
+  Shard& sh = shard_of(fs, ino);
   {
-    std::lock_guard lk(mu_);
-    auto it = new_entries_.find(InoKey{fs, ino});
-    if (it == new_entries_.end()) return {};
+    std::lock_guard lk(sh.mu);
+    auto it = sh.new_entries.find(InoKey{fs, ino});
+    if (it == sh.new_entries.end()) return {};
     dirs = std::move(it->second);
-    new_entries_.erase(it);
+    sh.new_entries.erase(it);
   }
   // Deepest first: each directory's own entry is in its parent, synced next.
   for (std::size_t i = 0; i < dirs.size(); ++i) {
@@ -341,8 +350,8 @@ CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
         dirs.begin() + static_cast<std::ptrdiff_t>(i))
       continue;
     if (auto s = disk_.sync_dir(dirs[i]); !s) {
-      std::lock_guard lk(mu_);
-      auto& back = new_entries_[InoKey{fs, ino}];
+      std::lock_guard lk(sh.mu);
+      auto& back = sh.new_entries[InoKey{fs, ino}];
       back.insert(back.end(), dirs.begin() + static_cast<std::ptrdiff_t>(i), dirs.end());
       return fail(disk_error(s.error()));
     }
@@ -352,10 +361,11 @@ CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
 
 CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size) {
   {
-    std::lock_guard lk(mu_);
-    dirty_.erase(InoKey{fs, ino});
-    new_entries_.erase(InoKey{fs, ino});
-    sync_failed_.erase(InoKey{fs, ino});
+    Shard& sh = shard_of(fs, ino);
+    std::lock_guard lk(sh.mu);
+    sh.dirty.erase(InoKey{fs, ino});
+    sh.new_entries.erase(InoKey{fs, ino});
+    sh.sync_failed.erase(InoKey{fs, ino});
   }
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {
     forget(fs, ino, seg);

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -101,8 +102,7 @@ class ChunkStore {
 
   Disk& disk_;
   std::string dir_;
-  std::size_t max_open_;
-  std::mutex mu_;
+  std::size_t max_open_;  // descriptors kept open, per shard
   struct Key {
     std::string fs;
     uint64_t ino;
@@ -126,17 +126,28 @@ class ChunkStore {
       return std::hash<std::string>()(k.fs) ^ (std::hash<uint64_t>()(k.ino) * 31);
     }
   };
-  std::unordered_map<InoKey, uint64_t, InoKeyHash> dirty_;
-  // Directories that got an entry for the inode since its last sync.
-  std::unordered_map<InoKey, std::vector<std::string>, InoKeyHash> new_entries_;
-  // Inodes whose fdatasync failed: their unsynced writes may be lost.
-  std::unordered_map<InoKey, int, InoKeyHash> sync_failed_;
-  std::list<Key> lru_;  // front = most recently used
   struct Entry {
     std::shared_ptr<Fd> fd;
     std::list<Key>::iterator pos;
   };
-  std::unordered_map<Key, Entry, KeyHash> open_;
+  // The descriptor cache and sync bookkeeping, sharded by inode so READs and
+  // WRITEs of different files never wait on one lock. Everything of one
+  // inode (all its segments) lives in one shard.
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<InoKey, uint64_t, InoKeyHash> dirty;
+    // Directories that got an entry for the inode since its last sync.
+    std::unordered_map<InoKey, std::vector<std::string>, InoKeyHash> new_entries;
+    // Inodes whose fdatasync failed: their unsynced writes may be lost.
+    std::unordered_map<InoKey, int, InoKeyHash> sync_failed;
+    std::list<Key> lru;  // front = most recently used
+    std::unordered_map<Key, Entry, KeyHash> open;
+  };
+  static constexpr std::size_t kShards = 16;
+  std::array<Shard, kShards> shards_;
+  Shard& shard_of(const std::string& fs, uint64_t ino) {
+    return shards_[InoKeyHash()(InoKey{fs, ino}) % kShards];
+  }
 };
 
 }  // namespace efs::chunk

@@ -46,12 +46,20 @@ std::size_t ReplyCache::KeyHash::operator()(const Key& k) const {
   return h;
 }
 
+ReplyCache::ReplyCache(ReplyCacheOptions options)
+    : opts_(options), shards_(std::max<std::size_t>(1, options.shards)) {
+  const std::size_t n = shards_.size();
+  shard_entries_ = std::max<std::size_t>(1, (opts_.max_entries + n - 1) / n);
+  shard_bytes_ = std::max<std::size_t>(1, (opts_.max_bytes + n - 1) / n);
+}
+
 ReplyCache::Lookup ReplyCache::begin(const Key& key, std::chrono::steady_clock::time_point now) {
-  std::lock_guard lk(mu_);
-  evict_locked(now);
-  auto it = map_.find(key);
-  if (it == map_.end()) {
-    map_.emplace(key, Entry{});
+  Shard& sh = shard_of(key);
+  std::lock_guard lk(sh.mu);
+  evict_locked(sh, now);
+  auto it = sh.map.find(key);
+  if (it == sh.map.end()) {
+    sh.map.emplace(key, Entry{});
     return {};
   }
   if (!it->second.done) return {State::in_progress, {}};
@@ -60,53 +68,63 @@ ReplyCache::Lookup ReplyCache::begin(const Key& key, std::chrono::steady_clock::
 
 void ReplyCache::finish(const Key& key, std::vector<uint8_t> reply,
                         std::chrono::steady_clock::time_point now) {
-  std::lock_guard lk(mu_);
-  auto it = map_.find(key);
-  if (it == map_.end() || it->second.done) return;
-  if (reply.size() > opts_.max_bytes) {
-    map_.erase(it);  // could never fit
+  Shard& sh = shard_of(key);
+  std::lock_guard lk(sh.mu);
+  auto it = sh.map.find(key);
+  if (it == sh.map.end() || it->second.done) return;
+  if (reply.size() > shard_bytes_) {
+    sh.map.erase(it);  // could never fit
     return;
   }
   Entry& e = it->second;
   e.done = true;
   e.stored = now;
-  bytes_ += reply.size();
+  sh.bytes += reply.size();
   e.reply = std::move(reply);
-  e.lru = lru_.insert(lru_.end(), key);
-  evict_locked(now);
+  e.lru = sh.lru.insert(sh.lru.end(), key);
+  evict_locked(sh, now);
 }
 
 void ReplyCache::abandon(const Key& key) {
-  std::lock_guard lk(mu_);
-  auto it = map_.find(key);
-  if (it != map_.end() && !it->second.done) map_.erase(it);
+  Shard& sh = shard_of(key);
+  std::lock_guard lk(sh.mu);
+  auto it = sh.map.find(key);
+  if (it != sh.map.end() && !it->second.done) sh.map.erase(it);
 }
 
-void ReplyCache::erase_locked(std::unordered_map<Key, Entry, KeyHash>::iterator it) {
-  bytes_ -= it->second.reply.size();
-  lru_.erase(it->second.lru);
-  map_.erase(it);
+void ReplyCache::erase_locked(Shard& sh, std::unordered_map<Key, Entry, KeyHash>::iterator it) {
+  sh.bytes -= it->second.reply.size();
+  sh.lru.erase(it->second.lru);
+  sh.map.erase(it);
 }
 
-void ReplyCache::evict_locked(std::chrono::steady_clock::time_point now) {
+void ReplyCache::evict_locked(Shard& sh, std::chrono::steady_clock::time_point now) {
   // Oldest completed entries first: past the age, or while over a bound.
   // Entries in progress are not counted and never evicted (they end soon).
-  while (!lru_.empty()) {
-    auto it = map_.find(lru_.front());
+  while (!sh.lru.empty()) {
+    auto it = sh.map.find(sh.lru.front());
     bool old = now - it->second.stored > opts_.max_age;
-    if (!old && lru_.size() <= opts_.max_entries && bytes_ <= opts_.max_bytes) break;
-    erase_locked(it);
+    if (!old && sh.lru.size() <= shard_entries_ && sh.bytes <= shard_bytes_) break;
+    erase_locked(sh, it);
   }
 }
 
 std::size_t ReplyCache::entries() {
-  std::lock_guard lk(mu_);
-  return lru_.size();
+  std::size_t n = 0;
+  for (Shard& sh : shards_) {
+    std::lock_guard lk(sh.mu);
+    n += sh.lru.size();
+  }
+  return n;
 }
 
 std::size_t ReplyCache::bytes() {
-  std::lock_guard lk(mu_);
-  return bytes_;
+  std::size_t n = 0;
+  for (Shard& sh : shards_) {
+    std::lock_guard lk(sh.mu);
+    n += sh.bytes;
+  }
+  return n;
 }
 
 }  // namespace efs::nfs4

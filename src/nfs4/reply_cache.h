@@ -25,6 +25,11 @@
 //
 // Bounded like nfsd's DRC: a number of entries and of reply bytes (oldest
 // completed entries go first) and an age (nfsd's RC_EXPIRE, 120 s).
+//
+// Every 4.0 COMPOUND passes through it twice (begin, then finish or
+// abandon), so it is split into shards by key, each with its own lock, list
+// and share of the bounds: 4.0 clients never queue on one cache lock (nfsd
+// hashes its DRC into buckets with a lock each for the same reason).
 #pragma once
 
 #include <chrono>
@@ -40,9 +45,10 @@
 namespace efs::nfs4 {
 
 struct ReplyCacheOptions {
-  std::size_t max_entries = 4096;
+  std::size_t max_entries = 4096;  // in all, each shard keeping its share
   std::size_t max_bytes = 16u << 20;
   std::chrono::seconds max_age{120};
+  std::size_t shards = 16;  // at least 1
 };
 
 class ReplyCache {
@@ -75,7 +81,7 @@ class ReplyCache {
     std::vector<uint8_t> reply;
   };
 
-  explicit ReplyCache(ReplyCacheOptions options = {}) : opts_(options) {}
+  explicit ReplyCache(ReplyCacheOptions options = {});
 
   Lookup begin(const Key& key, std::chrono::steady_clock::time_point now);
   // Keeps `reply` (the procedure's result bytes) for retransmissions.
@@ -97,14 +103,28 @@ class ReplyCache {
     std::chrono::steady_clock::time_point stored{};
     std::list<Key>::iterator lru;  // valid when done
   };
-  void evict_locked(std::chrono::steady_clock::time_point now);
-  void erase_locked(std::unordered_map<Key, Entry, KeyHash>::iterator it);
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<Key, Entry, KeyHash> map;
+    std::list<Key> lru;  // completed entries, oldest first
+    std::size_t bytes = 0;
+  };
+  // KeyHash's low bits hardly depend on the xid (it sits in the high half of
+  // a mixed word), so the shard comes from a finalized hash (splitmix64's).
+  Shard& shard_of(const Key& key) {
+    uint64_t z = KeyHash{}(key);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return shards_[z % shards_.size()];
+  }
+  void evict_locked(Shard& sh, std::chrono::steady_clock::time_point now);
+  void erase_locked(Shard& sh, std::unordered_map<Key, Entry, KeyHash>::iterator it);
 
   ReplyCacheOptions opts_;
-  std::mutex mu_;
-  std::unordered_map<Key, Entry, KeyHash> map_;
-  std::list<Key> lru_;  // completed entries, oldest first
-  std::size_t bytes_ = 0;
+  std::size_t shard_entries_;  // each shard's share of the bounds
+  std::size_t shard_bytes_;
+  std::vector<Shard> shards_;
 };
 
 }  // namespace efs::nfs4

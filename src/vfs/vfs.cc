@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <mutex>
+#include <shared_mutex>
 #include <unordered_map>
 
 #include "chunk/chunk_store.h"
@@ -133,6 +134,12 @@ class VfsImpl final : public Vfs {
 
  private:
   std::shared_ptr<FileSystemImpl> find(const std::string& fs_id) {
+    {
+      // Every operation finds its file system here: readers share the lock.
+      std::shared_lock rd(mu_);
+      auto it = by_id_.find(fs_id);
+      if (it != by_id_.end()) return it->second;
+    }
     std::lock_guard lk(mu_);
     auto it = by_id_.find(fs_id);
     if (it != by_id_.end()) return it->second;
@@ -164,7 +171,7 @@ class VfsImpl final : public Vfs {
   std::unique_ptr<chunk::ChunkStore> chunks_;
   uint64_t verifier_;
   const HandleKey handle_key_;  // signs file handles (file_handle.h)
-  std::mutex mu_;
+  std::shared_mutex mu_;  // guards by_id_
   std::unordered_map<std::string, std::shared_ptr<FileSystemImpl>> by_id_;
 };
 

@@ -79,6 +79,7 @@ TEST_CASE("ReplyCache: bounded in entries, bytes and age") {
   o.max_entries = 3;
   o.max_bytes = 100;
   o.max_age = std::chrono::seconds(120);
+  o.shards = 1;  // the bounds are exact within a shard
   ReplyCache cache(o);
   auto key = [](uint32_t xid) { return ReplyCache::key_of("127.0.0.1", 1, xid, 1, {}); };
   for (uint32_t xid = 1; xid <= 4; ++xid) {
@@ -181,6 +182,27 @@ TEST_CASE("4.0 idempotent compounds and 4.1 compounds are not kept") {
   auto r1 = send(f, 9003, bad);
   CHECK(decode_res(r1).status == NFS4ERR_NOENT);
   CHECK(f.server->reply_cache().entries() == before + 1);
+}
+
+TEST_CASE("ReplyCache: sharded, the bounds hold for the whole cache") {
+  auto now = std::chrono::steady_clock::now();
+  ReplyCacheOptions o;
+  o.max_entries = 8;
+  o.max_bytes = 1 << 20;
+  o.shards = 4;
+  ReplyCache cache(o);
+  for (uint32_t xid = 1; xid <= 200; ++xid) {
+    auto k = ReplyCache::key_of("127.0.0.1", 700, xid, 1, {});
+    REQUIRE(cache.begin(k, now).state == ReplyCache::State::miss);
+    cache.finish(k, std::vector<uint8_t>(10, 1), now);
+  }
+  CHECK(cache.entries() <= 8);
+  CHECK(cache.entries() >= 4);  // each shard keeps its newest
+  // The newest call is still answered from the cache, whatever its shard.
+  auto last = ReplyCache::key_of("127.0.0.1", 700, 200, 1, {});
+  auto hit = cache.begin(last, now);
+  CHECK(hit.state == ReplyCache::State::hit);
+  CHECK(hit.reply.size() == 10);
 }
 
 }  // namespace efs::nfs4::test
