@@ -24,24 +24,34 @@ int days_of(const std::string& rule) {
 
 }  // namespace
 
-ApiResult<nlohmann::json> Service::PutLifecycleConfiguration(const RequestContext& ctx,
-                                                             const json& in) {
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_available_file_system(c, ctx, in);
+ApiResult<shapes::LifecycleConfigurationDescription> Service::PutLifecycleConfiguration(
+    const RequestContext& ctx, const shapes::PutLifecycleConfigurationRequest& in) {
+  std::optional<shapes::LifecycleConfigurationDescription> out;
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
-    const json policies = in.value("LifecyclePolicies", json::array());
-    if (!policies.is_array()) return bad_request("LifecyclePolicies must be a list.");
-    std::map<std::string, std::string> seen;
-    for (const auto& p : policies) {
-      // EFS requires one transition per LifecyclePolicy object, and at most
-      // one policy of each kind.
-      if (!p.is_object() || p.size() != 1)
-        return bad_request("Each LifecyclePolicy must contain exactly one transition.");
-      auto [key, value] = *p.items().begin();
-      if (seen.count(key)) return bad_request("Only one " + key + " policy is allowed.");
-      seen[key] = value.get<std::string>();
+    if (auto st = state_of(*fs); !usable(st)) return incorrect_fs_state(fs->id, st);
+    // EFS requires one transition per LifecyclePolicy object, and at most
+    // one policy of each kind.
+    std::optional<int> to_ia, to_archive;
+    bool to_primary = false;
+    for (const auto& p : in.LifecyclePolicies) {
+      int set = int(p.TransitionToIA.has_value()) + int(p.TransitionToArchive.has_value()) +
+                int(p.TransitionToPrimaryStorageClass.has_value());
+      if (set != 1) return bad_request("Each LifecyclePolicy must contain exactly one transition.");
+      if (p.TransitionToIA) {
+        if (to_ia) return bad_request("Only one TransitionToIA policy is allowed.");
+        to_ia = days_of(std::string(to_string(*p.TransitionToIA)));
+      } else if (p.TransitionToArchive) {
+        if (to_archive) return bad_request("Only one TransitionToArchive policy is allowed.");
+        to_archive = days_of(std::string(to_string(*p.TransitionToArchive)));
+      } else {
+        if (to_primary)
+          return bad_request("Only one TransitionToPrimaryStorageClass policy is allowed.");
+        to_primary = true;
+      }
     }
-    if (seen.count("TransitionToArchive")) {
+    if (to_archive) {
       // The Archive class needs Elastic throughput and General Purpose
       // (EFS API reference, PutLifecycleConfiguration).
       // EFS's words for the throughput case (as seen from AWS CDK's tests).
@@ -55,24 +65,34 @@ ApiResult<nlohmann::json> Service::PutLifecycleConfiguration(const RequestContex
             "The PerformanceMode value for the file system does not support "
             "TransitionToArchive. Remove the TransitionToArchive parameter.");
       // Files reach Archive only after IA: the archive age must be later.
-      if (seen.count("TransitionToIA") &&
-          days_of(seen["TransitionToArchive"]) <= days_of(seen["TransitionToIA"]))
+      if (to_ia && *to_archive <= *to_ia)
         return bad_request("TransitionToArchive must be later than TransitionToIA.");
     }
+    json policies = in.LifecyclePolicies;
     fs->doc["LifecyclePolicies"] = policies;
     store::update(c, *fs);
     spdlog::info("efs: lifecycle of {}: {}", fs->id, policies.dump());
-    return json{{"LifecyclePolicies", policies}};
+    out.emplace();
+    out->LifecyclePolicies = in.LifecyclePolicies;
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return std::move(*out);
 }
 
-ApiResult<nlohmann::json> Service::DescribeLifecycleConfiguration(const RequestContext& ctx,
-                                                                  const json& in) {
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_file_system(c, ctx, in);
+ApiResult<shapes::LifecycleConfigurationDescription> Service::DescribeLifecycleConfiguration(
+    const RequestContext& ctx, const shapes::DescribeLifecycleConfigurationRequest& in) {
+  shapes::LifecycleConfigurationDescription out;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
-    return json{{"LifecyclePolicies", fs->doc.value("LifecyclePolicies", json::array())}};
+    // Stored by PutLifecycleConfiguration from the same shapes.
+    out.LifecyclePolicies =
+        fs->doc.value("LifecyclePolicies", json::array()).get<std::vector<shapes::LifecyclePolicy>>();
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
 namespace {

@@ -108,8 +108,10 @@ class Service : public Catalog {
       const RequestContext& ctx, const shapes::DescribeAccessPointsRequest& in);
   ApiResult<json> DeleteAccessPoint(const RequestContext& ctx,
                                     const shapes::DeleteAccessPointRequest& in);
-  ApiResult<json> PutLifecycleConfiguration(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeLifecycleConfiguration(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::LifecycleConfigurationDescription> PutLifecycleConfiguration(
+      const RequestContext& ctx, const shapes::PutLifecycleConfigurationRequest& in);
+  ApiResult<shapes::LifecycleConfigurationDescription> DescribeLifecycleConfiguration(
+      const RequestContext& ctx, const shapes::DescribeLifecycleConfigurationRequest& in);
   ApiResult<shapes::BackupPolicyDescription> PutBackupPolicy(
       const RequestContext& ctx, const shapes::PutBackupPolicyRequest& in);
   ApiResult<shapes::BackupPolicyDescription> DescribeBackupPolicy(
