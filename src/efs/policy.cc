@@ -239,14 +239,17 @@ static Result<bool, ServiceError> check_policy(const std::string& text) {
   return true;
 }
 
-ApiResult<nlohmann::json> Service::PutFileSystemPolicy(const RequestContext& ctx, const json& in) {
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_available_file_system(c, ctx, in);
+ApiResult<shapes::FileSystemPolicyDescription> Service::PutFileSystemPolicy(
+    const RequestContext& ctx, const shapes::PutFileSystemPolicyRequest& in) {
+  shapes::FileSystemPolicyDescription out;
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
-    std::string policy = in.value("Policy", "");
+    if (auto st = state_of(*fs); !usable(st)) return detail::incorrect_fs_state(fs->id, st);
+    const std::string& policy = in.Policy;
     auto ok = check_policy(policy);
     if (!ok.ok()) return fail(ok.error());
-    if (!in.value("BypassPolicyLockoutSafetyCheck", false)) {
+    if (!in.BypassPolicyLockoutSafetyCheck.value_or(false)) {
       Caller caller{ctx.account_id,
                     "arn:" + arn_partition(ctx.region) + ":iam::" + ctx.account_id + ":root",
                     ctx.region};
@@ -254,32 +257,44 @@ ApiResult<nlohmann::json> Service::PutFileSystemPolicy(const RequestContext& ctx
         spdlog::info("efs: PutFileSystemPolicy {}: the policy would lock out {}", fs->id,
                      caller.arn);
         return service_error(
-            ErrorCode::InvalidPolicyException, "This policy would prevent future FileSystemPolicy updates. Retry the request with "
+            ErrorCode::InvalidPolicyException,
+            "This policy would prevent future FileSystemPolicy updates. Retry the request with "
             "the BypassPolicyLockoutSafetyCheck parameter to apply this policy.");
       }
     }
     fs->doc["Policy"] = policy;
     store::update(c, *fs);
-    return json{{"FileSystemId", fs->id}, {"Policy", policy}};
+    out.FileSystemId = fs->id;
+    out.Policy = policy;
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
-ApiResult<nlohmann::json> Service::DescribeFileSystemPolicy(const RequestContext& ctx,
-                                                            const json& in) {
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_file_system(c, ctx, in);
+ApiResult<shapes::FileSystemPolicyDescription> Service::DescribeFileSystemPolicy(
+    const RequestContext& ctx, const shapes::DescribeFileSystemPolicyRequest& in) {
+  shapes::FileSystemPolicyDescription out;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
     if (!fs->doc.contains("Policy"))
-      return service_error(ErrorCode::PolicyNotFound, "File system '" + fs->id + "' has no file system policy.");
-    return json{{"FileSystemId", fs->id}, {"Policy", fs->doc["Policy"]}};
+      return service_error(ErrorCode::PolicyNotFound,
+                           "File system '" + fs->id + "' has no file system policy.");
+    out.FileSystemId = fs->id;
+    out.Policy = fs->doc["Policy"].get<std::string>();
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
-ApiResult<nlohmann::json> Service::DeleteFileSystemPolicy(const RequestContext& ctx,
-                                                          const json& in) {
+ApiResult<nlohmann::json> Service::DeleteFileSystemPolicy(
+    const RequestContext& ctx, const shapes::DeleteFileSystemPolicyRequest& in) {
   return in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_available_file_system(c, ctx, in);
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
+    if (auto st = state_of(*fs); !usable(st)) return detail::incorrect_fs_state(fs->id, st);
     // Deleting an absent policy succeeds: the result is the same.
     if (fs->doc.contains("Policy")) {
       fs->doc.erase("Policy");

@@ -116,9 +116,12 @@ class Service : public Catalog {
       const RequestContext& ctx, const shapes::PutBackupPolicyRequest& in);
   ApiResult<shapes::BackupPolicyDescription> DescribeBackupPolicy(
       const RequestContext& ctx, const shapes::DescribeBackupPolicyRequest& in);
-  ApiResult<json> PutFileSystemPolicy(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeFileSystemPolicy(const RequestContext& ctx, const json& in);
-  ApiResult<json> DeleteFileSystemPolicy(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::FileSystemPolicyDescription> PutFileSystemPolicy(
+      const RequestContext& ctx, const shapes::PutFileSystemPolicyRequest& in);
+  ApiResult<shapes::FileSystemPolicyDescription> DescribeFileSystemPolicy(
+      const RequestContext& ctx, const shapes::DescribeFileSystemPolicyRequest& in);
+  ApiResult<json> DeleteFileSystemPolicy(const RequestContext& ctx,
+                                         const shapes::DeleteFileSystemPolicyRequest& in);
   ApiResult<json> CreateTags(const RequestContext& ctx, const shapes::CreateTagsRequest& in);
   ApiResult<json> DeleteTags(const RequestContext& ctx, const shapes::DeleteTagsRequest& in);
   ApiResult<shapes::DescribeTagsResponse> DescribeTags(const RequestContext& ctx,
