@@ -354,9 +354,10 @@ ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, c
   });
 }
 
-ApiResult<nlohmann::json> Service::DeleteFileSystem(const RequestContext& ctx, const json& in) {
+ApiResult<nlohmann::json> Service::DeleteFileSystem(const RequestContext& ctx,
+                                                    const shapes::DeleteFileSystemRequest& in) {
   return in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_file_system(c, ctx, in);
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
     if (fs->deleting_at) return json::object();  // already being deleted
     if (!live_children(c, kind::kMountTarget, fs->id).empty())
@@ -378,25 +379,34 @@ ApiResult<nlohmann::json> Service::DeleteFileSystem(const RequestContext& ctx, c
   });
 }
 
-ApiResult<nlohmann::json> Service::UpdateFileSystemProtection(const RequestContext& ctx,
-                                                              const json& in) {
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_available_file_system(c, ctx, in);
+ApiResult<shapes::FileSystemProtectionDescription> Service::UpdateFileSystemProtection(
+    const RequestContext& ctx, const shapes::UpdateFileSystemProtectionRequest& in) {
+  using shapes::ReplicationOverwriteProtection;
+  shapes::FileSystemProtectionDescription out;
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
-    std::string cur = fs->doc.value("ReplicationOverwriteProtection", "ENABLED");
-    if (in.contains("ReplicationOverwriteProtection")) {
-      std::string want = in["ReplicationOverwriteProtection"];
-      if (cur == "REPLICATING" && want != cur)
+    if (auto st = state_of(*fs); !usable(st)) return incorrect_fs_state(fs->id, st);
+    auto cur = fs->doc.value("ReplicationOverwriteProtection", json("ENABLED"))
+                   .get<ReplicationOverwriteProtection>();
+    if (in.ReplicationOverwriteProtection) {
+      const auto want = *in.ReplicationOverwriteProtection;
+      if (cur == ReplicationOverwriteProtection::REPLICATING && want != cur)
         return service_error(
-            ErrorCode::ReplicationAlreadyExists, "File system '" + fs->id + "' is the destination of a replication configuration.");
-      if (want == "REPLICATING" && cur != "REPLICATING")
+            ErrorCode::ReplicationAlreadyExists,
+            "File system '" + fs->id + "' is the destination of a replication configuration.");
+      if (want == ReplicationOverwriteProtection::REPLICATING &&
+          cur != ReplicationOverwriteProtection::REPLICATING)
         return bad_request("ReplicationOverwriteProtection can be set to ENABLED or DISABLED.");
-      fs->doc["ReplicationOverwriteProtection"] = want;
+      fs->doc["ReplicationOverwriteProtection"] = json(want);
       store::update(c, *fs);
       cur = want;
     }
-    return json{{"ReplicationOverwriteProtection", cur}};
+    out.ReplicationOverwriteProtection = cur;
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
 }  // namespace efs

@@ -82,7 +82,7 @@ std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
       {"CreateReplicationConfiguration", &Service::call_json<&Service::CreateReplicationConfiguration>, true},
       {"CreateTags", &Service::call_typed<&Service::CreateTags>, true},
       {"DeleteAccessPoint", &Service::call_typed<&Service::DeleteAccessPoint>, true},
-      {"DeleteFileSystem", &Service::call_json<&Service::DeleteFileSystem>, true},
+      {"DeleteFileSystem", &Service::call_typed<&Service::DeleteFileSystem>, true},
       {"DeleteFileSystemPolicy", &Service::call_typed<&Service::DeleteFileSystemPolicy>, true},
       {"DeleteMountTarget", &Service::call_json<&Service::DeleteMountTarget>, true},
       {"DeleteReplicationConfiguration", &Service::call_json<&Service::DeleteReplicationConfiguration>, true},
@@ -106,7 +106,7 @@ std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
       {"TagResource", &Service::call_typed<&Service::TagResource>, true},
       {"UntagResource", &Service::call_typed<&Service::UntagResource>, true},
       {"UpdateFileSystem", &Service::call_json<&Service::UpdateFileSystem>, true},
-      {"UpdateFileSystemProtection", &Service::call_json<&Service::UpdateFileSystemProtection>, true},
+      {"UpdateFileSystemProtection", &Service::call_typed<&Service::UpdateFileSystemProtection>, true},
   };
   std::vector<std::pair<std::string, JsonOperation>> out;
   for (const auto& r : rows) {

@@ -95,8 +95,10 @@ class Service : public Catalog {
   ApiResult<shapes::DescribeFileSystemsResponse> DescribeFileSystems(
       const RequestContext& ctx, const shapes::DescribeFileSystemsRequest& in);
   ApiResult<json> UpdateFileSystem(const RequestContext& ctx, const json& in);
-  ApiResult<json> DeleteFileSystem(const RequestContext& ctx, const json& in);
-  ApiResult<json> UpdateFileSystemProtection(const RequestContext& ctx, const json& in);
+  ApiResult<json> DeleteFileSystem(const RequestContext& ctx,
+                                   const shapes::DeleteFileSystemRequest& in);
+  ApiResult<shapes::FileSystemProtectionDescription> UpdateFileSystemProtection(
+      const RequestContext& ctx, const shapes::UpdateFileSystemProtectionRequest& in);
   ApiResult<json> CreateMountTarget(const RequestContext& ctx, const json& in);
   ApiResult<json> DescribeMountTargets(const RequestContext& ctx, const json& in);
   ApiResult<json> DeleteMountTarget(const RequestContext& ctx, const json& in);
