@@ -24,7 +24,7 @@ clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-reco
   -I"$root/src" -I"$out/gen" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1 -DASIO_HAS_STD_COROUTINE=1 \
   $(pkg-config --cflags spdlog sqlite3 libcrypto++) \
   "$here/handle_fuzz.cc" "$root/src/nfs4/export.cc" "$root"/src/vfs/*.cc "$root"/src/meta/*.cc \
-  "$root/src/chunk/chunk_store.cc" "$root"/src/common/*.cc \
+  "$root/src/chunk/chunk_store.cc" "$root/src/efs/catalog_snapshot.cc" "$root"/src/common/*.cc \
   $(pkg-config --libs spdlog sqlite3 libcrypto++) -lpthread -o "$out/handle_fuzz"
 
 # One data dir for every run of this script's target, made afresh each time.

@@ -27,7 +27,7 @@ flags=(-std=c++20 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-saniti
   -fno-sanitize=function -I"$root/src" -I"$out/gen" -DASIO_NO_DEPRECATED -DASIO_HAS_CO_AWAIT=1
   -DASIO_HAS_STD_COROUTINE=1 $(pkg-config --cflags spdlog sqlite3 libcrypto++))
 sources=("$here/nfs4_fuzz.cc" "$root"/src/nfs4/*.cc "$root"/src/nfs4/ops/*.cc "$root"/src/nfs4/state/*.cc
-  "$root"/src/vfs/*.cc "$root"/src/meta/*.cc "$root/src/chunk/chunk_store.cc" "$root"/src/common/*.cc
+  "$root"/src/vfs/*.cc "$root"/src/meta/*.cc "$root/src/chunk/chunk_store.cc" "$root/src/efs/catalog_snapshot.cc" "$root"/src/common/*.cc
   "$root/src/xdr/nfs4_compound.cc" "$out/gen/xdr/nfs4_xdr.cc")
 rm -rf "$out/obj"
 mkdir -p "$out/obj"
