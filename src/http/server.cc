@@ -237,9 +237,14 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
   asio::steady_timer backoff(acceptor->get_executor());
   while (true) {
     asio::error_code ec;
-    tcp::socket socket = co_await acceptor->async_accept(
-        asio::make_strand(state->io), asio::redirect_error(asio::use_awaitable, ec));
+    // Wait, then accept through the reserve (see net/descriptor_reserve.h):
+    // an accept must not race the other listener's shedding.
+    co_await acceptor->async_wait(tcp::acceptor::wait_read,
+                                  asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+    tcp::socket socket(asio::make_strand(state->io));
+    if (!ec) net::DescriptorReserve::instance().accept(*acceptor, socket, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
     if (ec && net::is_descriptor_exhaustion(ec)) {
       // Out of descriptors: shed the pending connection with the spare
       // descriptor (logged once per interval), else pause before retrying.
@@ -262,7 +267,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
     // new clients in the backlog for minutes.
     for (int i = 1; i < kAcceptBatch; ++i) {
       tcp::socket more(asio::make_strand(state->io));
-      acceptor->accept(more, ec);
+      net::DescriptorReserve::instance().accept(*acceptor, more, ec);
       if (ec) break;  // would_block: none pending; other errors: the next async_accept sees them
       start_connection(state, std::move(more));
     }

@@ -10,6 +10,14 @@
 // connections keep working throughout. The failures are logged once per
 // kLogInterval with a count, not once per connection.
 //
+// The slot the spare frees must go to the pending connection, not to the
+// other listener's acceptor running on another I/O thread: if it did, the
+// spare could not be reopened and no later connection would be shed. So
+// every ordinary accept runs under a shared lock (accept()) and shedding
+// under the exclusive one. Other threads that open files (the chunk store,
+// SQLite) can still take the slot; then the spare is reopened on a later
+// attempt, once any descriptor is closed.
+//
 // Header-only so that both src/http and src/net use the one instance.
 #pragma once
 
@@ -24,6 +32,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <system_error>
 
@@ -46,8 +55,16 @@ class DescriptorReserve {
 
   // Opens the spare if it is not open. Called once at start-up; safe again.
   void ensure() {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     reopen_locked();
+  }
+
+  // One ordinary accept on a non-blocking acceptor, never while the spare is
+  // out. ec is would_block when nothing is pending.
+  template <class Acceptor, class Socket>
+  void accept(Acceptor& acceptor, Socket& socket, asio::error_code& ec) {
+    std::shared_lock lock(mu_);
+    acceptor.accept(socket, ec);
   }
 
   // After accept on listen_fd failed with descriptor exhaustion: sheds one
@@ -56,7 +73,8 @@ class DescriptorReserve {
   // nothing pending (the caller should pause before accepting again).
   // `where` names the listener in the log line.
   bool shed_one(int listen_fd, const std::string& where) {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
+    reopen_locked();  // lost to another thread's open last time: try again
     bool shed = false;
     if (spare_ >= 0) {
       ::close(spare_);
@@ -96,7 +114,7 @@ class DescriptorReserve {
     if (spare_ < 0) spare_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
-  std::mutex mu_;
+  std::shared_mutex mu_;
   int spare_ = -1;
   bool logged_once_ = false;
   std::chrono::steady_clock::time_point last_log_{};

@@ -48,8 +48,13 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
     // reply queue are serialized there, and nowhere else.
     asio::ip::tcp::socket socket(asio::make_strand(state->io));
     asio::error_code ec;
-    co_await listener->acceptor.async_accept(socket, asio::redirect_error(asio::use_awaitable, ec));
+    // Wait, then accept through the reserve (see descriptor_reserve.h): an
+    // accept must not race the other listener's shedding.
+    co_await listener->acceptor.async_wait(asio::ip::tcp::acceptor::wait_read,
+                                           asio::redirect_error(asio::use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !listener->acceptor.is_open()) break;
+    if (!ec) DescriptorReserve::instance().accept(listener->acceptor, socket, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
     if (ec && is_descriptor_exhaustion(ec)) {
       // Out of descriptors: shed the pending connection with the spare
       // descriptor (logged once per interval), else pause before retrying.
@@ -75,7 +80,7 @@ asio::awaitable<void> accept_loop(std::shared_ptr<ServerState> state,
     bool stopped = false;
     for (int i = 1; i < kAcceptBatch && !stopped; ++i) {
       asio::ip::tcp::socket more(asio::make_strand(state->io));
-      listener->acceptor.accept(more, ec);
+      DescriptorReserve::instance().accept(listener->acceptor, more, ec);
       if (ec) break;  // would_block: none pending; other errors: the next async_accept sees them
       stopped = !start_connection(state, listener, std::move(more));
     }

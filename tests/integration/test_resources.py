@@ -308,7 +308,11 @@ def test_out_of_descriptors_keeps_serving_open_connections(tmp_path):
         extra = []
         shed = 0
         try:
-            for port in [srv.api_port] * 30 + [srv.nfs_port] * 30:
+            # Interleaved, so that both acceptors run at once: a normal accept
+            # on one listener must not take the slot the other just freed by
+            # closing the spare (CI lost the spare that way, and with it the
+            # shedding of every later connection).
+            for port in [srv.api_port, srv.nfs_port] * 30:
                 s = socket.create_connection(("127.0.0.1", port), timeout=10)
                 extra.append(s)
             time.sleep(2)
