@@ -384,6 +384,19 @@ CResult<> ChunkStore::remove_file_system(const std::string& fs) {
   return {};
 }
 
+CResult<> ChunkStore::set_data_key(const std::string& fs,
+                                   std::span<const uint8_t, kDataKeyBytes> key) {
+  std::lock_guard lock(keys_mu_);
+  auto& slot = data_keys_[fs];
+  std::copy(key.begin(), key.end(), slot.begin());
+  return {};
+}
+
+void ChunkStore::forget_data_key(const std::string& fs) {
+  std::lock_guard lock(keys_mu_);
+  data_keys_.erase(fs);
+}
+
 uint64_t ChunkStore::allocated_bytes(const std::string& fs, uint64_t ino, uint64_t size) {
   uint64_t total = 0;
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {

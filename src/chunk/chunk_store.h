@@ -86,6 +86,19 @@ class ChunkStore {
   // sparse files (EFS meters a sparse file by its real storage).
   uint64_t allocated_bytes(const std::string& fs, uint64_t ino, uint64_t size);
 
+  // Per-file-system encryption at rest. `key` is the file system's data key
+  // (64 bytes of key material, unwrapped from its KMS-wrapped form by the
+  // caller); the store derives what its cipher needs from it. From the first
+  // call on, the file system is recorded as encrypted in the store, and its
+  // data is encrypted before it reaches the disk. Registering a different key
+  // for a file system already encrypted under another is refused (EINVAL).
+  // Reads and writes of an encrypted file system whose key is not
+  // registered fail with EACCES, never returning ciphertext.
+  static constexpr std::size_t kDataKeyBytes = 64;
+  CResult<> set_data_key(const std::string& fs, std::span<const uint8_t, kDataKeyBytes> key);
+  // Drops the registered key from memory (the file system stays encrypted).
+  void forget_data_key(const std::string& fs);
+
   const std::string& dir() const { return dir_; }
 
  private:
@@ -102,6 +115,9 @@ class ChunkStore {
 
   Disk& disk_;
   std::string dir_;
+  // Data keys by file system (seam: not yet applied to the data).
+  std::mutex keys_mu_;
+  std::unordered_map<std::string, std::array<uint8_t, kDataKeyBytes>> data_keys_;
   std::size_t max_open_;  // descriptors kept open, per shard
   struct Key {
     std::string fs;
