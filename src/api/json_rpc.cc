@@ -14,30 +14,6 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kContentType = "application/x-amz-json-1.1";
-// Deeper bodies than any model shape are refused before parsing (a
-// million-deep document would overflow the stack in nlohmann::json).
-constexpr int kMaxJsonDepth = 64;
-
-bool nesting_within(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
 
 // Output per the shape: nulls and members the shape lacks dropped.
 json to_wire(const Model& model, const Shape& shape, const json& v) {

@@ -118,32 +118,6 @@ std::string header_text(const json& v) {
   return v.dump();
 }
 
-// Bodies nested deeper than any model shape are refused before parsing:
-// copying, dumping or destroying a million-deep nlohmann::json recurses per
-// level and would overflow the stack.
-constexpr int kMaxJsonDepth = 64;
-
-bool nesting_within(std::string_view text, int limit) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > limit) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-
 efs::ServiceError bad_request(std::string message) {
   return efs::model_error(efs::ErrorCode::BadRequest, std::move(message));
 }

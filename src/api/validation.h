@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/model.h"
@@ -35,5 +36,13 @@ std::string member_path(const std::string& parent, const std::string& member_nam
 // Parses an ISO 8601 UTC time ("2026-11-25T10:58:43Z", optional fraction, or
 // an offset) into epoch seconds.
 bool parse_iso8601(const std::string& text, double& epoch_seconds);
+
+// Bodies nested deeper than any model shape are refused before parsing
+// (rest-json and JSON 1.1 alike): copying, dumping or destroying a
+// million-deep nlohmann::json recurses per level and would overflow the stack.
+inline constexpr int kMaxJsonDepth = 64;
+// True if no array or object in text (JSON, strings skipped) nests deeper
+// than limit. A scan, not a parse: malformed text is the parser's to refuse.
+bool nesting_within(std::string_view text, int limit = kMaxJsonDepth);
 
 }  // namespace efs::api

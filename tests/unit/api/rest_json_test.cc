@@ -4,6 +4,7 @@
 
 #include <regex>
 
+#include "api/validation.h"
 #include "efs/model_error.h"
 #include "http/parser.h"
 
@@ -347,4 +348,16 @@ TEST_CASE("an error of status 0 takes its status from the model's error shape") 
   auto r = efs::api::error_response(efs::ServiceError{"FileSystemAlreadyExists", 0, "x", json::object()},
                                     "rid", &efs::api::efs_model());
   CHECK(r.status == 409);
+}
+
+TEST_CASE("nesting_within counts arrays and objects, not brackets inside strings") {
+  using efs::api::nesting_within;
+  CHECK(nesting_within("{\"a\":[1,{\"b\":2}]}", 3));
+  CHECK_FALSE(nesting_within("{\"a\":[1,{\"b\":2}]}", 2));
+  // Brackets in strings, and escaped quotes before them, do not count.
+  CHECK(nesting_within("{\"a\":\"[[[[{{{{\"}", 1));
+  CHECK(nesting_within("{\"a\":\"\\\"[[[[\"}", 1));
+  std::string deep(efs::api::kMaxJsonDepth + 1, '[');
+  CHECK_FALSE(nesting_within(deep));
+  CHECK(nesting_within(std::string(efs::api::kMaxJsonDepth, '[')));
 }
