@@ -282,9 +282,12 @@ bool Service::settle() {
     if (data_plane_.file_system_deleted)
       guarded("file_system_deleted", [&] { data_plane_.file_system_deleted(id); });
   }
+  publish_catalog_locked();
+  // After the publish, not before: the hook re-reads snapshot()->mount_targets()
+  // (on another thread, at once), and a snapshot still without the new mount
+  // target left its address unserved for good (seen in CI under load).
   if (mount_targets_changed && data_plane_.mount_targets_changed)
     guarded("mount_targets_changed", [&] { data_plane_.mount_targets_changed(); });
-  publish_catalog_locked();
   return true;
 }
 

@@ -34,6 +34,7 @@ struct Harness {
   RequestContext ctx;
   std::vector<std::string> created, deleted;
   int mt_changes = 0;
+  std::vector<std::size_t> mt_seen;  // snapshot's mount targets at each hook
 
   explicit Harness(ServiceOptions o = {}, kms::KeyDirectory* k = nullptr)
       : options(std::move(o)), keys(k) {
@@ -59,7 +60,12 @@ struct Harness {
     DataPlane dp;
     dp.file_system_created = [this](const std::string& id) { created.push_back(id); };
     dp.file_system_deleted = [this](const std::string& id) { deleted.push_back(id); };
-    dp.mount_targets_changed = [this] { ++mt_changes; };
+    dp.mount_targets_changed = [this] {
+      ++mt_changes;
+      // What a listener reconciling at once would see (server.cc reads the
+      // snapshot on the I/O thread when the hook fires).
+      mt_seen.push_back(service->snapshot()->mount_targets().size());
+    };
     auto s = Service::open(*db, network, clock, options, dp, keys);
     REQUIRE(s.ok());
     service = std::move(*s);

@@ -36,6 +36,9 @@ TEST_CASE("CreateMountTarget: address, interface, zone, VPC and default security
   CHECK(addrs[0].ip == "127.0.1.4");
   CHECK(addrs[0].fs_id == fs);
   CHECK(h.mt_changes >= 1);
+  // The hook fires once the snapshot that exports the mount target is out.
+  REQUIRE(!h.mt_seen.empty());
+  CHECK(h.mt_seen.back() == 1);
   auto sgs = h.ok("DescribeMountTargetSecurityGroups", {{"MountTargetId", id}});
   CHECK(sgs["SecurityGroups"] == json({"sg-00000000000000001"}));
 }
@@ -173,6 +176,7 @@ TEST_CASE("a file system with mount targets cannot be deleted until they are gon
   int changes = h.mt_changes;
   h.ok("DeleteMountTarget", {{"MountTargetId", mt["MountTargetId"]}});
   CHECK(h.mt_changes > changes);
+  CHECK(h.mt_seen.back() == 0);
   CHECK(h.service->snapshot()->mount_targets().empty());
   CHECK(h.network.enis_.empty());
   auto d = h.ok("DescribeMountTargets", {{"FileSystemId", fs}});
