@@ -332,7 +332,8 @@ ApiResult<shapes::FileSystemDescription> Service::UpdateFileSystem(
     double until = d.value("ThroughputCooldownUntil", 0.0);
     if ((mode_change || decrease) && now() < until) {
       spdlog::info("efs: UpdateFileSystem {} refused until {}", fs->id, until);
-      return service_error(ErrorCode::TooManyRequests, "You have reached the maximum number of throughput mode changes or "
+      return service_error(ErrorCode::TooManyRequests,
+                           "You have reached the maximum number of throughput mode changes or "
                            "provisioned throughput value decreases. Wait until " +
                                format_message_time(until) + " UTC and try again.");
     }

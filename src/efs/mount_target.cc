@@ -53,12 +53,14 @@ static ApiResult<std::vector<std::string>> check_security_groups(ec2::Network& n
   for (const auto& s : in)
     if (std::find(sgs.begin(), sgs.end(), s) == sgs.end()) sgs.push_back(s);
   if (sgs.size() > kMaxSecurityGroups)
-    return service_error(ErrorCode::SecurityGroupLimitExceeded, "A mount target can have at most 5 security groups.");
+    return service_error(ErrorCode::SecurityGroupLimitExceeded,
+                         "A mount target can have at most 5 security groups.");
   for (const auto& id : sgs) {
     auto sg = network.security_group(ctx, id);
     if (!sg.ok()) return fail(sg.error());
     if (sg->vpc_id != vpc_id)
-      return service_error(ErrorCode::SecurityGroupNotFound, "Security group '" + id + "' does not belong to VPC '" + vpc_id + "'.");
+      return service_error(ErrorCode::SecurityGroupNotFound,
+                           "Security group '" + id + "' does not belong to VPC '" + vpc_id + "'.");
   }
   return sgs;
 }
@@ -114,9 +116,9 @@ ApiResult<shapes::MountTargetDescription> Service::CreateMountTarget(
             .error;
       // All mount targets of a file system are in one VPC.
       if (mt.doc.value("VpcId", "") != subnet->vpc_id)
-        return service_error(ErrorCode::MountTargetConflict,
-                             "File system '" + fs_id + "' has mount targets in VPC '" +
-                                 mt.doc.value("VpcId", "") + "'.")
+        return service_error(ErrorCode::MountTargetConflict, "File system '" + fs_id +
+                                                                 "' has mount targets in VPC '" +
+                                                                 mt.doc.value("VpcId", "") + "'.")
             .error;
     }
     return std::nullopt;
@@ -128,9 +130,9 @@ ApiResult<shapes::MountTargetDescription> Service::CreateMountTarget(
   if (!check.ok()) return fail(check.error());
 
   std::string mt_id = make_id("fsmt");  // always the long form (account.cc)
-  auto eni =
-      network_.create_network_interface(ctx, subnet->id, in.IpAddress, ipv4, ipv6, in.Ipv6Address,
-                                        *sgs, "Mount target " + mt_id + " for file system " + fs_id);
+  auto eni = network_.create_network_interface(
+      ctx, subnet->id, in.IpAddress, ipv4, ipv6, in.Ipv6Address, *sgs,
+      "Mount target " + mt_id + " for file system " + fs_id);
   if (!eni.ok()) return fail(eni.error());
 
   std::optional<shapes::MountTargetDescription> out;

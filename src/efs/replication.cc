@@ -17,7 +17,8 @@ using namespace detail;
 namespace {
 
 Unexpected<ServiceError> replication_not_found(const std::string& id) {
-  return service_error(ErrorCode::ReplicationNotFound, "File system '" + id + "' has no replication configuration.");
+  return service_error(ErrorCode::ReplicationNotFound,
+                       "File system '" + id + "' has no replication configuration.");
 }
 
 Unexpected<ServiceError> conflict(const std::string& message) {
@@ -35,8 +36,7 @@ std::optional<Record> replication_of(meta::Conn& c, const std::string& fs_id) {
 
 }  // namespace
 
-shapes::ReplicationConfigurationDescription Service::describe_replication(
-    const Record& rep) const {
+shapes::ReplicationConfigurationDescription Service::describe_replication(const Record& rep) const {
   shapes::ReplicationConfigurationDescription out;
   std::string source_arn = file_system_arn(rep.region, rep.account, rep.id);
   out.SourceFileSystemId = rep.id;
