@@ -255,7 +255,7 @@ Service::DescribeMountTargetSecurityGroups(
     auto mt = find_mount_target(c, ctx, in.MountTargetId);
     if (!mt) return mt_not_found(in.MountTargetId);
     if (auto e = security_groups_reachable(*mt)) return fail(*e);
-    // Stored by Create/ModifyMountTargetSecurityGroups as a list of IDs.
+    // Stored by CreateMountTarget and ModifyMountTargetSecurityGroups as a list of IDs.
     out.SecurityGroups =
         mt->doc.value("SecurityGroups", json::array()).get<std::vector<std::string>>();
     return json::object();
