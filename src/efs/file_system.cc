@@ -297,17 +297,20 @@ ApiResult<shapes::DescribeFileSystemsResponse> Service::DescribeFileSystems(
   return out;
 }
 
-ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, const json& in) {
+ApiResult<shapes::FileSystemDescription> Service::UpdateFileSystem(
+    const RequestContext& ctx, const shapes::UpdateFileSystemRequest& in) {
+  std::string fs_id;
   auto changed = in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_available_file_system(c, ctx, in);
+    auto fs = require_file_system(c, ctx, in.FileSystemId);
     if (!fs.ok()) return fail(fs.error());
+    if (auto st = state_of(*fs); !usable(st)) return incorrect_fs_state(fs->id, st);
     auto& d = fs->doc;
-    if (!in.contains("ThroughputMode") && !in.contains("ProvisionedThroughputInMibps"))
+    if (!in.ThroughputMode && !in.ProvisionedThroughputInMibps)
       return bad_request("Specify ThroughputMode or ProvisionedThroughputInMibps.");
     std::string cur_mode = d["ThroughputMode"];
     auto cur_value = opt_double(d, "ProvisionedThroughputInMibps");
-    std::string mode = in.value("ThroughputMode", cur_mode);
-    auto value = opt_double(in, "ProvisionedThroughputInMibps");
+    std::string mode = in.ThroughputMode ? std::string(to_string(*in.ThroughputMode)) : cur_mode;
+    auto value = in.ProvisionedThroughputInMibps;
     if (!value && mode == "provisioned" && cur_mode == "provisioned") value = cur_value;
     if (auto e = check_throughput(mode, d["PerformanceMode"], value)) return fail(*e);
     // The Archive storage class needs Elastic throughput: leaving elastic
@@ -329,7 +332,8 @@ ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, c
     double until = d.value("ThroughputCooldownUntil", 0.0);
     if ((mode_change || decrease) && now() < until) {
       spdlog::info("efs: UpdateFileSystem {} refused until {}", fs->id, until);
-      return service_error(ErrorCode::TooManyRequests, "You have reached the maximum number of throughput mode changes or "
+      return service_error(ErrorCode::TooManyRequests,
+                           "You have reached the maximum number of throughput mode changes or "
                            "provisioned throughput value decreases. Wait until " +
                                format_message_time(until) + " UTC and try again.");
     }
@@ -342,16 +346,21 @@ ApiResult<nlohmann::json> Service::UpdateFileSystem(const RequestContext& ctx, c
     else
       d.erase("ProvisionedThroughputInMibps");
     store::update(c, *fs);
-    return json{{"FileSystemId", fs->id}};
+    fs_id = fs->id;
+    return json::object();
   });
-  if (!changed.ok()) return changed;
+  if (!changed.ok()) return fail(changed.error());
   // Described after the commit: DataPlane::metered_size may read the
   // database and must not run inside our write transaction.
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
-    auto fs = require_file_system(c, ctx, *changed);
+  std::optional<shapes::FileSystemDescription> out;
+  auto described = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    auto fs = require_file_system(c, ctx, fs_id);
     if (!fs.ok()) return fail(fs.error());
-    return json(describe_file_system(c, *fs));
+    out = describe_file_system(c, *fs);
+    return json::object();
   });
+  if (!described.ok()) return fail(described.error());
+  return std::move(*out);
 }
 
 ApiResult<nlohmann::json> Service::DeleteFileSystem(const RequestContext& ctx,

@@ -141,26 +141,6 @@ Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions,
   return p;
 }
 
-Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const json& in,
-                                    const char* token_member, const char* limit_member,
-                                    int default_limit) {
-  std::optional<int64_t> limit;
-  if (in.contains(limit_member) && in[limit_member].is_number_integer())
-    limit = in[limit_member].get<int64_t>();
-  std::optional<std::string> token;
-  if (in.contains(token_member) && !in[token_member].is_null()) {
-    if (!in[token_member].is_string())
-      return bad_request(std::string("Invalid ") + token_member + ".");
-    token = in[token_member].get<std::string>();
-  }
-  return paginate(positions, token, limit, token_member, limit_member, default_limit);
-}
-
-json timestamp(double epoch_seconds) {
-  // Whole seconds, as EFS returns them.
-  return static_cast<int64_t>(std::floor(epoch_seconds));
-}
-
 std::string format_message_time(double epoch_seconds) {
   std::time_t t = static_cast<std::time_t>(std::ceil(epoch_seconds));
   std::tm tm{};

@@ -62,19 +62,14 @@ struct Page {
   std::optional<std::string> next;
 };
 // Picks the page of `positions` (ascending) that starts at the item whose
-// position is >= the token's. `limit` is MaxItems/MaxResults or the model's
-// default. A token that does not parse -> BadRequest.
-Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions, const json& in,
-                                    const char* token_member, const char* limit_member,
-                                    int default_limit);
-// The same for a typed request: its token and limit members.
+// position is >= the token's: a typed request's token and limit members
+// (`limit` is MaxItems/MaxResults, or the model's default when unset). A
+// token that does not parse -> BadRequest.
 Result<Page, ServiceError> paginate(const std::vector<int64_t>& positions,
                                     const std::optional<std::string>& token,
                                     std::optional<int64_t> limit, const char* token_member,
                                     const char* limit_member, int default_limit);
 
-// Whole or fractional epoch seconds as the API's timestamp number.
-json timestamp(double epoch_seconds);
 // "2023-12-29T12:51:32Z" (ISO 8601, UTC), as EFS prints times in messages
 // ("Wait until 2023-12-29T12:51:32Z UTC and try again.").
 std::string format_message_time(double epoch_seconds);

@@ -17,7 +17,8 @@ using namespace detail;
 namespace {
 
 Unexpected<ServiceError> replication_not_found(const std::string& id) {
-  return service_error(ErrorCode::ReplicationNotFound, "File system '" + id + "' has no replication configuration.");
+  return service_error(ErrorCode::ReplicationNotFound,
+                       "File system '" + id + "' has no replication configuration.");
 }
 
 Unexpected<ServiceError> conflict(const std::string& message) {
@@ -35,58 +36,55 @@ std::optional<Record> replication_of(meta::Conn& c, const std::string& fs_id) {
 
 }  // namespace
 
-nlohmann::json Service::describe_replication(const Record& rep) const {
-  json out;
+shapes::ReplicationConfigurationDescription Service::describe_replication(const Record& rep) const {
+  shapes::ReplicationConfigurationDescription out;
   std::string source_arn = file_system_arn(rep.region, rep.account, rep.id);
-  out["SourceFileSystemId"] = rep.id;
-  out["SourceFileSystemRegion"] = rep.region;
-  out["SourceFileSystemArn"] = source_arn;
-  out["OriginalSourceFileSystemArn"] = source_arn;
-  out["CreationTime"] = timestamp(rep.created_at);
-  out["SourceFileSystemOwnerId"] = rep.account;
+  out.SourceFileSystemId = rep.id;
+  out.SourceFileSystemRegion = rep.region;
+  out.SourceFileSystemArn = source_arn;
+  out.OriginalSourceFileSystemArn = source_arn;
+  out.CreationTime = rep.created_at;
+  out.SourceFileSystemOwnerId = rep.account;
   bool enabled = now() >= rep.created_at + delay_seconds();
-  json dest = {{"Status", enabled ? "ENABLED" : "ENABLING"},
-               {"FileSystemId", rep.parent_id},
-               {"Region", rep.token},
-               {"OwnerId", rep.account}};
-  if (enabled) dest["LastReplicatedTimestamp"] = timestamp(rep.created_at + delay_seconds());
-  if (rep.doc.contains("RoleArn")) dest["RoleArn"] = rep.doc["RoleArn"];
-  out["Destinations"] = json::array({dest});
+  shapes::Destination dest;
+  dest.Status = enabled ? shapes::ReplicationStatus::ENABLED : shapes::ReplicationStatus::ENABLING;
+  dest.FileSystemId = rep.parent_id;
+  dest.Region = rep.token;
+  dest.OwnerId = rep.account;
+  if (enabled) dest.LastReplicatedTimestamp = rep.created_at + delay_seconds();
+  if (rep.doc.contains("RoleArn")) dest.RoleArn = rep.doc["RoleArn"].get<std::string>();
+  out.Destinations.push_back(std::move(dest));
   return out;
 }
 
-ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestContext& ctx,
-                                                                  const json& in) {
+ApiResult<shapes::ReplicationConfigurationDescription> Service::CreateReplicationConfiguration(
+    const RequestContext& ctx, const shapes::CreateReplicationConfigurationRequest& in) {
+  // The one destination (EFS quota), and the Region it is in. Any other
+  // count is refused in the transaction, once the source is known.
+  const shapes::DestinationToCreate* d =
+      in.Destinations.size() == 1 ? &in.Destinations.front() : nullptr;
+  RequestContext dctx = ctx;
+  if (d) dctx.region = d->Region.value_or(ctx.region);
   // A new destination's key is resolved before the transaction (the key
   // store shares the database). Only for a real Region of the same
   // partition: otherwise the checks below answer first.
   std::optional<std::string> new_dest_key;
-  if (const json dests = in.value("Destinations", json::array());
-      dests.is_array() && dests.size() == 1 && dests[0].is_object() &&
-      !dests[0].contains("FileSystemId")) {
-    RequestContext dctx = ctx;
-    dctx.region = dests[0].value("Region", ctx.region);
+  if (d && !d->FileSystemId) {
     if (auto p = partition_of(dctx.region); p && *p == arn_partition(ctx.region)) {
-      std::optional<std::string> key_ref;
-      if (dests[0].contains("KmsKeyId") && dests[0]["KmsKeyId"].is_string())
-        key_ref = dests[0]["KmsKeyId"].get<std::string>();
-      auto arn = file_system_key_arn(dctx, key_ref);
+      auto arn = file_system_key_arn(dctx, d->KmsKeyId);
       if (!arn.ok()) return fail(arn.error());
       new_dest_key = *arn;
     }
   }
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
-    auto src = require_available_file_system(c, ctx, in, "SourceFileSystemId");
+  std::optional<shapes::ReplicationConfigurationDescription> out;
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
+    auto src = require_file_system(c, ctx, in.SourceFileSystemId, "SourceFileSystemId");
     if (!src.ok()) return fail(src.error());
-    const json dests = in.value("Destinations", json::array());
-    if (!dests.is_array() || dests.size() != 1)
-      return validation("Exactly one destination is required.");
+    if (auto st = state_of(*src); !usable(st)) return incorrect_fs_state(src->id, st);
+    if (!d) return validation("Exactly one destination is required.");
     if (replication_of(c, src->id))
       return validation("File system '" + src->id +
                         "' is already part of a replication configuration.");
-    const json& d = dests[0];
-    RequestContext dctx = ctx;
-    dctx.region = d.value("Region", ctx.region);
     // A made-up Region has no EFS to replicate to, and replication stays
     // inside one partition (aws, aws-cn, aws-us-gov, ...).
     auto dest_partition = partition_of(dctx.region);
@@ -98,9 +96,10 @@ ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestC
                         arn_partition(ctx.region) + "'.");
 
     Record dest;
-    if (d.contains("FileSystemId")) {
-      auto existing = require_available_file_system(c, dctx, d);
+    if (d->FileSystemId) {
+      auto existing = require_file_system(c, dctx, *d->FileSystemId);
       if (!existing.ok()) return fail(existing.error());
+      if (auto st = state_of(*existing); !usable(st)) return incorrect_fs_state(existing->id, st);
       dest = std::move(*existing);
       if (dest.id == src->id) return validation("A file system cannot replicate to itself.");
       if (replication_of(c, dest.id))
@@ -115,21 +114,22 @@ ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestC
     } else {
       // A new destination copies the source's modes and is encrypted (with
       // the EFS managed key unless a key is given), as EFS creates it.
-      json create = {{"CreationToken", random_uuid()},
-                     {"PerformanceMode", src->doc["PerformanceMode"]},
-                     {"ThroughputMode", src->doc["ThroughputMode"]},
-                     {"Encrypted", true}};
+      shapes::CreateFileSystemRequest create;
+      create.CreationToken = random_uuid();
+      create.PerformanceMode = src->doc["PerformanceMode"].get<shapes::PerformanceMode>();
+      create.ThroughputMode = src->doc["ThroughputMode"].get<shapes::ThroughputMode>();
+      create.Encrypted = true;
       if (src->doc.contains("ProvisionedThroughputInMibps"))
-        create["ProvisionedThroughputInMibps"] = src->doc["ProvisionedThroughputInMibps"];
-      if (d.contains("KmsKeyId")) create["KmsKeyId"] = d["KmsKeyId"];
-      if (d.contains("AvailabilityZoneName"))
-        create["AvailabilityZoneName"] = d["AvailabilityZoneName"];
-      auto made =
-          insert_file_system(c, dctx, create.get<shapes::CreateFileSystemRequest>(), new_dest_key);
+        create.ProvisionedThroughputInMibps =
+            src->doc["ProvisionedThroughputInMibps"].get<double>();
+      create.KmsKeyId = d->KmsKeyId;
+      create.AvailabilityZoneName = d->AvailabilityZoneName;
+      auto made = insert_file_system(c, dctx, create, new_dest_key);
       if (!made.ok()) return fail(made.error());
       dest = std::move(*made);
     }
-    dest.doc["ReplicationOverwriteProtection"] = "REPLICATING";
+    dest.doc["ReplicationOverwriteProtection"] =
+        json(shapes::ReplicationOverwriteProtection::REPLICATING);
     store::update(c, dest);
 
     Record rep;
@@ -141,19 +141,24 @@ ApiResult<nlohmann::json> Service::CreateReplicationConfiguration(const RequestC
     rep.token = dctx.region;
     rep.created_at = now();
     rep.notified = true;  // no data plane hook for replications
-    if (d.contains("RoleArn")) rep.doc["RoleArn"] = d["RoleArn"];
+    if (d->RoleArn) rep.doc["RoleArn"] = *d->RoleArn;
     store::insert(c, rep);
     spdlog::info("efs: replication {} ({}) -> {} ({})", src->id, ctx.region, dest.id, dctx.region);
-    return describe_replication(rep);
+    out = describe_replication(rep);
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return std::move(*out);
 }
 
-ApiResult<nlohmann::json> Service::DescribeReplicationConfigurations(const RequestContext& ctx,
-                                                                     const json& in) {
-  return in_read([&](meta::Conn& c) -> ApiResult<json> {
+ApiResult<shapes::DescribeReplicationConfigurationsResponse>
+Service::DescribeReplicationConfigurations(
+    const RequestContext& ctx, const shapes::DescribeReplicationConfigurationsRequest& in) {
+  shapes::DescribeReplicationConfigurationsResponse out;
+  auto done = in_read([&](meta::Conn& c) -> ApiResult<json> {
     std::vector<Record> matches;
-    if (in.contains("FileSystemId")) {
-      auto fs = require_file_system(c, ctx, in);
+    if (in.FileSystemId) {
+      auto fs = require_file_system(c, ctx, *in.FileSystemId);
       if (!fs.ok()) return fail(fs.error());
       auto rep = replication_of(c, fs->id);
       if (!rep) return replication_not_found(fs->id);
@@ -166,29 +171,33 @@ ApiResult<nlohmann::json> Service::DescribeReplicationConfigurations(const Reque
     }
     std::vector<int64_t> pos;
     for (const auto& r : matches) pos.push_back(r.seq);
-    auto page = paginate(pos, in, "NextToken", "MaxResults", 100);
+    auto page = paginate(pos, in.NextToken, in.MaxResults, "NextToken", "MaxResults", 100);
     if (!page.ok()) return fail(page.error());
-    json out;
-    out["Replications"] = json::array();
+    out.Replications.emplace();
     for (auto i = page->begin; i < page->end; ++i)
-      out["Replications"].push_back(describe_replication(matches[i]));
-    if (page->next) out["NextToken"] = *page->next;
-    return out;
+      out.Replications->push_back(describe_replication(matches[i]));
+    out.NextToken = page->next;
+    return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  return out;
 }
 
-ApiResult<nlohmann::json> Service::DeleteReplicationConfiguration(const RequestContext& ctx,
-                                                                  const json& in) {
+ApiResult<nlohmann::json> Service::DeleteReplicationConfiguration(
+    const RequestContext& ctx, const shapes::DeleteReplicationConfigurationRequest& in) {
+  // DeletionMode is accepted and not needed: both ends live in this one
+  // efs-local, so deleting the configuration always removes it everywhere.
   return in_write([&](meta::Conn& c) -> ApiResult<json> {
     // Either end may delete the configuration (EFS API reference).
-    auto fs = require_file_system(c, ctx, in, "SourceFileSystemId");
+    auto fs = require_file_system(c, ctx, in.SourceFileSystemId, "SourceFileSystemId");
     if (!fs.ok()) return fail(fs.error());
     auto rep = replication_of(c, fs->id);
     if (!rep) return replication_not_found(fs->id);
     store::remove(c, kind::kReplication, rep->id);
     // The destination becomes writable again and protected from overwrite.
     if (auto dest = store::get(c, kind::kFileSystem, rep->parent_id)) {
-      dest->doc["ReplicationOverwriteProtection"] = "ENABLED";
+      dest->doc["ReplicationOverwriteProtection"] =
+          json(shapes::ReplicationOverwriteProtection::ENABLED);
       store::update(c, *dest);
     }
     spdlog::info("efs: deleted replication {} -> {}", rep->id, rep->parent_id);

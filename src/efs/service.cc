@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <set>
+#include <type_traits>
 
 #include "efs/internal.h"
 #include "meta/db.h"
@@ -51,6 +52,10 @@ template <auto Handler>
 ApiResult<nlohmann::json> Service::call_typed(Service& s, const RequestContext& ctx,
                                               const json& in) {
   using Shapes = HandlerShapes<decltype(Handler)>;
+  // Every operation reads its request as the model's shape, never by
+  // string keys (issue 9); an empty output may stay a JSON object.
+  static_assert(!std::is_same_v<typename Shapes::Input, json>,
+                "an operation handler takes its generated input shape");
   // from_json throws json::exception on a member of the wrong JSON type and
   // std::invalid_argument on an enum value the model lacks; the operation
   // table turns both into BadRequest.
@@ -58,12 +63,6 @@ ApiResult<nlohmann::json> Service::call_typed(Service& s, const RequestContext& 
   auto out = (s.*Handler)(ctx, typed);
   if (!out.ok()) return fail(out.error());
   return json(*out);
-}
-
-template <auto Handler>
-ApiResult<nlohmann::json> Service::call_json(Service& s, const RequestContext& ctx,
-                                             const json& in) {
-  return (s.*Handler)(ctx, in);
 }
 
 std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
@@ -78,14 +77,14 @@ std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
   static const Row rows[] = {
       {"CreateAccessPoint", &Service::call_typed<&Service::CreateAccessPoint>, true},
       {"CreateFileSystem", &Service::call_typed<&Service::CreateFileSystem>, true},
-      {"CreateMountTarget", &Service::call_json<&Service::CreateMountTarget>, true},
-      {"CreateReplicationConfiguration", &Service::call_json<&Service::CreateReplicationConfiguration>, true},
+      {"CreateMountTarget", &Service::call_typed<&Service::CreateMountTarget>, true},
+      {"CreateReplicationConfiguration", &Service::call_typed<&Service::CreateReplicationConfiguration>, true},
       {"CreateTags", &Service::call_typed<&Service::CreateTags>, true},
       {"DeleteAccessPoint", &Service::call_typed<&Service::DeleteAccessPoint>, true},
       {"DeleteFileSystem", &Service::call_typed<&Service::DeleteFileSystem>, true},
       {"DeleteFileSystemPolicy", &Service::call_typed<&Service::DeleteFileSystemPolicy>, true},
-      {"DeleteMountTarget", &Service::call_json<&Service::DeleteMountTarget>, true},
-      {"DeleteReplicationConfiguration", &Service::call_json<&Service::DeleteReplicationConfiguration>, true},
+      {"DeleteMountTarget", &Service::call_typed<&Service::DeleteMountTarget>, true},
+      {"DeleteReplicationConfiguration", &Service::call_typed<&Service::DeleteReplicationConfiguration>, true},
       {"DeleteTags", &Service::call_typed<&Service::DeleteTags>, true},
       {"DescribeAccessPoints", &Service::call_typed<&Service::DescribeAccessPoints>, false},
       {"DescribeAccountPreferences", &Service::call_typed<&Service::DescribeAccountPreferences>, false},
@@ -93,19 +92,19 @@ std::vector<std::pair<std::string, JsonOperation>> Service::operations() {
       {"DescribeFileSystemPolicy", &Service::call_typed<&Service::DescribeFileSystemPolicy>, false},
       {"DescribeFileSystems", &Service::call_typed<&Service::DescribeFileSystems>, false},
       {"DescribeLifecycleConfiguration", &Service::call_typed<&Service::DescribeLifecycleConfiguration>, false},
-      {"DescribeMountTargetSecurityGroups", &Service::call_json<&Service::DescribeMountTargetSecurityGroups>, false},
-      {"DescribeMountTargets", &Service::call_json<&Service::DescribeMountTargets>, false},
-      {"DescribeReplicationConfigurations", &Service::call_json<&Service::DescribeReplicationConfigurations>, false},
+      {"DescribeMountTargetSecurityGroups", &Service::call_typed<&Service::DescribeMountTargetSecurityGroups>, false},
+      {"DescribeMountTargets", &Service::call_typed<&Service::DescribeMountTargets>, false},
+      {"DescribeReplicationConfigurations", &Service::call_typed<&Service::DescribeReplicationConfigurations>, false},
       {"DescribeTags", &Service::call_typed<&Service::DescribeTags>, false},
       {"ListTagsForResource", &Service::call_typed<&Service::ListTagsForResource>, false},
-      {"ModifyMountTargetSecurityGroups", &Service::call_json<&Service::ModifyMountTargetSecurityGroups>, true},
+      {"ModifyMountTargetSecurityGroups", &Service::call_typed<&Service::ModifyMountTargetSecurityGroups>, true},
       {"PutAccountPreferences", &Service::call_typed<&Service::PutAccountPreferences>, true},
       {"PutBackupPolicy", &Service::call_typed<&Service::PutBackupPolicy>, true},
       {"PutFileSystemPolicy", &Service::call_typed<&Service::PutFileSystemPolicy>, true},
       {"PutLifecycleConfiguration", &Service::call_typed<&Service::PutLifecycleConfiguration>, true},
       {"TagResource", &Service::call_typed<&Service::TagResource>, true},
       {"UntagResource", &Service::call_typed<&Service::UntagResource>, true},
-      {"UpdateFileSystem", &Service::call_json<&Service::UpdateFileSystem>, true},
+      {"UpdateFileSystem", &Service::call_typed<&Service::UpdateFileSystem>, true},
       {"UpdateFileSystemProtection", &Service::call_typed<&Service::UpdateFileSystemProtection>, true},
   };
   std::vector<std::pair<std::string, JsonOperation>> out;
@@ -318,27 +317,11 @@ std::optional<Record> Service::find_mount_target(meta::Conn& c, const RequestCon
 }
 
 ApiResult<Record> Service::require_file_system(meta::Conn& c, const RequestContext& ctx,
-                                               const json& in, const char* member) const {
-  std::string id = in.value(member, "");
+                                               const std::string& id, const char* member) const {
   if (id.empty()) return detail::bad_request(std::string(member) + " is required.");
-  return require_file_system(c, ctx, id);
-}
-
-ApiResult<Record> Service::require_file_system(meta::Conn& c, const RequestContext& ctx,
-                                               const std::string& id) const {
-  if (id.empty()) return detail::bad_request("FileSystemId is required.");
   auto fs = find_file_system(c, ctx, id);
   if (!fs) return detail::fs_not_found(detail::resource_id(id));
   return std::move(*fs);
-}
-
-ApiResult<Record> Service::require_available_file_system(meta::Conn& c, const RequestContext& ctx,
-                                                         const json& in, const char* member) const {
-  auto fs = require_file_system(c, ctx, in, member);
-  if (!fs.ok()) return fs;
-  auto s = state_of(*fs);
-  if (!usable(s)) return detail::incorrect_fs_state(fs->id, s);
-  return fs;
 }
 
 std::vector<Record> Service::live_children(meta::Conn& c, const std::string& k,

@@ -87,23 +87,29 @@ class Service : public Catalog {
   // due and republish before returning.
   void clock_advanced();
 
-  // Operations, named as in the model. Input is the merged, validated request:
-  // typed (efs_shapes.h, generated from the model) for the operations
-  // converted so far, JSON keyed by member name for the others.
+  // Operations, named as in the model. Input is the merged, validated request
+  // as its typed shape (efs_shapes.h, generated from the model); the output
+  // is the model's shape, or an empty JSON object where the model has none.
   ApiResult<shapes::FileSystemDescription> CreateFileSystem(
       const RequestContext& ctx, const shapes::CreateFileSystemRequest& in);
   ApiResult<shapes::DescribeFileSystemsResponse> DescribeFileSystems(
       const RequestContext& ctx, const shapes::DescribeFileSystemsRequest& in);
-  ApiResult<json> UpdateFileSystem(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::FileSystemDescription> UpdateFileSystem(
+      const RequestContext& ctx, const shapes::UpdateFileSystemRequest& in);
   ApiResult<json> DeleteFileSystem(const RequestContext& ctx,
                                    const shapes::DeleteFileSystemRequest& in);
   ApiResult<shapes::FileSystemProtectionDescription> UpdateFileSystemProtection(
       const RequestContext& ctx, const shapes::UpdateFileSystemProtectionRequest& in);
-  ApiResult<json> CreateMountTarget(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeMountTargets(const RequestContext& ctx, const json& in);
-  ApiResult<json> DeleteMountTarget(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeMountTargetSecurityGroups(const RequestContext& ctx, const json& in);
-  ApiResult<json> ModifyMountTargetSecurityGroups(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::MountTargetDescription> CreateMountTarget(
+      const RequestContext& ctx, const shapes::CreateMountTargetRequest& in);
+  ApiResult<shapes::DescribeMountTargetsResponse> DescribeMountTargets(
+      const RequestContext& ctx, const shapes::DescribeMountTargetsRequest& in);
+  ApiResult<json> DeleteMountTarget(const RequestContext& ctx,
+                                    const shapes::DeleteMountTargetRequest& in);
+  ApiResult<shapes::DescribeMountTargetSecurityGroupsResponse> DescribeMountTargetSecurityGroups(
+      const RequestContext& ctx, const shapes::DescribeMountTargetSecurityGroupsRequest& in);
+  ApiResult<json> ModifyMountTargetSecurityGroups(
+      const RequestContext& ctx, const shapes::ModifyMountTargetSecurityGroupsRequest& in);
   ApiResult<shapes::AccessPointDescription> CreateAccessPoint(
       const RequestContext& ctx, const shapes::CreateAccessPointRequest& in);
   ApiResult<shapes::DescribeAccessPointsResponse> DescribeAccessPoints(
@@ -132,9 +138,12 @@ class Service : public Catalog {
   ApiResult<json> UntagResource(const RequestContext& ctx, const shapes::UntagResourceRequest& in);
   ApiResult<shapes::ListTagsForResourceResponse> ListTagsForResource(
       const RequestContext& ctx, const shapes::ListTagsForResourceRequest& in);
-  ApiResult<json> CreateReplicationConfiguration(const RequestContext& ctx, const json& in);
-  ApiResult<json> DescribeReplicationConfigurations(const RequestContext& ctx, const json& in);
-  ApiResult<json> DeleteReplicationConfiguration(const RequestContext& ctx, const json& in);
+  ApiResult<shapes::ReplicationConfigurationDescription> CreateReplicationConfiguration(
+      const RequestContext& ctx, const shapes::CreateReplicationConfigurationRequest& in);
+  ApiResult<shapes::DescribeReplicationConfigurationsResponse> DescribeReplicationConfigurations(
+      const RequestContext& ctx, const shapes::DescribeReplicationConfigurationsRequest& in);
+  ApiResult<json> DeleteReplicationConfiguration(
+      const RequestContext& ctx, const shapes::DeleteReplicationConfigurationRequest& in);
   ApiResult<shapes::DescribeAccountPreferencesResponse> DescribeAccountPreferences(
       const RequestContext& ctx, const shapes::DescribeAccountPreferencesRequest& in);
   ApiResult<shapes::PutAccountPreferencesResponse> PutAccountPreferences(
@@ -144,12 +153,10 @@ class Service : public Catalog {
   Service(meta::Db& db, ec2::Network& network, Clock& clock, Options options, DataPlane data_plane,
           kms::KeyDirectory* keys);
 
-  // The operation table's adapters: JSON in and out of a typed handler
-  // (efs_shapes.h from_json/to_json), or straight through to a JSON one.
+  // The operation table's adapter: JSON in and out of a typed handler
+  // (efs_shapes.h from_json/to_json).
   template <auto Handler>
   static ApiResult<json> call_typed(Service& s, const RequestContext& ctx, const json& in);
-  template <auto Handler>
-  static ApiResult<json> call_json(Service& s, const RequestContext& ctx, const json& in);
 
   // Runs fn in one write transaction; a ServiceError rolls it back. Store
   // failures become InternalServerError.
@@ -188,14 +195,11 @@ class Service : public Catalog {
                                           const std::string& id_or_arn) const;
   std::optional<Record> find_mount_target(meta::Conn& c, const RequestContext& ctx,
                                           const std::string& id) const;
-  ApiResult<Record> require_file_system(meta::Conn& c, const RequestContext& ctx, const json& in,
-                                        const char* member = "FileSystemId") const;
-  // The same for a typed request's FileSystemId.
+  // The file system a request names in `member` (BadRequest if empty,
+  // FileSystemNotFound if not ours).
   ApiResult<Record> require_file_system(meta::Conn& c, const RequestContext& ctx,
-                                        const std::string& id_or_arn) const;
-  ApiResult<Record> require_available_file_system(meta::Conn& c, const RequestContext& ctx,
-                                                  const json& in,
-                                                  const char* member = "FileSystemId") const;
+                                        const std::string& id_or_arn,
+                                        const char* member = "FileSystemId") const;
   // IncorrectMountTargetState unless mt's network interface is in place.
   std::optional<ServiceError> security_groups_reachable(const Record& mt) const;
   std::vector<Record> live_children(meta::Conn& c, const std::string& kind,
@@ -203,9 +207,9 @@ class Service : public Catalog {
 
   // Output shapes.
   shapes::FileSystemDescription describe_file_system(meta::Conn& c, const Record& fs) const;
-  json describe_mount_target(const Record& mt) const;
+  shapes::MountTargetDescription describe_mount_target(const Record& mt) const;
   shapes::AccessPointDescription describe_access_point(const Record& ap) const;
-  json describe_replication(const Record& rep) const;
+  shapes::ReplicationConfigurationDescription describe_replication(const Record& rep) const;
 
   // Creates a file system record (shared by CreateFileSystem and replication).
   // key_arn: encryption_key_of(ctx, in), resolved before the transaction.

@@ -18,6 +18,38 @@ TEST_CASE("operations() has one handler per operation of the model, by exact nam
   CHECK(have == want);
 }
 
+TEST_CASE("every operation reads its request as the model's input shape, not by string keys") {
+  // The operation table decodes the input shape (efs_shapes.h from_json)
+  // before a handler runs, so a string member sent as an object is refused
+  // as "<Operation>: malformed input" whatever else the request says. A
+  // handler reading JSON by key answers otherwise: its own checks first, or
+  // an unprefixed message from inside its transaction.
+  Harness h;
+  std::ifstream f(EFS_SPEC_DIR "/efs-2015-02-01.json");
+  REQUIRE(f.good());
+  auto model = json::parse(f);
+  int checked = 0;
+  for (const auto& [name, op] : model["operations"].items()) {
+    CAPTURE(name);
+    const auto& shape = model["shapes"][op["input"]["shape"].get<std::string>()];
+    std::string member;
+    for (const auto& [m, ref] : shape["members"].items())
+      if (model["shapes"][ref["shape"].get<std::string>()]["type"] == "string") {
+        member = m;
+        break;
+      }
+    REQUIRE_FALSE(member.empty());
+    json in = json::object();
+    in[member] = json::object();
+    auto r = h.call(name, in);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == "BadRequest");
+    CHECK(r.error().message.rfind(name + ": malformed input", 0) == 0);
+    ++checked;
+  }
+  CHECK(checked == 31);
+}
+
 TEST_CASE("CreateFileSystem describes the file system as EFS does") {
   Harness h;
   auto fs = h.ok("CreateFileSystem",
