@@ -8,13 +8,12 @@ import re
 import sqlite3
 import threading
 import time
-from pathlib import Path
+
+import subprocess
 
 import pytest
 
-from conftest import KNC, Server, make_client, new_fs, wait_state  # noqa: F401
-
-import subprocess
+from conftest import KNC, Server, make_client, new_fs, wait_state
 
 MARKER = b"EFS-LOCAL-PLAINTEXT-MARKER-7f3a9c"
 
@@ -234,5 +233,11 @@ stat -c 'size %s' data
         assert "READ-FAILED" in p.stdout and "READ-OK" not in p.stdout, p.stdout
         assert "size 2000000" in p.stdout and "SMALL-FAILED" in p.stdout
         assert re.search(r"was deleted: the data key can never be unwrapped", s.tail(300))
+
+        # Deleting the file system deletes its wrapped data key.
+        kf = s.data_dir / "data-keys" / f"{enc}.key"
+        assert kf.exists()
+        efs.delete_file_system(FileSystemId=enc)
+        wait_state(lambda: kf.exists(), False)
     finally:
         s.stop()

@@ -207,3 +207,25 @@ TEST_CASE("a restart unwraps the stored data key; an encrypted file system witho
   m2.adopt("fs-0000000000000000b", w.arn);
   CHECK_FALSE(m2.refused("fs-0000000000000000b"));
 }
+
+TEST_CASE("EFS's own KMS calls: the context binds the blob, a disabled key refuses") {
+  World w;
+  efs::kms::EncryptionContext mine = {{"aws:elasticfilesystem:filesystem:id", w.fs_id}};
+  efs::kms::EncryptionContext other = {{"aws:elasticfilesystem:filesystem:id", "fs-other"}};
+  auto made = w.kms->generate_data_key_for_efs(w.arn, 64, mine);
+  REQUIRE(made.ok());
+  CHECK(made->first.size() == 64);
+  auto back = w.kms->decrypt_for_efs(w.arn, made->second, mine);
+  REQUIRE(back.ok());
+  CHECK(*back == made->first);
+  auto wrong = w.kms->decrypt_for_efs(w.arn, made->second, other);
+  REQUIRE_FALSE(wrong.ok());
+  CHECK(wrong.error().message.rfind("InvalidCiphertextException", 0) == 0);
+  w.ok("DisableKey", {{"KeyId", w.key_id}});
+  auto refused = w.kms->decrypt_for_efs(w.arn, made->second, mine);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.rfind("DisabledException", 0) == 0);
+  CHECK_FALSE(w.kms->generate_data_key_for_efs(w.arn, 64, mine).ok());
+  // A failed call changes no state: no listener call for it.
+  CHECK(w.state_changes == 1);
+}
