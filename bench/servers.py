@@ -1,4 +1,5 @@
-"""Starts efs-local (with one file system) and nfs-ganesha (NFSv4.1, VFS FSAL,
+"""Starts efs-local (with two file systems: one unencrypted, one encrypted
+under a KMS key made for it) and nfs-ganesha (NFSv4.1, VFS FSAL,
 exporting a directory on the same disk) on free loopback ports, and stops
 them, by their PIDs, when the bench ends."""
 import contextlib
@@ -76,12 +77,23 @@ def started(work):
         else:
             raise SystemExit("bench: servers did not come up in 20 s")
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
-        fs = subprocess.run(["/usr/bin/aws", "--endpoint-url", f"http://127.0.0.1:{e_api}", "efs",
-                             "create-file-system", "--creation-token", "bench", "--query", "FileSystemId",
-                             "--output", "text"], env=env, check=True, capture_output=True, text=True).stdout.strip()
+        def aws(*args):
+            return subprocess.run(["/usr/bin/aws", "--endpoint-url", f"http://127.0.0.1:{e_api}"] + list(args)
+                                  + ["--output", "text"], env=env, check=True, capture_output=True,
+                                  text=True).stdout.strip()
+
+        fs = aws("efs", "create-file-system", "--creation-token", "bench", "--query", "FileSystemId")
+        # The encrypted one, as a user makes it: a key, an alias, the alias as KmsKeyId.
+        key = aws("kms", "create-key", "--description", "bench", "--query", "KeyMetadata.KeyId")
+        aws("kms", "create-alias", "--alias-name", "alias/bench", "--target-key-id", key)
+        enc = aws("efs", "create-file-system", "--creation-token", "bench-encrypted", "--encrypted",
+                  "--kms-key-id", "alias/bench", "--query", "FileSystemId")
         time.sleep(0.5)
+        # "efs-enc" is the same process as "efs": only the data figures run on it
+        # (drive.py), for the encrypted / unencrypted ratio.
         yield {"efs": Server("efs", efs, f"127.0.0.1:{e_nfs}", "/" + fs),
-               "ganesha": Server("ganesha", gan, f"127.0.0.1:{g_nfs}", "/export")}
+               "ganesha": Server("ganesha", gan, f"127.0.0.1:{g_nfs}", "/export"),
+               "efs-enc": Server("efs-enc", efs, f"127.0.0.1:{e_nfs}", "/" + enc)}
     finally:
         for p in procs:
             if p.poll() is None:

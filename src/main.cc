@@ -61,6 +61,10 @@ int main(int argc, char** argv) {
   serve->add_option("--nfs-workers", cfg.nfs_workers,
                     "Threads for NFS calls that may block on a commit or fsync (1-256)")
       ->envname("EFS_LOCAL_NFS_WORKERS")->capture_default_str();
+  serve->add_option("--kms-revocation-delay", cfg.kms_revocation_delay,
+                    "Seconds (emulator clock) an encrypted file system keeps working after its "
+                    "KMS key becomes unusable")
+      ->envname("EFS_LOCAL_KMS_REVOCATION_DELAY")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 

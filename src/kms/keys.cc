@@ -108,6 +108,7 @@ ApiResult<nlohmann::json> Service::set_state(const RequestContext& ctx, const js
     if (auto ok = check_not_pending(*k); !ok) return fail(ok.error());
     k->state = enable ? kEnabled : kDisabled;
     store::update_key(c, *k);
+    state_changed_ = true;
     spdlog::info("kms: key {} {}", k->key_id, enable ? "enabled" : "disabled");
     return json::object();
   });
@@ -137,6 +138,7 @@ ApiResult<nlohmann::json> Service::ScheduleKeyDeletion(const RequestContext& ctx
     k->pending_days = days;
     k->deletion_date = clock_.now_epoch_seconds() + days * kDay;
     store::update_key(c, *k);
+    state_changed_ = true;
     spdlog::info("kms: key {} scheduled for deletion on {}", k->key_id,
                  format_utc(Clock::time_point(std::chrono::duration_cast<Clock::duration>(
                      std::chrono::duration<double>(*k->deletion_date)))));
@@ -158,6 +160,7 @@ ApiResult<nlohmann::json> Service::CancelKeyDeletion(const RequestContext& ctx, 
     k->deletion_date.reset();
     k->pending_days = 0;
     store::update_key(c, *k);
+    state_changed_ = true;
     return json{{"KeyId", key_arn(*k)}};
   });
 }

@@ -88,8 +88,10 @@ ApiResult<nlohmann::json> Service::in_write(
     const uint64_t full_before = c.disk_full_errors();
     try {
       // Deletions the clock has made due happen before anything looks.
-      for (const auto& id : store::delete_due_keys(c, clock_.now_epoch_seconds()))
+      for (const auto& id : store::delete_due_keys(c, clock_.now_epoch_seconds())) {
         spdlog::info("kms: key {} deleted (its deletion date passed)", id);
+        state_changed_ = true;
+      }
       out = fn(c);
     } catch (const StoreFailure& e) {
       store_error = e.what();
@@ -99,6 +101,8 @@ ApiResult<nlohmann::json> Service::in_write(
     if (!out->ok()) return fail(Error{"operation failed"});  // roll back its changes
     return {};
   });
+  const bool changed = state_changed_.exchange(false);  // a rolled-back change is no change
+  if (st && changed && state_listener_) state_listener_();
   if (out && !out->ok()) return *out;
   if (!st) {
     std::string why = store_error.empty() ? st.error().message : store_error;

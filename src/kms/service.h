@@ -10,6 +10,8 @@
 // key is gone the moment its DeletionDate passes, whoever looks.
 #pragma once
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -85,6 +87,24 @@ class Service : public KeyDirectory {
   ApiResult<json> GenerateDataKeyWithoutPlaintext(const RequestContext& ctx, const json& in);
   ApiResult<json> GenerateRandom(const RequestContext& ctx, const json& in);
 
+  // EFS's own use of a key (efs_use.cc): the data plane's calls, as EFS's
+  // service principal on the owner's behalf, never over HTTP. The key is
+  // named by its ARN; errors carry the KMS error name ("DisabledException:
+  // ...").
+  // A fresh data key of `bytes` bytes under key_arn, bound to `context`:
+  // the plaintext and its ciphertext blob (the form that is stored).
+  Status<std::pair<Bytes, Bytes>> generate_data_key_for_efs(const std::string& key_arn,
+                                                            std::size_t bytes,
+                                                            const EncryptionContext& context);
+  // The plaintext of a blob generate_data_key_for_efs made under key_arn.
+  Status<Bytes> decrypt_for_efs(const std::string& key_arn, const Bytes& blob,
+                                const EncryptionContext& context);
+  // fn runs after every committed write that changed a key's state (enabled,
+  // disabled, deletion scheduled or cancelled, deleted by the clock), on the
+  // writing thread and outside the transaction: it must not block on KMS.
+  // Set once, before requests are served.
+  void on_key_state_change(std::function<void()> fn) { state_listener_ = std::move(fn); }
+
  private:
   Service(meta::Db& db, Clock& clock, Bytes master) : db_(db), clock_(clock), master_(master) {}
 
@@ -115,6 +135,10 @@ class Service : public KeyDirectory {
   meta::Db& db_;
   Clock& clock_;
   Bytes master_;
+  std::function<void()> state_listener_;
+  // Set by a transaction that changed a key's state; in_write calls
+  // state_listener_ once it has committed.
+  std::atomic<bool> state_changed_{false};
 };
 
 }  // namespace efs::kms

@@ -38,6 +38,11 @@ struct Config {
   // commit gathers the waiting ones into one transaction, so a few suffice;
   // 4 suits a laptop or a CI runner.
   int nfs_workers = 4;
+  // Seconds on the emulator clock between a file system's KMS key becoming
+  // unusable (disabled, pending deletion, deleted) and its data operations
+  // failing: EFS documents that such file systems "stop working after a
+  // period of time" without naming it (server/key_state.h).
+  double kms_revocation_delay = 0;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

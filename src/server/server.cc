@@ -21,6 +21,7 @@
 #include "common/disk.h"
 #include "common/ids.h"
 #include "ec2/network.h"
+#include "efs/record.h"
 #include "efs/service.h"
 #include "http/server.h"
 #include "kms/service.h"
@@ -29,6 +30,7 @@
 #include "nfs4/server.h"
 #include "rpc/dispatcher.h"
 #include "server/admin.h"
+#include "server/key_state.h"
 #include "vfs/vfs.h"
 
 #ifndef EFS_LOCAL_VERSION
@@ -189,15 +191,43 @@ int serve(const Config& config) {
 
   // The data plane's side of the EFS model's hooks.
   vfs::Vfs& v = **vfs;
+  // Data keys of encrypted file systems, and what their KMS key's state does
+  // to their data (key_state.h).
+  KeyStateMonitor key_states(v, **kms_service, Clock::global(), data_dir,
+                             config.kms_revocation_delay);
+  meta::Db& meta_db = **db;
   std::function<void()> mount_targets_changed;  // set once the NFS listeners exist
   DataPlane plane;
-  plane.file_system_created = [&v](const std::string& id) {
+  plane.file_system_created = [&v, &key_states, &meta_db](const std::string& id) {
     if (auto s = v.create_file_system(id); !s)
       spdlog::error("cannot create namespace of {}: {}", id, s.error().message);
+    // The hook runs before the snapshot that exports the file system is
+    // published, so its Encrypted and KmsKeyId come from its stored record:
+    // the data key is registered before any client can write.
+    bool encrypted = false;
+    std::string key_arn;
+    auto r = meta_db.read([&](meta::Conn& c) -> Status<> {
+      try {
+        if (auto rec = store::get(c, kind::kFileSystem, id)) {
+          encrypted = rec->doc.value("Encrypted", false);
+          key_arn = rec->doc.value("KmsKeyId", "");
+        }
+      } catch (const efs::StoreFailure& e) {
+        return fail(Error{e.what()});
+      }
+      return {};
+    });
+    if (!r) {
+      spdlog::error("cannot read the record of {}: {}", id, r.error().message);
+      v.set_data_access(id, "its record could not be read to find its KMS key");
+      return;
+    }
+    key_states.file_system_available(id, encrypted, key_arn);
   };
-  plane.file_system_deleted = [&v](const std::string& id) {
+  plane.file_system_deleted = [&v, &key_states](const std::string& id) {
     if (auto s = v.delete_file_system(id); !s)
       spdlog::error("cannot delete data of {}: {}", id, s.error().message);
+    key_states.file_system_deleted(id);
   };
   plane.metered_size = [&v](const std::string& id) {
     auto f = v.file_system(id);
@@ -219,6 +249,14 @@ int serve(const Config& config) {
     spdlog::error("cannot open EFS model: {}", service.error().message);
     return 1;
   }
+  // Encrypted file systems that exist already: their data keys are
+  // unwrapped now, before any client is served.
+  for (const auto& f : (*service)->snapshot()->file_systems())
+    if (f.encrypted && !f.kms_key_id.empty()) key_states.adopt(f.id, f.kms_key_id);
+  // A key state change re-checks the gates soon after, on an io thread (the
+  // listener runs inside KMS's request: it must not call back into KMS).
+  (*kms_service)->on_key_state_change(
+      [&io, &key_states] { asio::post(io, [&key_states] { key_states.evaluate(); }); });
 
   // Management API: EFS rest-json, EC2 query, emulator endpoints.
   const auto& model = api::efs_model();
@@ -295,8 +333,12 @@ int serve(const Config& config) {
   // Lifecycle transitions are settled and published when they are due on the
   // emulator clock (efs/transition_timer.h), and at once after a clock advance.
   (*service)->start_transition_timer();
-  admin.clock_advanced = [&] { (*service)->clock_advanced(); };
+  admin.clock_advanced = [&] {
+    (*service)->clock_advanced();
+    key_states.evaluate();  // a revocation delay or a deletion date may have passed
+  };
   every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
+  every(io, std::chrono::milliseconds(1000), [&] { key_states.evaluate(); }, stopped);
 
   // Shutdown: stop accepting and close connections, then let the io_context
   // run dry so that requests in flight finish and every coroutine ends before

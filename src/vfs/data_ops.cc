@@ -20,9 +20,49 @@ Errc data_type_check(const Inode& n) {
   return Errc::ok;
 }
 
+// A client retrying refused READs in a loop would otherwise log each one.
+constexpr auto kRefusalLogInterval = std::chrono::seconds(10);
+
 }  // namespace
 
+void FileSystemImpl::set_data_access(std::optional<std::string> refused_reason) {
+  std::lock_guard lk(refused_mu_);
+  if (refused_reason) {
+    if (!data_refused_ || refused_reason_ != *refused_reason)
+      spdlog::warn("vfs {}: data operations refused from now on: {}", id_, *refused_reason);
+    refused_reason_ = std::move(*refused_reason);
+    data_refused_ = true;
+  } else {
+    if (data_refused_) spdlog::info("vfs {}: data operations allowed again", id_);
+    data_refused_ = false;
+    refused_reason_.clear();
+    refusals_unlogged_ = 0;
+  }
+}
+
+Errc FileSystemImpl::check_data_access(const char* op, Ino ino) {
+  if (!data_refused_.load(std::memory_order_acquire)) return Errc::ok;
+  std::lock_guard lk(refused_mu_);
+  if (!data_refused_) return Errc::ok;
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_log_ >= kRefusalLogInterval) {
+    if (refusals_unlogged_)
+      spdlog::error("vfs {}: {} of inode {} refused with NFS4ERR_IO: {} ({} more refused since "
+                    "the last such line)",
+                    id_, op, ino, refused_reason_, refusals_unlogged_);
+    else
+      spdlog::error("vfs {}: {} of inode {} refused with NFS4ERR_IO: {}", id_, op, ino,
+                    refused_reason_);
+    last_refusal_log_ = now;
+    refusals_unlogged_ = 0;
+  } else {
+    ++refusals_unlogged_;
+  }
+  return Errc::io;
+}
+
 VResult<ReadResult> FileSystemImpl::read(Ino ino, uint64_t offset, uint32_t count) {
+  if (Errc e = check_data_access("READ", ino); e != Errc::ok) return fail(e);
   auto n = get_inode(ino);
   if (!n) return fail(n.error());
   if (Errc e = data_type_check(*n); e != Errc::ok) return fail(e);
@@ -45,6 +85,7 @@ VResult<ReadResult> FileSystemImpl::read(Ino ino, uint64_t offset, uint32_t coun
 VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<const uint8_t> data,
                                            Stability stable, uint32_t writer_uid) {
   if (deleted_) return fail(Errc::stale);
+  if (Errc e = check_data_access("WRITE", ino); e != Errc::ok) return fail(e);
   StripeLock lock(*this, {ino});
   auto n = get_inode(ino);
   if (!n) return fail(n.error());
@@ -114,6 +155,7 @@ VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<c
 
 VResult<bool> FileSystemImpl::commit(Ino ino) {
   if (deleted_) return fail(Errc::stale);
+  if (Errc e = check_data_access("COMMIT", ino); e != Errc::ok) return fail(e);
   StripeLock lock(*this, {ino});
   auto n = get_inode(ino);
   if (!n) return fail(n.error());
@@ -221,6 +263,10 @@ Errc FileSystemImpl::apply_setattr(Tx& tx, const Cred& cred, Inode& n, const Set
 
 VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& attrs) {
   if (deleted_) return fail(Errc::stale);
+  // A size change touches data; mode, owner and times are metadata, which
+  // EFS keeps readable and writable under its own key.
+  if (attrs.size)
+    if (Errc e = check_data_access("SETATTR (size)", ino); e != Errc::ok) return fail(e);
   StripeLock lock(*this, {ino});
   Inode out;
   // Truncation frees space, so it may use the space reserve on a full disk

@@ -17,9 +17,12 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -85,8 +88,14 @@ class FileSystemImpl final : public FileSystem,
   // The Vfs's cache of namespace rows (metadata_cache.h); set before the
   // file system is first used. Null: every read asks SQLite.
   void attach_cache(MetadataCache* cache) { cache_ = cache; }
+  // The data-access gate (Vfs::set_data_access): with a reason, READ, WRITE,
+  // COMMIT and truncating SETATTR give io and log it; nullopt opens it.
+  void set_data_access(std::optional<std::string> refused_reason);
 
  private:
+  // io (and a rate-limited log line naming op, inode and reason) while the
+  // gate is closed; ok otherwise. One atomic load when open.
+  Errc check_data_access(const char* op, Ino ino);
   class Hold;
   // The last hold of ino went: frees it if its last name is gone.
   void release(Ino ino);
@@ -185,6 +194,13 @@ class FileSystemImpl final : public FileSystem,
   InodeTable table_;
   uint32_t generation_;
   std::atomic<bool> deleted_{false};
+
+  // The data-access gate: closed while data_refused_ is set.
+  std::atomic<bool> data_refused_{false};
+  std::mutex refused_mu_;  // guards the three below
+  std::string refused_reason_;
+  std::chrono::steady_clock::time_point last_refusal_log_{};
+  uint64_t refusals_unlogged_ = 0;
 
   MetadataCache* cache_ = nullptr;
 

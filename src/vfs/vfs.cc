@@ -132,6 +132,31 @@ class VfsImpl final : public Vfs {
 
   std::size_t metadata_cache_size() const override { return cache_.size(); }
 
+  Status<> set_data_key(const std::string& fs_id,
+                        std::span<const uint8_t, kDataKeyBytes> key) override {
+    static_assert(kDataKeyBytes == chunk::ChunkStore::kDataKeyBytes);
+    if (auto r = chunks_->set_data_key(fs_id, key); !r)
+      return fail(Error{"vfs: data key of " + fs_id + ": " + r.error().message, r.error().err});
+    return {};
+  }
+
+  void forget_data_key(const std::string& fs_id) override { chunks_->forget_data_key(fs_id); }
+
+  void set_data_access(const std::string& fs_id,
+                       std::optional<std::string> refused_reason) override {
+    std::shared_ptr<FileSystemImpl> live;
+    {
+      std::lock_guard lk(mu_);
+      if (refused_reason)
+        refused_[fs_id] = *refused_reason;
+      else
+        refused_.erase(fs_id);
+      auto it = by_id_.find(fs_id);
+      if (it != by_id_.end()) live = it->second;
+    }
+    if (live) live->set_data_access(std::move(refused_reason));
+  }
+
  private:
   std::shared_ptr<FileSystemImpl> find(const std::string& fs_id) {
     {
@@ -160,6 +185,7 @@ class VfsImpl final : public Vfs {
     if (!s || !found) return nullptr;
     auto fs = std::make_shared<FileSystemImpl>(db_, commits_, *chunks_, fs_id, num, gen, clock_);
     fs->attach_cache(&cache_);
+    if (auto r = refused_.find(fs_id); r != refused_.end()) fs->set_data_access(r->second);
     by_id_.emplace(fs_id, fs);
     return fs;
   }
@@ -171,8 +197,11 @@ class VfsImpl final : public Vfs {
   std::unique_ptr<chunk::ChunkStore> chunks_;
   uint64_t verifier_;
   const HandleKey handle_key_;  // signs file handles (file_handle.h)
-  std::shared_mutex mu_;  // guards by_id_
+  std::shared_mutex mu_;  // guards by_id_ and refused_
   std::unordered_map<std::string, std::shared_ptr<FileSystemImpl>> by_id_;
+  // Closed data-access gates by file system (set_data_access), also of file
+  // systems not opened yet.
+  std::unordered_map<std::string, std::string> refused_;
 };
 
 }  // namespace

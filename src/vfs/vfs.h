@@ -291,6 +291,21 @@ class Vfs {
 
   // Entries the metadata cache holds now (VfsOptions; tests and metrics).
   virtual std::size_t metadata_cache_size() const = 0;
+
+  // Encryption at rest (server/key_state.h keeps these in step with KMS).
+  // The data key fs_id's chunk data is encrypted with (chunk::ChunkStore::
+  // set_data_key): held in memory only.
+  static constexpr std::size_t kDataKeyBytes = 64;
+  virtual Status<> set_data_key(const std::string& fs_id,
+                                std::span<const uint8_t, kDataKeyBytes> key) = 0;
+  virtual void forget_data_key(const std::string& fs_id) = 0;
+  // The data-access gate of fs_id: with a reason, its READ, WRITE, COMMIT
+  // and truncating SETATTR fail with io (NFS4ERR_IO) and a log line giving
+  // the reason, while names, attributes and listings stay readable, as on
+  // EFS when a file system's KMS key becomes unusable. nullopt opens it.
+  // Kept for a file system not opened yet, so it holds from its first use.
+  virtual void set_data_access(const std::string& fs_id,
+                               std::optional<std::string> refused_reason) = 0;
 };
 
 }  // namespace efs::vfs
