@@ -1,12 +1,13 @@
 // The block layer of the chunk store (format version 2, docs/chunk-format.md):
-// every 4 KiB block of a segment has two CRC32C slots in the segment's .crc
-// sidecar (8 bytes per block: the current checksum, then the one before it),
+// every 4 KiB block of a segment has three CRC32C slots in the segment's .crc
+// sidecar (12 bytes per block: the current checksum, the one before it, and
+// the one of its durable content),
 // checked on every read; an encrypted file system's blocks are XTS-AES-256
 // ciphertext, and the checksum covers the stored (encrypted) bytes.
 //
 // Write order, per batch of blocks: checksums first, data second. A crash in
-// between leaves the old data under {new, old} slots, which still matches
-// the second slot; so a torn write reads as the old block, never as EIO.
+// between leaves the old data under {new, old, durable} slots, which still
+// match; so a torn write reads as the old block, never as EIO.
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -41,20 +42,23 @@ uint32_t zero_block_crc() {
 
 struct Slots {
   uint32_t current;
-  uint32_t previous;
-  bool hole() const { return current == 0 && previous == 0; }
-  // A previous checksum of 0 means the block was a hole: zeros match it.
+  uint32_t previous;  // before the latest write
+  uint32_t durable;   // as of the inode's last sync before the latest write
+  bool hole() const { return current == 0 && previous == 0 && durable == 0; }
+  // An earlier checksum of 0 means the block was a hole: zeros match it.
   bool matches(uint32_t c) const {
-    return c == current || c == (previous ? previous : zero_block_crc());
+    const uint32_t z = zero_block_crc();
+    return c == current || c == (previous ? previous : z) || c == (durable ? durable : z);
   }
 };
-static_assert(sizeof(Slots) == 8);
+static_assert(sizeof(Slots) == 12);
 
 // Per-thread buffers, grown once and reused: no allocation per call.
 struct Buffers {
   std::vector<uint8_t> data;
   std::vector<Slots> slots;
   std::vector<uint8_t> head, tail;  // partial blocks (read-modify-write)
+  bool unsynced[kBatchBlocks];
 };
 Buffers& buffers() {
   thread_local Buffers b;
@@ -107,8 +111,12 @@ Status<bool> load_block(Disk& disk, int data_fd, uint32_t seg, uint64_t ino,
   return true;
 }
 
-// The slots after writing a block with checksum c over `old`.
-Slots shifted(const Slots& old, uint32_t c) { return Slots{c, old.current}; }
+// The slots after writing a block with checksum c over `old`. `unsynced`:
+// the block was written since the last sync, so its durable content is
+// still the one `old.durable` names; else it is the one `old.current` names.
+Slots shifted(const Slots& old, uint32_t c, bool unsynced) {
+  return Slots{c, old.current, unsynced ? old.durable : old.current};
+}
 
 // After a write of blocks [first, first + n) failed part-way (a short
 // write, then ENOSPC or EIO), some block may hold part of the new bytes, or
@@ -215,6 +223,7 @@ CResult<> ChunkStore::write_piece(const std::string& fs, uint64_t ino, uint32_t 
     Slots* slots = tl.slots.data();
     if (auto s = read_slots(disk_, h.crc_fd, slots, b, nb); !s) return fail(disk_error(s.error()));
     if (key && tl.data.size() < nb * kBlock) tl.data.resize(kBatchBlocks * kBlock);
+    unsynced_blocks(fs, ino, file_block(seg, b), nb, tl.unsynced);
     // Plain blocks partly written whose stored bytes outside the write
     // must be replaced too (a hole over stale bytes): written whole.
     uint8_t* whole[2] = {nullptr, nullptr};
@@ -251,11 +260,12 @@ CResult<> ChunkStore::write_piece(const std::string& fs, uint64_t ino, uint32_t 
       } else {
         c = block_crc(plain);
       }
-      slots[i] = shifted(slots[i], c);
+      slots[i] = shifted(slots[i], c, tl.unsynced[i]);
     }
     Status<> s = write_fully(disk_, h.crc_fd,
                              {reinterpret_cast<const uint8_t*>(slots), nb * sizeof(Slots)},
                              b * sizeof(Slots));
+    note_unsynced(fs, ino, file_block(seg, b), file_block(seg, b + nb));
     if (!s) {
       repair_after_failed_write(disk_, h.fd, h.crc_fd, b, nb);
       return fail(disk_error(s.error()));
@@ -299,8 +309,12 @@ CResult<> ChunkStore::truncate_piece(const std::string& fs, uint64_t ino, uint32
       const std::size_t keep = in_seg % kBlock;
       std::memset(buf + keep, 0, kBlock - keep);
       if (key) xts_encrypt(*key, xts_tweak(ino, file_block(seg, blk)), buf, buf, kBlock);
-      Slots now = shifted(old, block_crc(buf));
-      if (auto s = write_fully(disk_, h.crc_fd, {reinterpret_cast<const uint8_t*>(&now), 8},
+      bool unsynced = false;
+      unsynced_blocks(fs, ino, file_block(seg, blk), 1, &unsynced);
+      Slots now = shifted(old, block_crc(buf), unsynced);
+      note_unsynced(fs, ino, file_block(seg, blk), file_block(seg, blk) + 1);
+      if (auto s = write_fully(disk_, h.crc_fd,
+                               {reinterpret_cast<const uint8_t*>(&now), sizeof(Slots)},
                                blk * sizeof(Slots));
           !s) {
         return fail(disk_error(s.error()));

@@ -251,6 +251,7 @@ void ChunkStore::forget_file_system(const std::string& fs) {
     std::erase_if(sh.dirty, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.new_entries, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.sync_failed, [&](const auto& kv) { return kv.first.fs == fs; });
+    std::erase_if(sh.unsynced, [&](const auto& kv) { return kv.first.fs == fs; });
   }
 }
 
@@ -343,8 +344,43 @@ CResult<> ChunkStore::truncate(const std::string& fs, uint64_t ino, uint64_t siz
   return {};
 }
 
+void ChunkStore::note_unsynced(const std::string& fs, uint64_t ino, uint64_t first,
+                               uint64_t end) {
+  Shard& sh = shard_of(fs, ino);
+  std::lock_guard lk(sh.mu);
+  auto& m = sh.unsynced[InoKey{fs, ino}];
+  // Merge with every interval that overlaps or touches [first, end).
+  auto it = m.upper_bound(first);
+  if (it != m.begin() && std::prev(it)->second >= first) --it;
+  while (it != m.end() && it->first <= end) {
+    first = std::min(first, it->first);
+    end = std::max(end, it->second);
+    it = m.erase(it);
+  }
+  m.emplace(first, end);
+}
+
+void ChunkStore::unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t first, uint64_t n,
+                                 bool* out) {
+  std::fill(out, out + n, false);
+  Shard& sh = shard_of(fs, ino);
+  std::lock_guard lk(sh.mu);
+  auto f = sh.unsynced.find(InoKey{fs, ino});
+  if (f == sh.unsynced.end()) return;
+  const auto& m = f->second;
+  auto it = m.upper_bound(first);
+  if (it != m.begin()) --it;
+  for (; it != m.end() && it->first < first + n; ++it) {
+    for (uint64_t b = std::max(first, it->first); b < std::min(first + n, it->second); ++b)
+      out[b - first] = true;
+  }
+}
+
 CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
   const InoKey key{fs, ino};
+  // Writes of the inode wait: the blocks this sync makes durable are then
+  // exactly those noted unsynced (the vfs serializes them per inode anyway).
+  std::lock_guard inode(inode_lock(fs, ino));
   Shard& sh = shard_of(fs, ino);
   uint64_t mask = 0;
   {
@@ -385,7 +421,10 @@ CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
       return fail(disk_error(s.error()));
     }
   }
-  return sync_dirs(fs, ino);
+  if (auto r = sync_dirs(fs, ino); !r) return r;
+  std::lock_guard lk(sh.mu);
+  sh.unsynced.erase(key);
+  return {};
 }
 
 CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
@@ -420,6 +459,7 @@ CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size)
     sh.dirty.erase(InoKey{fs, ino});
     sh.new_entries.erase(InoKey{fs, ino});
     sh.sync_failed.erase(InoKey{fs, ino});
+    sh.unsynced.erase(InoKey{fs, ino});
   }
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {
     forget(fs, ino, seg);

@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <array>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -125,6 +126,11 @@ class ChunkStore {
                         uint64_t in_seg, std::span<const uint8_t> data, const DataKey* key);
   CResult<> truncate_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd& h,
                            uint64_t in_seg, const DataKey* key);
+  // File blocks [first, end) of (fs, ino) were written since its last
+  // successful sync; `out[i]` says whether block first + i was (n <= 256).
+  void note_unsynced(const std::string& fs, uint64_t ino, uint64_t first, uint64_t end);
+  void unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t first, uint64_t n,
+                       bool* out);
   std::mutex& inode_lock(const std::string& fs, uint64_t ino) {
     return inode_locks_[InoKeyHash()(InoKey{fs, ino}) % inode_locks_.size()];
   }
@@ -185,6 +191,10 @@ class ChunkStore {
     std::unordered_map<InoKey, uint64_t, InoKeyHash> dirty;
     // Directories that got an entry for the inode since its last sync.
     std::unordered_map<InoKey, std::vector<std::string>, InoKeyHash> new_entries;
+    // File blocks written since the inode's last successful sync, as
+    // intervals start -> end: a block written again before a sync keeps
+    // its durable checksum (docs/chunk-format.md, the "durable" slot).
+    std::unordered_map<InoKey, std::map<uint64_t, uint64_t>, InoKeyHash> unsynced;
     // Inodes whose fdatasync failed: their unsynced writes may be lost.
     std::unordered_map<InoKey, int, InoKeyHash> sync_failed;
     std::list<Key> lru;  // front = most recently used

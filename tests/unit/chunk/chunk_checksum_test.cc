@@ -58,8 +58,8 @@ TEST_CASE("chunk checksums: a flipped byte of the checksum file fails that block
   const std::string data = three_blocks();
   REQUIRE((*s)->write(kFs, 7, 0, as_bytes(data)).ok());
   s->reset();
-  // Block 2's current checksum (8 bytes of slots per block).
-  flip_byte(segment_path(d.path, kFs, 7) + ".crc", 2 * 8 + 1);
+  // Block 2's current checksum (12 bytes of slots per block).
+  flip_byte(segment_path(d.path, kFs, 7) + ".crc", 2 * 12 + 1);
   s = ChunkStore::open(d.path);
   REQUIRE(s.ok());
   CHECK(read_at(**s, kFs, 7, 2 * kBlockBytes, 10).err == EIO);
@@ -97,7 +97,7 @@ TEST_CASE("chunk checksums: holes, partial blocks and a shrink then grow read ri
   // Plaintext files keep their exact length on the host (sparse, like v1).
   REQUIRE((*s)->truncate(kFs, 9, 10, 7 * kBlockBytes + 3).ok());
   CHECK(std::filesystem::file_size(segment_path(d.path, kFs, 9)) == 10);
-  CHECK(std::filesystem::file_size(segment_path(d.path, kFs, 9) + ".crc") == 8);
+  CHECK(std::filesystem::file_size(segment_path(d.path, kFs, 9) + ".crc") == 12);
 }
 
 TEST_CASE("chunk checksums: concurrent partial writes to one block lose neither") {

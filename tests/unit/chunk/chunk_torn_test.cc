@@ -123,6 +123,43 @@ TEST_CASE("chunk torn: a power loss between the checksum sync and the data sync 
   }
 }
 
+TEST_CASE("chunk torn: a block written twice before a sync cut by a power loss reads old data") {
+  // Slots {second, first, durable}: the durable content still matches.
+  for (bool enc : {false, true}) {
+    CAPTURE(enc);
+    Dir d;
+    FaultDisk disk;
+    {
+      auto s = with_old(disk, d, enc);
+      REQUIRE(s->write(kFs, 7, 0, as_bytes(kNew)).ok());
+      REQUIRE(s->write(kFs, 7, 5, as_bytes("oo")).ok());
+      disk.fail_nth(Op::fdatasync, 2, EIO);
+      REQUIRE(!s->sync(kFs, 7).ok());
+    }
+    REQUIRE(disk.lose_unsynced().ok());
+    auto s = ChunkStore::open(disk, d.path);
+    REQUIRE(s.ok());
+    if (enc) REQUIRE((*s)->set_data_key(kFs, key_of(4)).ok());
+    CHECK(read_at(**s, kFs, 7, 0, kOld.size()).data == kOld);
+  }
+  // After a sync in between, the first write is the durable one.
+  Dir d;
+  FaultDisk disk;
+  {
+    auto s = with_old(disk, d, false);
+    REQUIRE(s->write(kFs, 7, 0, as_bytes(kNew)).ok());
+    REQUIRE(s->sync(kFs, 7).ok());
+    REQUIRE(s->write(kFs, 7, 0, as_bytes("xx")).ok());
+    REQUIRE(s->write(kFs, 7, 2, as_bytes("yy")).ok());
+    disk.fail_nth(Op::fdatasync, 2, EIO);
+    REQUIRE(!s->sync(kFs, 7).ok());
+  }
+  REQUIRE(disk.lose_unsynced().ok());
+  auto s = ChunkStore::open(disk, d.path);
+  REQUIRE(s.ok());
+  CHECK(read_at(**s, kFs, 7, 0, kNew.size()).data == kNew);
+}
+
 TEST_CASE("chunk torn: a crash at every call of a write and its sync leaves old or new blocks") {
   for (bool enc : {false, true}) {
     for (uint64_t at = 1; at < 12; ++at) {
