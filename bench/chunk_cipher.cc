@@ -9,18 +9,16 @@
 #include <crypto++/crc.h>
 #include <crypto++/gcm.h>
 #include <crypto++/xts.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
-#include <vector>
-
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
+#include <functional>
 #include <random>
+#include <vector>
 
 #include "chunk/block_cipher.h"
 #include "chunk/chunk_store.h"
@@ -52,8 +50,7 @@ double run(const char* name, std::size_t bytes, double seconds,
 // encrypted file system, against bare pwrite/pread of a host file (what
 // format version 1 did: no checksum, no cipher).
 void store_paths(double secs) {
-  const std::string dir =
-      (std::filesystem::temp_directory_path() / "chunk-cipher-bench").string();
+  const std::string dir = (std::filesystem::temp_directory_path() / "chunk-cipher-bench").string();
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   constexpr std::size_t kFile = 64 << 20, kBig = 1 << 20;
@@ -69,7 +66,8 @@ void store_paths(double secs) {
     });
     std::mt19937_64 rng(1);
     run("raw pread 4 KiB random", kBlock, secs, [&](std::size_t) {
-      if (::pread(fd, buf.data(), kBlock, static_cast<off_t>((rng() % (kFile / kBlock)) * kBlock)) < 0)
+      if (::pread(fd, buf.data(), kBlock, static_cast<off_t>((rng() % (kFile / kBlock)) * kBlock)) <
+          0)
         std::abort();
     });
     ::close(fd);

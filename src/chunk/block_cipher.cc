@@ -69,8 +69,8 @@ void xor_into(uint8_t* out, const uint8_t* t, std::size_t n) {
 template <class Aes>
 void xts(ThreadCipher& c, const Aes& aes, const std::array<uint8_t, 16>& tweak, const uint8_t* in,
          uint8_t* out, std::size_t n) {
-  constexpr auto kFlags = CryptoPP::BlockTransformation::BT_XorInput |
-                          CryptoPP::BlockTransformation::BT_AllowParallel;
+  constexpr auto kFlags =
+      CryptoPP::BlockTransformation::BT_XorInput | CryptoPP::BlockTransformation::BT_AllowParallel;
   std::array<uint8_t, 16> next = tweak;
   bool first = true;
   while (n) {
@@ -101,7 +101,9 @@ void xts(ThreadCipher& c, const Aes& aes, const std::array<uint8_t, 16>& tweak, 
 
 }  // namespace
 
-uint64_t next_key_generation() { return ++g_generation; }
+uint64_t next_key_generation() {
+  return ++g_generation;
+}
 
 std::array<uint8_t, 16> xts_tweak(uint64_t ino, uint64_t block) {
   std::array<uint8_t, 16> t{};

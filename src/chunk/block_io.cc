@@ -99,8 +99,8 @@ ChunkError corrupt(const std::string& fs, uint64_t ino, uint32_t seg, uint64_t b
 // Reads block blk's stored bytes into buf (kBlock), checks them against
 // slots and decrypts them: buf then holds the plaintext (zeros for a hole).
 // False when the checksum does not match.
-Status<bool> load_block(Disk& disk, int data_fd, uint32_t seg, uint64_t ino,
-                        uint64_t blk, const Slots& slots, const DataKey* key, uint8_t* buf) {
+Status<bool> load_block(Disk& disk, int data_fd, uint32_t seg, uint64_t ino, uint64_t blk,
+                        const Slots& slots, const DataKey* key, uint8_t* buf) {
   if (slots.hole()) {
     std::memset(buf, 0, kBlock);
     return true;
@@ -184,8 +184,16 @@ CResult<> ChunkStore::read_piece(const std::string& fs, uint64_t ino, uint32_t s
     for (uint64_t i = 0; i < nb; ++i) {
       uint8_t* blk = dst + i * kBlock;
       const Slots& sl = tl.slots[i];
+      // The part of this block the caller asked for, and where it goes.
+      const uint64_t bs = (b + i) * kBlock;
+      const uint64_t clo = std::max(lo, bs), chi = std::min(hi, bs + kBlock);
+      uint8_t* to = out.data() + (clo - in_seg);
       if (sl.hole()) {
-        std::memset(blk, 0, kBlock);
+        if (key) {
+          std::memset(to, 0, chi - clo);
+        } else {
+          std::memset(blk, 0, kBlock);
+        }
         continue;
       }
       if (!sl.matches(block_crc(blk))) {
@@ -196,9 +204,18 @@ CResult<> ChunkStore::read_piece(const std::string& fs, uint64_t ino, uint32_t s
         }
         return fail(corrupt(fs, ino, seg, b + i));
       }
-      if (key) xts_decrypt(*key, xts_tweak(ino, file_block(seg, b + i)), blk, blk, kBlock);
+      if (key) {
+        // Whole blocks decrypt straight into the caller's buffer.
+        const auto tweak = xts_tweak(ino, file_block(seg, b + i));
+        if (chi - clo == kBlock) {
+          xts_decrypt(*key, tweak, blk, to, kBlock);
+        } else {
+          xts_decrypt(*key, tweak, blk, blk, kBlock);
+          std::memcpy(to, blk + (clo - bs), chi - clo);
+        }
+      }
     }
-    if (!direct) std::memcpy(out.data() + (lo - in_seg), dst + (lo - b * kBlock), hi - lo);
+    if (!direct && !key) std::memcpy(out.data() + (lo - in_seg), dst + (lo - b * kBlock), hi - lo);
   }
   return {};
 }
@@ -262,9 +279,9 @@ CResult<> ChunkStore::write_piece(const std::string& fs, uint64_t ino, uint32_t 
       }
       slots[i] = shifted(slots[i], c, tl.unsynced[i]);
     }
-    Status<> s = write_fully(disk_, h.crc_fd,
-                             {reinterpret_cast<const uint8_t*>(slots), nb * sizeof(Slots)},
-                             b * sizeof(Slots));
+    Status<> s =
+        write_fully(disk_, h.crc_fd, {reinterpret_cast<const uint8_t*>(slots), nb * sizeof(Slots)},
+                    b * sizeof(Slots));
     note_unsynced(fs, ino, file_block(seg, b), file_block(seg, b + nb));
     if (!s) {
       repair_after_failed_write(disk_, h.fd, h.crc_fd, b, nb);
@@ -313,9 +330,9 @@ CResult<> ChunkStore::truncate_piece(const std::string& fs, uint64_t ino, uint32
       unsynced_blocks(fs, ino, file_block(seg, blk), 1, &unsynced);
       Slots now = shifted(old, block_crc(buf), unsynced);
       note_unsynced(fs, ino, file_block(seg, blk), file_block(seg, blk) + 1);
-      if (auto s = write_fully(disk_, h.crc_fd,
-                               {reinterpret_cast<const uint8_t*>(&now), sizeof(Slots)},
-                               blk * sizeof(Slots));
+      if (auto s =
+              write_fully(disk_, h.crc_fd, {reinterpret_cast<const uint8_t*>(&now), sizeof(Slots)},
+                          blk * sizeof(Slots));
           !s) {
         return fail(disk_error(s.error()));
       }

@@ -1,18 +1,17 @@
 #include "chunk/chunk_store.h"
 
-#include "chunk/block_cipher.h"
-#include "chunk/store_internal.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 
+#include "chunk/block_cipher.h"
+#include "chunk/store_internal.h"
+
 namespace efs::chunk {
 
 namespace {
-
 
 std::string parent_of(const std::string& path) {
   return path.substr(0, path.find_last_of('/'));
@@ -26,7 +25,6 @@ constexpr const char* kV1FilesLine = "v1-files: segments without a .crc sidecar 
 // A file system's encryption marker, and its first line.
 constexpr const char* kMarkerName = "ENCRYPTION";
 constexpr const char* kMarkerLine = "efs-local chunk encryption v1 xts-aes-256 block 4096";
-
 
 // Reads a small file whole (at most 4 KiB).
 Status<std::string> read_small(Disk& disk, const std::string& path) {
@@ -79,7 +77,6 @@ const char* storage_class_name(StorageClass c) {
   return "standard";
 }
 
-
 ChunkStore::ChunkStore(Disk& disk, std::string dir, std::size_t max_open)
     : disk_(disk),
       dir_(std::move(dir)),
@@ -106,8 +103,8 @@ Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(Disk& disk, const st
   if (disk.exists(fmt)) {
     auto text = read_small(disk, fmt);
     if (!text) {
-      return fail(Error{"chunk store: read " + fmt + ": " + text.error().message,
-                        text.error().code});
+      return fail(
+          Error{"chunk store: read " + fmt + ": " + text.error().message, text.error().code});
     }
     std::string line = text->substr(0, text->find('\n'));
     if (line == v1) {
@@ -118,8 +115,8 @@ Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(Disk& disk, const st
       spdlog::info("chunk store: {} is version 1; opening it as version 2 with unchecked v1 files",
                    root);
       if (auto s = replace_small(disk, fmt, want + "\n" + kV1FilesLine + "\n"); !s) {
-        return fail(Error{"chunk store: convert " + fmt + ": " + s.error().message,
-                          s.error().code});
+        return fail(
+            Error{"chunk store: convert " + fmt + ": " + s.error().message, s.error().code});
       }
       v1_files = true;
     } else if (line != want) {
@@ -274,8 +271,8 @@ CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
         static_cast<std::size_t>(std::min<uint64_t>(out.size() - pos, kSegmentBytes - in_seg));
     auto h = fd(fs, ino, seg, false);
     if (!h) return fail(h.error());
-    if (auto r = read_piece(fs, ino, seg, h->get(), in_seg, out.subspan(pos, piece), key->get(),
-                            false);
+    if (auto r =
+            read_piece(fs, ino, seg, h->get(), in_seg, out.subspan(pos, piece), key->get(), false);
         !r) {
       return r;
     }
@@ -344,8 +341,7 @@ CResult<> ChunkStore::truncate(const std::string& fs, uint64_t ino, uint64_t siz
   return {};
 }
 
-void ChunkStore::note_unsynced(const std::string& fs, uint64_t ino, uint64_t first,
-                               uint64_t end) {
+void ChunkStore::note_unsynced(const std::string& fs, uint64_t ino, uint64_t first, uint64_t end) {
   Shard& sh = shard_of(fs, ino);
   std::lock_guard lk(sh.mu);
   auto& m = sh.unsynced[InoKey{fs, ino}];
@@ -491,7 +487,8 @@ CResult<std::shared_ptr<const DataKey>> ChunkStore::key_for(const std::string& f
     auto it = crypt_.find(fs);
     if (it != crypt_.end()) {
       if (!it->second.encrypted || it->second.key) return it->second.key;
-      return fail(ChunkError{EACCES, "file system " + fs + " is encrypted and its key is not loaded"});
+      return fail(
+          ChunkError{EACCES, "file system " + fs + " is encrypted and its key is not loaded"});
     }
   }
   // First use since open: the marker says whether the file system is
@@ -514,9 +511,10 @@ CResult<> ChunkStore::set_data_key(const std::string& fs,
     auto text = read_small(disk_, marker);
     if (!text) return fail(disk_error(text.error()));
     if (text->find("kcv " + kcv + "\n") == std::string::npos) {
-      spdlog::error("chunk store: file system {}: the data key offered is not the one its data is "
-                    "encrypted with",
-                    fs);
+      spdlog::error(
+          "chunk store: file system {}: the data key offered is not the one its data is "
+          "encrypted with",
+          fs);
       return fail(ChunkError{EINVAL, "file system " + fs + " is encrypted under another key"});
     }
   } else {

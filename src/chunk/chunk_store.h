@@ -19,8 +19,8 @@
 // by one call stays open even if another call evicts it.
 #pragma once
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <list>
 #include <map>
 #include <memory>
@@ -122,15 +122,14 @@ class ChunkStore {
   // One segment's part of a read / write / truncate (chunk/block_io.cc).
   CResult<> read_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd* h, uint64_t in_seg,
                        std::span<uint8_t> out, const DataKey* key, bool locked);
-  CResult<> write_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd& h,
-                        uint64_t in_seg, std::span<const uint8_t> data, const DataKey* key);
+  CResult<> write_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd& h, uint64_t in_seg,
+                        std::span<const uint8_t> data, const DataKey* key);
   CResult<> truncate_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd& h,
                            uint64_t in_seg, const DataKey* key);
   // File blocks [first, end) of (fs, ino) were written since its last
   // successful sync; `out[i]` says whether block first + i was (n <= 256).
   void note_unsynced(const std::string& fs, uint64_t ino, uint64_t first, uint64_t end);
-  void unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t first, uint64_t n,
-                       bool* out);
+  void unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t first, uint64_t n, bool* out);
   std::mutex& inode_lock(const std::string& fs, uint64_t ino) {
     return inode_locks_[InoKeyHash()(InoKey{fs, ino}) % inode_locks_.size()];
   }

@@ -85,6 +85,8 @@ uint32_t crc32c(uint32_t crc, const uint8_t* data, std::size_t n) {
   return crc32c_portable(crc, data, n);
 }
 
-bool crc32c_hardware() { return kHardware; }
+bool crc32c_hardware() {
+  return kHardware;
+}
 
 }  // namespace efs::chunk

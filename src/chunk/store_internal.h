@@ -18,7 +18,9 @@ struct ChunkStore::Fd {
   }
 };
 
-inline ChunkError disk_error(const Error& e) { return ChunkError{e.code, e.message}; }
+inline ChunkError disk_error(const Error& e) {
+  return ChunkError{e.code, e.message};
+}
 
 // Writes all of data at offset, looping over short writes.
 inline Status<> write_fully(Disk& disk, int fd, std::span<const uint8_t> data, uint64_t offset) {

@@ -110,8 +110,8 @@ TEST_CASE("chunk checksums: concurrent partial writes to one block lose neither"
   auto writer = [&](char c, uint64_t base) {
     for (int round = 0; round < 200; ++round) {
       std::string b(16, c);
-      REQUIRE(store.write(kFs, 3, base + 16 * static_cast<uint64_t>(round % 100), as_bytes(b))
-                  .ok());
+      REQUIRE(
+          store.write(kFs, 3, base + 16 * static_cast<uint64_t>(round % 100), as_bytes(b)).ok());
     }
   };
   std::thread t1(writer, 'A', 0);

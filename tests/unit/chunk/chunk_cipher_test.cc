@@ -1,13 +1,12 @@
 // Known-answer tests of the chunk store's checksum and cipher primitives.
+#include <crypto++/aes.h>
+#include <crypto++/xts.h>
 #include <doctest/doctest.h>
 
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
-
-#include <crypto++/aes.h>
-#include <crypto++/xts.h>
 
 #include "chunk/block_cipher.h"
 #include "chunk/crc32c.h"
@@ -47,24 +46,24 @@ TEST_CASE("crc32c: the hardware and table paths agree on every length and alignm
 
 TEST_CASE("xts-aes-256: IEEE 1619 vector 10 through the store's tweak (inode 0, block 0xff)") {
   DataKey key;
-  auto k = hex(
-      "2718281828459045235360287471352662497757247093699959574966967627"
-      "3141592653589793238462643383279502884197169399375105820974944592");
+  auto k =
+      hex("2718281828459045235360287471352662497757247093699959574966967627"
+          "3141592653589793238462643383279502884197169399375105820974944592");
   std::memcpy(key.bytes.data(), k.data(), 64);
   key.generation = next_key_generation();
   std::vector<uint8_t> pt(256);
   for (std::size_t i = 0; i < pt.size(); ++i) pt[i] = static_cast<uint8_t>(i);
   // The first 256 bytes of the vector's 512-byte ciphertext (XTS without
   // ciphertext stealing is per 16-byte block, so a prefix is a vector).
-  auto want = hex(
-      "1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"
-      "5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd"
-      "5776926c49a3095eb108fd1098baec70aaa66999a72a82f27d848b21d4a741b0"
-      "c5cd4d5fff9dac89aeba122961d03a757123e9870f8acf1000020887891429ca"
-      "2a3e7a7d7df7b10355165c8b9a6d0a7de8b062c4500dc4cd120c0f7418dae3d0"
-      "b5781c34803fa75421c790dfe1de1834f280d7667b327f6c8cd7557e12ac3a0f"
-      "93ec05c52e0493ef31a12d3d9260f79a289d6a379bc70c50841473d1a8cc81ec"
-      "583e9645e07b8d9670655ba5bbcfecc6dc3966380ad8fecb17b6ba02469a020a");
+  auto want =
+      hex("1c3b3a102f770386e4836c99e370cf9bea00803f5e482357a4ae12d414a3e63b"
+          "5d31e276f8fe4a8d66b317f9ac683f44680a86ac35adfc3345befecb4bb188fd"
+          "5776926c49a3095eb108fd1098baec70aaa66999a72a82f27d848b21d4a741b0"
+          "c5cd4d5fff9dac89aeba122961d03a757123e9870f8acf1000020887891429ca"
+          "2a3e7a7d7df7b10355165c8b9a6d0a7de8b062c4500dc4cd120c0f7418dae3d0"
+          "b5781c34803fa75421c790dfe1de1834f280d7667b327f6c8cd7557e12ac3a0f"
+          "93ec05c52e0493ef31a12d3d9260f79a289d6a379bc70c50841473d1a8cc81ec"
+          "583e9645e07b8d9670655ba5bbcfecc6dc3966380ad8fecb17b6ba02469a020a");
   auto tweak = xts_tweak(0, 0xff);
   CHECK(tweak == std::array<uint8_t, 16>{0xff});
   std::vector<uint8_t> ct(256);
