@@ -6,33 +6,51 @@
 #include <cerrno>
 #include <cstring>
 
+#include "chunk/block_cipher.h"
+#include "chunk/store_internal.h"
+
 namespace efs::chunk {
 
 namespace {
-
-ChunkError disk_error(const Error& e) {
-  return ChunkError{e.code, e.message};
-}
 
 std::string parent_of(const std::string& path) {
   return path.substr(0, path.find_last_of('/'));
 }
 
 // The first line of <dir>/chunks/FORMAT names the layout version, so a later
-// efs-local can recognise (and convert) an older data dir.
+// efs-local can recognise (and convert) an older data dir. A second line
+// marks a data dir converted from version 1 (docs/chunk-format.md).
 constexpr const char* kFormatLine = "efs-local chunk store v";
+constexpr const char* kV1FilesLine = "v1-files: segments without a .crc sidecar are unchecked";
+// A file system's encryption marker, and its first line.
+constexpr const char* kMarkerName = "ENCRYPTION";
+constexpr const char* kMarkerLine = "efs-local chunk encryption v1 xts-aes-256 block 4096";
 
-// Writes all of data at offset, looping over short writes.
-Status<> write_fully(Disk& disk, int fd, std::span<const uint8_t> data, uint64_t offset) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    auto n = disk.pwrite(fd, data.subspan(done), offset + done);
-    if (!n) return fail(n.error());
-    // A write that stores nothing and names no error would loop forever.
-    if (*n == 0) return fail(Error{"pwrite stored no bytes", EIO});
-    done += *n;
-  }
-  return {};
+// Reads a small file whole (at most 4 KiB).
+Status<std::string> read_small(Disk& disk, const std::string& path) {
+  auto f = disk.open(path, false);
+  if (!f) return fail(f.error());
+  std::string text(4096, '\0');
+  auto n = disk.pread(*f, {reinterpret_cast<uint8_t*>(text.data()), text.size()}, 0);
+  disk.close(*f);
+  if (!n) return fail(n.error());
+  text.resize(*n);
+  return text;
+}
+
+// Writes a small file whole under another name, syncs it, renames it into
+// place and syncs the directory: a crash leaves the old file or the new one.
+Status<> replace_small(Disk& disk, const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  auto f = disk.open(tmp, true);
+  if (!f) return fail(f.error());
+  Status<> s = disk.ftruncate(*f, 0);
+  if (s) s = write_fully(disk, *f, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0);
+  if (s) s = disk.fdatasync(*f);
+  disk.close(*f);
+  if (s) s = disk.rename(tmp, path);
+  if (s) s = disk.sync_dir(path.substr(0, path.find_last_of('/')));
+  return s;
 }
 
 // Makes dir and its parents, then syncs the parent of each one made, so the
@@ -59,15 +77,6 @@ const char* storage_class_name(StorageClass c) {
   return "standard";
 }
 
-struct ChunkStore::Fd {
-  Disk& disk;
-  int fd = -1;
-  Fd(Disk& d, int f) : disk(d), fd(f) {}
-  ~Fd() {
-    if (fd >= 0) disk.close(fd);
-  }
-};
-
 ChunkStore::ChunkStore(Disk& disk, std::string dir, std::size_t max_open)
     : disk_(disk),
       dir_(std::move(dir)),
@@ -89,37 +98,41 @@ Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(Disk& disk, const st
   }
   const std::string fmt = root + "/FORMAT";
   const std::string want = std::string(kFormatLine) + std::to_string(kChunkFormatVersion);
+  const std::string v1 = std::string(kFormatLine) + "1";
+  bool v1_files = false;
   if (disk.exists(fmt)) {
-    auto f = disk.open(fmt, false);
-    if (!f) return fail(Error{"chunk store: " + f.error().message, f.error().code});
-    std::string line(256, '\0');
-    auto n = disk.pread(*f, {reinterpret_cast<uint8_t*>(line.data()), line.size()}, 0);
-    disk.close(*f);
-    if (!n) return fail(Error{"chunk store: read " + fmt + ": " + n.error().message});
-    line.resize(*n);
-    line = line.substr(0, line.find('\n'));
-    if (line != want) {
+    auto text = read_small(disk, fmt);
+    if (!text) {
+      return fail(
+          Error{"chunk store: read " + fmt + ": " + text.error().message, text.error().code});
+    }
+    std::string line = text->substr(0, text->find('\n'));
+    if (line == v1) {
+      // Version 1 files stay as they are (no conversion pass over possibly
+      // terabytes at start): a segment without a sidecar is read and
+      // written unchecked, new files get checksums. FORMAT is replaced
+      // atomically, so a crash leaves v1 (converted again) or v2 + marker.
+      spdlog::info("chunk store: {} is version 1; opening it as version 2 with unchecked v1 files",
+                   root);
+      if (auto s = replace_small(disk, fmt, want + "\n" + kV1FilesLine + "\n"); !s) {
+        return fail(
+            Error{"chunk store: convert " + fmt + ": " + s.error().message, s.error().code});
+      }
+      v1_files = true;
+    } else if (line != want) {
       return fail(
           Error{"chunk store: " + fmt + " says '" + line + "', this build reads '" + want + "'"});
+    } else {
+      v1_files = text->find(kV1FilesLine) != std::string::npos;
     }
-  } else {
+  } else if (auto s = replace_small(disk, fmt, want + "\n"); !s) {
     // Written whole under another name, synced, then renamed: a crash never
     // leaves a FORMAT file that names no version.
-    std::string text = want + "\n";
-    const std::string tmp = fmt + ".tmp";
-    auto f = disk.open(tmp, true);
-    if (!f) return fail(Error{"chunk store: " + f.error().message, f.error().code});
-    Status<> s = disk.ftruncate(*f, 0);
-    if (s)
-      s = write_fully(disk, *f, {reinterpret_cast<const uint8_t*>(text.data()), text.size()}, 0);
-    if (s) s = disk.fdatasync(*f);
-    disk.close(*f);
-    if (s) s = disk.rename(tmp, fmt);
-    if (s) s = disk.sync_dir(root);
-    if (!s)
-      return fail(Error{"chunk store: write " + fmt + ": " + s.error().message, s.error().code});
+    return fail(Error{"chunk store: write " + fmt + ": " + s.error().message, s.error().code});
   }
-  return std::unique_ptr<ChunkStore>(new ChunkStore(disk, dir, max_open_files));
+  auto store = std::unique_ptr<ChunkStore>(new ChunkStore(disk, dir, max_open_files));
+  store->v1_files_ = v1_files;
+  return store;
 }
 
 std::string ChunkStore::path(const std::string& fs, uint64_t ino, uint32_t seg) const {
@@ -127,9 +140,13 @@ std::string ChunkStore::path(const std::string& fs, uint64_t ino, uint32_t seg) 
   // low byte of the inode number, which spreads consecutive inodes.
   char shard[3];
   std::snprintf(shard, sizeof shard, "%02x", static_cast<unsigned>(ino & 0xff));
-  std::string p = dir_ + "/chunks/standard/" + fs + "/" + shard + "/" + std::to_string(ino);
+  std::string p = fs_dir(fs) + "/" + shard + "/" + std::to_string(ino);
   if (seg) p += ".s" + std::to_string(seg);
   return p;
+}
+
+std::string ChunkStore::fs_dir(const std::string& fs) const {
+  return dir_ + "/chunks/standard/" + fs;
 }
 
 namespace {
@@ -155,13 +172,30 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
     }
   }
   std::string p = path(fs, ino, seg);
+  const std::string crc_path = p + ".crc";
   auto f = disk_.open(p, false);
-  if (!f && f.error().code == ENOENT && create) {
-    // The new file and any new directory above it are entries that only a
-    // sync of their parent makes durable; sync() does that.
+  Status<int> c = fail(Error{"no checksum file", ENOENT});
+  if (f) {
+    c = disk_.open(crc_path, false);
+    if (!c && c.error().code == ENOENT && !v1_files_) {
+      disk_.close(*f);
+      spdlog::error("chunk store: {} has no checksum file {}", p, crc_path);
+      return fail(ChunkError{EIO, "chunk store: " + p + " has no checksum file"});
+    }
+    if (!c && c.error().code != ENOENT) {
+      disk_.close(*f);
+      return fail(disk_error(c.error()));
+    }
+  } else if (f.error().code == ENOENT && create) {
+    // The new files and any new directory above them are entries that only
+    // a sync of their parent makes durable; sync() does that. The sidecar
+    // comes first, so a data file without one is always a version-1 file.
     std::vector<std::string> made;
     if (auto s = make_dirs(disk_, parent_of(p), &made); !s) return fail(disk_error(s.error()));
+    c = disk_.open(crc_path, true);
+    if (!c) return fail(disk_error(c.error()));
     f = disk_.open(p, true);
+    if (!f) disk_.close(*c);
     if (f) {
       std::lock_guard lk(sh.mu);
       auto& dirs = sh.new_entries[InoKey{fs, ino}];
@@ -174,7 +208,7 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
     if (f.error().code == ENOENT) return std::shared_ptr<Fd>();
     return fail(disk_error(f.error()));
   }
-  auto h = std::make_shared<Fd>(disk_, *f);
+  auto h = std::make_shared<Fd>(disk_, *f, c ? *c : -1);
   std::lock_guard lk(sh.mu);
   auto it = sh.open.find(key);
   if (it != sh.open.end()) {
@@ -214,6 +248,7 @@ void ChunkStore::forget_file_system(const std::string& fs) {
     std::erase_if(sh.dirty, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.new_entries, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.sync_failed, [&](const auto& kv) { return kv.first.fs == fs; });
+    std::erase_if(sh.unsynced, [&](const auto& kv) { return kv.first.fs == fs; });
   }
 }
 
@@ -225,6 +260,8 @@ void ChunkStore::mark_dirty(const std::string& fs, uint64_t ino, uint32_t seg) {
 
 CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
                            std::span<uint8_t> out) {
+  auto key = key_for(fs);
+  if (!key) return fail(key.error());
   std::size_t pos = 0;
   while (pos < out.size()) {
     uint64_t at = offset + pos;
@@ -234,16 +271,11 @@ CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
         static_cast<std::size_t>(std::min<uint64_t>(out.size() - pos, kSegmentBytes - in_seg));
     auto h = fd(fs, ino, seg, false);
     if (!h) return fail(h.error());
-    std::size_t done = 0;
-    if (*h) {
-      while (done < piece) {
-        auto n = disk_.pread((*h)->fd, out.subspan(pos + done, piece - done), in_seg + done);
-        if (!n) return fail(disk_error(n.error()));
-        if (*n == 0) break;  // past the stored end: the rest is a hole
-        done += *n;
-      }
+    if (auto r =
+            read_piece(fs, ino, seg, h->get(), in_seg, out.subspan(pos, piece), key->get(), false);
+        !r) {
+      return r;
     }
-    std::memset(out.data() + pos + done, 0, piece - done);
     pos += piece;
   }
   return {};
@@ -251,6 +283,9 @@ CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
 
 CResult<> ChunkStore::write(const std::string& fs, uint64_t ino, uint64_t offset,
                             std::span<const uint8_t> data) {
+  auto key = key_for(fs);
+  if (!key) return fail(key.error());
+  std::lock_guard lock(inode_lock(fs, ino));
   std::size_t pos = 0;
   while (pos < data.size()) {
     uint64_t at = offset + pos;
@@ -263,9 +298,8 @@ CResult<> ChunkStore::write(const std::string& fs, uint64_t ino, uint64_t offset
     // Marked before writing: a write that failed part-way may still have
     // stored some bytes, which a later sync must cover.
     mark_dirty(fs, ino, seg);
-    if (auto s = write_fully(disk_, (*h)->fd, data.subspan(pos, piece), in_seg); !s) {
-      return fail(disk_error(s.error()));
-    }
+    if (auto r = write_piece(fs, ino, seg, **h, in_seg, data.subspan(pos, piece), key->get()); !r)
+      return r;
     pos += piece;
   }
   return {};
@@ -273,13 +307,27 @@ CResult<> ChunkStore::write(const std::string& fs, uint64_t ino, uint64_t offset
 
 CResult<> ChunkStore::truncate(const std::string& fs, uint64_t ino, uint64_t size,
                                uint64_t old_size) {
+  auto key = key_for(fs);
+  if (!key) return fail(key.error());
+  std::lock_guard lock(inode_lock(fs, ino));
   uint32_t segs = segments_for(std::max(size, old_size));
   for (uint32_t seg = 0; seg < segs; ++seg) {
     uint64_t start = uint64_t{seg} * kSegmentBytes;
     if (start >= size && seg > 0) {
+      // The sidecar is emptied first (every block a hole), then the data
+      // goes, then the sidecar: a crash in between leaves blocks that read
+      // as zeros, never a data file whose checksums are gone.
+      auto h = fd(fs, ino, seg, false);
+      if (!h) return fail(h.error());
+      if (*h && (*h)->crc_fd >= 0) {
+        if (auto s = disk_.ftruncate((*h)->crc_fd, 0); !s) return fail(disk_error(s.error()));
+      }
       forget(fs, ino, seg);
-      if (auto s = disk_.unlink(path(fs, ino, seg)); !s && s.error().code != ENOENT) {
-        return fail(disk_error(s.error()));
+      const std::string p = path(fs, ino, seg);
+      for (const std::string& victim : {p, p + ".crc"}) {
+        if (auto s = disk_.unlink(victim); !s && s.error().code != ENOENT) {
+          return fail(disk_error(s.error()));
+        }
       }
       continue;
     }
@@ -288,13 +336,47 @@ CResult<> ChunkStore::truncate(const std::string& fs, uint64_t ino, uint64_t siz
     if (!h) return fail(h.error());
     if (!*h) continue;
     mark_dirty(fs, ino, seg);
-    if (auto s = disk_.ftruncate((*h)->fd, size - start); !s) return fail(disk_error(s.error()));
+    if (auto r = truncate_piece(fs, ino, seg, **h, size - start, key->get()); !r) return r;
   }
   return {};
 }
 
+void ChunkStore::note_unsynced(const std::string& fs, uint64_t ino, uint64_t first, uint64_t end) {
+  Shard& sh = shard_of(fs, ino);
+  std::lock_guard lk(sh.mu);
+  auto& m = sh.unsynced[InoKey{fs, ino}];
+  // Merge with every interval that overlaps or touches [first, end).
+  auto it = m.upper_bound(first);
+  if (it != m.begin() && std::prev(it)->second >= first) --it;
+  while (it != m.end() && it->first <= end) {
+    first = std::min(first, it->first);
+    end = std::max(end, it->second);
+    it = m.erase(it);
+  }
+  m.emplace(first, end);
+}
+
+void ChunkStore::unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t first, uint64_t n,
+                                 bool* out) {
+  std::fill(out, out + n, false);
+  Shard& sh = shard_of(fs, ino);
+  std::lock_guard lk(sh.mu);
+  auto f = sh.unsynced.find(InoKey{fs, ino});
+  if (f == sh.unsynced.end()) return;
+  const auto& m = f->second;
+  auto it = m.upper_bound(first);
+  if (it != m.begin()) --it;
+  for (; it != m.end() && it->first < first + n; ++it) {
+    for (uint64_t b = std::max(first, it->first); b < std::min(first + n, it->second); ++b)
+      out[b - first] = true;
+  }
+}
+
 CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
   const InoKey key{fs, ino};
+  // Writes of the inode wait: the blocks this sync makes durable are then
+  // exactly those noted unsynced (the vfs serializes them per inode anyway).
+  std::lock_guard inode(inode_lock(fs, ino));
   Shard& sh = shard_of(fs, ino);
   uint64_t mask = 0;
   {
@@ -320,7 +402,11 @@ CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
       return fail(h.error());
     }
     if (!*h) continue;
-    if (auto s = disk_.fdatasync((*h)->fd); !s) {
+    // Checksums first: after a power loss between the two, every block
+    // still matches one of its two checksums (docs/chunk-format.md).
+    Status<> s = (*h)->crc_fd >= 0 ? disk_.fdatasync((*h)->crc_fd) : Status<>{};
+    if (s) s = disk_.fdatasync((*h)->fd);
+    if (!s) {
       // Not retried: after a failed fdatasync Linux may have dropped the
       // dirty pages and marked them clean, so a retry could succeed with the
       // data gone. The inode stays failed until the store is reopened.
@@ -331,7 +417,10 @@ CResult<> ChunkStore::sync(const std::string& fs, uint64_t ino) {
       return fail(disk_error(s.error()));
     }
   }
-  return sync_dirs(fs, ino);
+  if (auto r = sync_dirs(fs, ino); !r) return r;
+  std::lock_guard lk(sh.mu);
+  sh.unsynced.erase(key);
+  return {};
 }
 
 CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
@@ -366,11 +455,15 @@ CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size)
     sh.dirty.erase(InoKey{fs, ino});
     sh.new_entries.erase(InoKey{fs, ino});
     sh.sync_failed.erase(InoKey{fs, ino});
+    sh.unsynced.erase(InoKey{fs, ino});
   }
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {
     forget(fs, ino, seg);
-    if (auto s = disk_.unlink(path(fs, ino, seg)); !s && s.error().code != ENOENT) {
-      return fail(disk_error(s.error()));
+    const std::string p = path(fs, ino, seg);
+    for (const std::string& victim : {p, p + ".crc"}) {
+      if (auto s = disk_.unlink(victim); !s && s.error().code != ENOENT) {
+        return fail(disk_error(s.error()));
+      }
     }
   }
   return {};
@@ -378,23 +471,83 @@ CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size)
 
 CResult<> ChunkStore::remove_file_system(const std::string& fs) {
   forget_file_system(fs);
-  if (auto s = disk_.remove_all(dir_ + "/chunks/standard/" + fs); !s) {
+  {
+    std::unique_lock lock(crypt_mu_);
+    crypt_.erase(fs);
+  }
+  if (auto s = disk_.remove_all(fs_dir(fs)); !s) {
     return fail(disk_error(s.error()));
   }
   return {};
 }
 
+CResult<std::shared_ptr<const DataKey>> ChunkStore::key_for(const std::string& fs) {
+  {
+    std::shared_lock lock(crypt_mu_);
+    auto it = crypt_.find(fs);
+    if (it != crypt_.end()) {
+      if (!it->second.encrypted || it->second.key) return it->second.key;
+      return fail(
+          ChunkError{EACCES, "file system " + fs + " is encrypted and its key is not loaded"});
+    }
+  }
+  // First use since open: the marker says whether the file system is
+  // encrypted (it outlives a restart; the key does not).
+  const bool encrypted = disk_.exists(fs_dir(fs) + "/" + kMarkerName);
+  std::unique_lock lock(crypt_mu_);
+  FsCrypt& c = crypt_[fs];
+  if (!c.key) c.encrypted = c.encrypted || encrypted;
+  if (!c.encrypted || c.key) return c.key;
+  return fail(ChunkError{EACCES, "file system " + fs + " is encrypted and its key is not loaded"});
+}
+
 CResult<> ChunkStore::set_data_key(const std::string& fs,
                                    std::span<const uint8_t, kDataKeyBytes> key) {
-  std::lock_guard lock(keys_mu_);
-  auto& slot = data_keys_[fs];
-  std::copy(key.begin(), key.end(), slot.begin());
+  std::unique_lock lock(crypt_mu_);
+  const std::string dir = fs_dir(fs);
+  const std::string marker = dir + "/" + kMarkerName;
+  const std::string kcv = key_check_value(key);
+  if (disk_.exists(marker)) {
+    auto text = read_small(disk_, marker);
+    if (!text) return fail(disk_error(text.error()));
+    if (text->find("kcv " + kcv + "\n") == std::string::npos) {
+      spdlog::error(
+          "chunk store: file system {}: the data key offered is not the one its data is "
+          "encrypted with",
+          fs);
+      return fail(ChunkError{EINVAL, "file system " + fs + " is encrypted under another key"});
+    }
+  } else {
+    // Data written before the first key is plaintext: encrypting from now
+    // on would mix both, so that is refused. A shard directory is made by
+    // the first write of a file system.
+    for (unsigned b = 0; b < 256; ++b) {
+      char shard[3];
+      std::snprintf(shard, sizeof shard, "%02x", b);
+      if (disk_.exists(dir + "/" + shard)) {
+        spdlog::error("chunk store: file system {} already holds unencrypted data", fs);
+        return fail(ChunkError{EINVAL, "file system " + fs + " already holds unencrypted data"});
+      }
+    }
+    if (auto s = make_durable_dirs(disk_, dir); !s) return fail(disk_error(s.error()));
+    if (auto s = replace_small(disk_, marker, std::string(kMarkerLine) + "\nkcv " + kcv + "\n");
+        !s) {
+      return fail(disk_error(s.error()));
+    }
+  }
+  auto k = std::make_shared<DataKey>();
+  std::copy(key.begin(), key.end(), k->bytes.begin());
+  k->generation = next_key_generation();
+  FsCrypt& c = crypt_[fs];
+  c.encrypted = true;
+  c.key = std::move(k);
   return {};
 }
 
 void ChunkStore::forget_data_key(const std::string& fs) {
-  std::lock_guard lock(keys_mu_);
-  data_keys_.erase(fs);
+  std::unique_lock lock(crypt_mu_);
+  auto it = crypt_.find(fs);
+  if (it != crypt_.end()) it->second.key.reset();
 }
 
 uint64_t ChunkStore::allocated_bytes(const std::string& fs, uint64_t ino, uint64_t size) {

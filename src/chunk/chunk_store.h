@@ -2,13 +2,14 @@
 // links) lives in SQLite (vfs/); this store only keeps bytes, addressed by
 // (file system, inode number). Layout and version: docs/chunk-format.md.
 //
-// Version 1 keeps each inode's bytes in sparse host files of 1 TiB segments
-// under <dir>/chunks/<storage class>/<fs>/<shard>/<ino>[.s<n>], written with
+// Each inode's bytes live in sparse host files of 1 TiB segments under
+// <dir>/chunks/<storage class>/<fs>/<shard>/<ino>[.s<n>], written with
 // pwrite and read with pread, so holes cost nothing and read back as zeros.
 // Segments let a file reach EFS's 52 TB limit on hosts whose own file size
-// limit is lower (ext4: 16 TiB). Storage
-// classes (IA, Archive) and per-file-system encryption come later behind the
-// same calls: callers never see paths.
+// limit is lower (ext4: 16 TiB). Version 2 adds a CRC32C per 4 KiB block in
+// a sidecar file per segment (<...>.crc), checked on every read, and
+// per-file-system XTS-AES-256 encryption. Storage classes (IA, Archive) come
+// later behind the same calls: callers never see paths.
 //
 // Every host call goes through a Disk (common/disk.h), so tests can inject
 // ENOSPC, EIO, short writes and power loss. What is durable when:
@@ -18,11 +19,13 @@
 // by one call stays open even if another call evicts it.
 #pragma once
 
-#include <cstdint>
 #include <array>
+#include <cstdint>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -44,8 +47,12 @@ struct ChunkError {
 template <class T = void>
 using CResult = Result<T, ChunkError>;
 
-inline constexpr uint32_t kChunkFormatVersion = 1;
+inline constexpr uint32_t kChunkFormatVersion = 2;
 inline constexpr uint64_t kSegmentBytes = uint64_t{1} << 40;
+// The unit of checksums and encryption.
+inline constexpr uint64_t kBlockBytes = 4096;
+
+struct DataKey;
 
 class ChunkStore {
  public:
@@ -59,7 +66,8 @@ class ChunkStore {
 
   // Fills `out` with the bytes at [offset, offset + out.size()); holes, bytes
   // past the stored end and files never written read as zeros. The caller
-  // bounds the range by the inode's size.
+  // bounds the range by the inode's size. A block whose checksum does not
+  // match fails the read with EIO (logged with file system, inode, offset).
   CResult<> read(const std::string& fs, uint64_t ino, uint64_t offset, std::span<uint8_t> out);
   // Writes all of data at offset (creating the file). Not durable until sync().
   CResult<> write(const std::string& fs, uint64_t ino, uint64_t offset,
@@ -103,6 +111,28 @@ class ChunkStore {
 
  private:
   struct Fd;
+  // What the store knows of a file system's encryption.
+  struct FsCrypt {
+    bool encrypted = false;
+    std::shared_ptr<const DataKey> key;  // null: not registered
+  };
+  // Null for a plaintext file system; EACCES if encrypted without a key.
+  CResult<std::shared_ptr<const DataKey>> key_for(const std::string& fs);
+  std::string fs_dir(const std::string& fs) const;
+  // One segment's part of a read / write / truncate (chunk/block_io.cc).
+  CResult<> read_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd* h, uint64_t in_seg,
+                       std::span<uint8_t> out, const DataKey* key, bool locked);
+  CResult<> write_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd& h, uint64_t in_seg,
+                        std::span<const uint8_t> data, const DataKey* key);
+  CResult<> truncate_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd& h,
+                           uint64_t in_seg, const DataKey* key);
+  // File blocks [first, end) of (fs, ino) were written since its last
+  // successful sync; `out[i]` says whether block first + i was (n <= 256).
+  void note_unsynced(const std::string& fs, uint64_t ino, uint64_t first, uint64_t end);
+  void unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t first, uint64_t n, bool* out);
+  std::mutex& inode_lock(const std::string& fs, uint64_t ino) {
+    return inode_locks_[InoKeyHash()(InoKey{fs, ino}) % inode_locks_.size()];
+  }
   ChunkStore(Disk& disk, std::string dir, std::size_t max_open);
   std::string path(const std::string& fs, uint64_t ino, uint32_t seg) const;
   // The cached descriptor of one segment; with create, makes the file (and
@@ -115,9 +145,15 @@ class ChunkStore {
 
   Disk& disk_;
   std::string dir_;
-  // Data keys by file system (seam: not yet applied to the data).
-  std::mutex keys_mu_;
-  std::unordered_map<std::string, std::array<uint8_t, kDataKeyBytes>> data_keys_;
+  // A data dir converted from version 1: a segment without a .crc sidecar
+  // is a version-1 file, read and written without checksums.
+  bool v1_files_ = false;
+  std::shared_mutex crypt_mu_;
+  std::unordered_map<std::string, FsCrypt> crypt_;
+  // Writes and truncates of one inode run one at a time (read-modify-write
+  // of partial blocks and their checksums); reads take it only to retry a
+  // block that a concurrent write made look torn.
+  std::array<std::mutex, 256> inode_locks_;
   std::size_t max_open_;  // descriptors kept open, per shard
   struct Key {
     std::string fs;
@@ -154,6 +190,10 @@ class ChunkStore {
     std::unordered_map<InoKey, uint64_t, InoKeyHash> dirty;
     // Directories that got an entry for the inode since its last sync.
     std::unordered_map<InoKey, std::vector<std::string>, InoKeyHash> new_entries;
+    // File blocks written since the inode's last successful sync, as
+    // intervals start -> end: a block written again before a sync keeps
+    // its durable checksum (docs/chunk-format.md, the "durable" slot).
+    std::unordered_map<InoKey, std::map<uint64_t, uint64_t>, InoKeyHash> unsynced;
     // Inodes whose fdatasync failed: their unsynced writes may be lost.
     std::unordered_map<InoKey, int, InoKeyHash> sync_failed;
     std::list<Key> lru;  // front = most recently used

@@ -100,7 +100,8 @@ TEST_CASE("chunk faults: a short write followed by a full disk reports ENOSPC") 
   FaultDisk disk;
   auto s = ChunkStore::open(disk, d.path);
   REQUIRE(s.ok());
-  disk.short_write_nth(1, 3, ENOSPC);
+  // The 2nd pwrite is the data (the 1st: its checksums, format v2).
+  disk.short_write_nth(2, 3, ENOSPC);
   auto w = (*s)->write(kFs, 7, 0, as_bytes("abcdef"));
   REQUIRE(!w.ok());
   CHECK(w.error().err == ENOSPC);
