@@ -240,3 +240,64 @@ stat -c 'size %s' data
         wait_state(lambda: kf.exists(), False)
     finally:
         s.stop()
+
+
+def test_a_flipped_byte_on_disk_is_an_io_error_not_data(tmp_path):
+    """Every block carries a CRC32C checked on every read (docs/chunk-format.md):
+    a byte flipped in a chunk file reaches the client as EIO, with a log line
+    naming the file system, inode and offset; the file's other blocks, other
+    files and other clients are served as before."""
+    s = Server(tmp_path / "data").start()
+    try:
+        efs = make_client(s)
+        kms, _, _, enc = encrypted_fs(s, "alias/efs-flip")
+        plain = new_fs(efs)
+        p = guest(s, [f"/{plain}", f"/{enc}"], r"""
+set -e
+for d in /mnt /mnt2; do
+  head -c 1048576 /dev/urandom > $d/hit
+  head -c 1048576 /dev/urandom > $d/other
+  stat -c "ino $d %i" $d/hit
+done
+sync
+cd /mnt; sha256sum hit other | sed 's/^/plain /'
+cd /mnt2; sha256sum hit other | sed 's/^/enc /'
+""")
+        assert p.returncode == 0, p.stdout + p.stderr + s.tail()
+        inos = dict(re.findall(r"^ino (/mnt2?) (\d+)$", p.stdout, re.M))
+        before = {k: {name: digest for digest, name in
+                      re.findall(rf"^{k} ([0-9a-f]{{64}})\s+(\S+)$", p.stdout, re.M)}
+                  for k in ("plain", "enc")}
+        assert all(len(v) == 2 for v in before.values()), p.stdout
+        offset = 5 * 4096 + 123  # inside block 5
+        for fid, mnt in ((plain, "/mnt"), (enc, "/mnt2")):
+            ino = int(inos[mnt])
+            f = s.data_dir / "chunks" / "standard" / fid / f"{ino & 0xff:02x}" / str(ino)
+            data = bytearray(f.read_bytes())
+            data[offset] ^= 0x01
+            f.write_bytes(bytes(data))
+
+        p = guest(s, [f"/{plain}", f"/{enc}"], r"""
+for d in /mnt /mnt2; do
+  if cat $d/hit > /dev/null 2> /tmp/err; then echo "READ-OK $d"; else echo "READ-FAILED $d: $(cat /tmp/err)"; fi
+  # The blocks before the bad one still read.
+  dd if=$d/hit of=/dev/null bs=4096 count=4 2>/dev/null && echo "HEAD-OK $d"
+done
+cd /mnt; sha256sum other | sed 's/^/plain /'
+cd /mnt2; sha256sum other | sed 's/^/enc /'
+""")
+        out = p.stdout
+        for mnt in ("/mnt", "/mnt2"):
+            assert re.search(rf"^READ-FAILED {mnt}: .*Input/output error", out, re.M), out + p.stderr
+            assert f"HEAD-OK {mnt}" in out, out
+        for k in ("plain", "enc"):
+            assert re.search(rf"^{k} {before[k]['other']}\s+other$", out, re.M), out
+        log = s.log_path.read_text(errors="replace")
+        for fid, mnt in ((plain, "/mnt"), (enc, "/mnt2")):
+            assert re.search(rf"file system {fid} inode {inos[mnt]}: checksum mismatch in the "
+                             rf"block at byte {offset - offset % 4096}", log), s.tail()
+        # The server carries on: the API and a fresh client are served.
+        assert s.alive()
+        assert efs.describe_file_systems(FileSystemId=plain)["FileSystems"][0]["FileSystemId"] == plain
+    finally:
+        s.stop()
