@@ -35,6 +35,14 @@ void xts_encrypt(const DataKey& key, const std::array<uint8_t, 16>& tweak, const
 void xts_decrypt(const DataKey& key, const std::array<uint8_t, 16>& tweak, const uint8_t* in,
                  uint8_t* out, std::size_t n);
 
+// The VAES + AVX-512 path (four AES blocks per instruction) is used when the
+// CPU has it, else AES-NI through Crypto++. For tests and the benchmark:
+// whether the CPU has it, and switching it (returns the previous setting;
+// switch only while no other thread encrypts, and with keys registered
+// afresh: a thread's cached key schedule is per path).
+bool xts_vaes_available();
+bool xts_use_vaes(bool on);
+
 // Key check value stored in a file system's ENCRYPTION marker: the first
 // 16 bytes of HMAC-SHA256(key, "efs-local chunk key check"), hex. It tells
 // a wrong key from the right one without revealing the key.

@@ -38,9 +38,14 @@ TEST_CASE("crc32c: the hardware and table paths agree on every length and alignm
   std::vector<uint8_t> buf(9000);
   for (auto& b : buf) b = static_cast<uint8_t>(rng());
   for (std::size_t off : {0, 1, 3, 7}) {
-    for (std::size_t n : {0, 1, 7, 8, 9, 15, 16, 100, 4096, 8191}) {
+    for (std::size_t n : {0, 1, 7, 8, 9, 15, 16, 100, 4079, 4080, 4081, 4096, 8160, 8191}) {
       CHECK(crc32c(0, buf.data() + off, n) == crc32c_portable(0, buf.data() + off, n));
     }
+  }
+  // Continuing a CRC across calls, into and out of the three-stream path.
+  for (std::size_t cut : {0, 5, 4080, 4096, 5000}) {
+    uint32_t whole = crc32c_portable(0, buf.data(), 9000);
+    CHECK(crc32c(crc32c(0, buf.data(), cut), buf.data() + cut, 9000 - cut) == whole);
   }
 }
 
@@ -93,13 +98,19 @@ TEST_CASE("key check value: differs per key, stable per key, reveals no key byte
   CHECK(key_check_value(a).size() == 32);
 }
 
-TEST_CASE("xts-aes-256: agrees with Crypto++'s XTS_Mode over many data units and lengths") {
+TEST_CASE("xts-aes-256: agrees with Crypto++'s XTS_Mode over many data units and lengths, on both paths") {
+  // The VAES path when the CPU has it, and the AES-NI (Crypto++) path.
+  for (bool vaes : {true, false}) {
+  if (vaes && !xts_vaes_available()) continue;
+  CAPTURE(vaes);
+  const bool was = xts_use_vaes(vaes);
   DataKey key;
   for (std::size_t i = 0; i < 64; ++i) key.bytes[i] = static_cast<uint8_t>(i * 13 + 5);
   key.generation = next_key_generation();
-  std::vector<uint8_t> pt(3 * 4096 + 512);
+  std::vector<uint8_t> pt(3 * 4096 + 512 + 208);
   for (std::size_t i = 0; i < pt.size(); ++i) pt[i] = static_cast<uint8_t>(i * 7);
-  for (std::size_t n : {std::size_t{16}, std::size_t{4096}, pt.size()}) {
+  for (std::size_t n : {std::size_t{16}, std::size_t{48}, std::size_t{64}, std::size_t{272},
+                        std::size_t{4096}, pt.size()}) {
     for (uint64_t ino : {1ull, 0x123456789abcull}) {
       auto tweak = xts_tweak(ino, 77);
       std::vector<uint8_t> ours(n), theirs(n);
@@ -111,5 +122,7 @@ TEST_CASE("xts-aes-256: agrees with Crypto++'s XTS_Mode over many data units and
       xts_decrypt(key, tweak, ours.data(), ours.data(), n);
       CHECK(std::equal(ours.begin(), ours.end(), pt.begin()));
     }
+  }
+  xts_use_vaes(was);
   }
 }
