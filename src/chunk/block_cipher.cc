@@ -9,6 +9,7 @@
 #include <cstring>
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -42,13 +43,21 @@ void fill_tweaks(ThreadCipher& c, const std::array<uint8_t, 16>& tweak, std::siz
 // GCC 12's AVX-512 intrinsics start from _mm512_undefined_*() and trip
 // -Wuninitialized in the headers themselves (a known GCC bug, fixed in 13);
 // silenced for the VAES code only.
+#if !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 bool detect_vaes() {
-  return __builtin_cpu_supports("vaes") && __builtin_cpu_supports("avx512f") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("vpclmulqdq") &&
-         __builtin_cpu_supports("aes");
+  // avx512f/avx512bw through the compiler (which also checks that the OS
+  // saves the AVX-512 registers); VAES and VPCLMULQDQ (CPUID leaf 7, ECX
+  // bits 9 and 10) by hand: clang 14 has no names for them.
+  if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+      !__builtin_cpu_supports("aes"))
+    return false;
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return (c & (1u << 9)) && (c & (1u << 10));
 }
 std::atomic<bool> g_use_vaes{detect_vaes()};
 
@@ -65,22 +74,30 @@ __attribute__((target("aes,sse4.2"))) void expand_key(const uint8_t* key, uint8_
     a = _mm_xor_si128(a, _mm_slli_si128(a, 4));
     return _mm_xor_si128(a, _mm_slli_si128(a, 4));
   };
-#define EFS_AES256_STEP(i, rcon)                                                          \
-  do {                                                                                    \
-    __m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], rcon), 0xff);      \
-    rk[i] = _mm_xor_si128(spread(rk[i - 2]), g);                                          \
-    if (i + 1 < 15) {                                                                     \
-      __m128i h = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i], 0), 0xaa);           \
-      rk[i + 1] = _mm_xor_si128(spread(rk[i - 1]), h);                                    \
-    }                                                                                     \
+#define EFS_AES256_STEP(i, rcon)                                                     \
+  do {                                                                               \
+    __m128i g = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], rcon), 0xff); \
+    rk[i] = _mm_xor_si128(spread(rk[i - 2]), g);                                     \
+  } while (0)
+#define EFS_AES256_HALF(i)                                                           \
+  do {                                                                               \
+    __m128i h = _mm_shuffle_epi32(_mm_aeskeygenassist_si128(rk[i - 1], 0), 0xaa);    \
+    rk[i] = _mm_xor_si128(spread(rk[i - 2]), h);                                     \
   } while (0)
   EFS_AES256_STEP(2, 0x01);
+  EFS_AES256_HALF(3);
   EFS_AES256_STEP(4, 0x02);
+  EFS_AES256_HALF(5);
   EFS_AES256_STEP(6, 0x04);
+  EFS_AES256_HALF(7);
   EFS_AES256_STEP(8, 0x08);
+  EFS_AES256_HALF(9);
   EFS_AES256_STEP(10, 0x10);
+  EFS_AES256_HALF(11);
   EFS_AES256_STEP(12, 0x20);
+  EFS_AES256_HALF(13);
   EFS_AES256_STEP(14, 0x40);
+#undef EFS_AES256_HALF
 #undef EFS_AES256_STEP
   for (int i = 0; i < 15; ++i) _mm_store_si128(reinterpret_cast<__m128i*>(enc[i]), rk[i]);
   _mm_store_si128(reinterpret_cast<__m128i*>(dec[0]), rk[14]);
@@ -182,7 +199,9 @@ EFS_VAES_TARGET void xts_vaes(ThreadCipher& c, const std::array<uint8_t, 16>& tw
     n -= piece;
   }
 }
+#if !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #endif
 
 
