@@ -52,6 +52,7 @@ bool detect_vaes() {
   // avx512f/avx512bw through the compiler (which also checks that the OS
   // saves the AVX-512 registers); VAES and VPCLMULQDQ (CPUID leaf 7, ECX
   // bits 9 and 10) by hand: clang 14 has no names for them.
+  __builtin_cpu_init();  // runs from a static initializer, maybe before libgcc's
   if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
       !__builtin_cpu_supports("aes"))
     return false;

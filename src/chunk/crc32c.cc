@@ -103,6 +103,7 @@ __attribute__((target("sse4.2"))) uint32_t crc32c_sse42(uint32_t crc, const uint
 
 bool detect() {
 #if defined(__x86_64__)
+  __builtin_cpu_init();  // runs from a static initializer, maybe before libgcc's
   return __builtin_cpu_supports("sse4.2");
 #else
   return false;
