@@ -300,22 +300,31 @@ std::array<uint8_t, 16> xts_tweak(uint64_t ino, uint64_t block) {
   return t;
 }
 
-void xts_encrypt(const DataKey& key, const std::array<uint8_t, 16>& tweak, const uint8_t* in,
-                 uint8_t* out, std::size_t n) {
+namespace {
+// One entry for both directions: the VAES path when it is on, else AES-NI
+// through Crypto++ with the direction's key schedule.
+template <bool Encrypt>
+void run_xts(const DataKey& key, const std::array<uint8_t, 16>& tweak, const uint8_t* in,
+             uint8_t* out, std::size_t n) {
   ThreadCipher& c = thread_cipher(key);
 #if defined(__x86_64__)
-  if (g_use_vaes.load(std::memory_order_relaxed)) return xts_vaes<true>(c, tweak, in, out, n);
+  if (g_use_vaes.load(std::memory_order_relaxed)) return xts_vaes<Encrypt>(c, tweak, in, out, n);
 #endif
-  xts(c, c.data_enc, tweak, in, out, n);
+  if constexpr (Encrypt)
+    xts(c, c.data_enc, tweak, in, out, n);
+  else
+    xts(c, c.data_dec, tweak, in, out, n);
+}
+}  // namespace
+
+void xts_encrypt(const DataKey& key, const std::array<uint8_t, 16>& tweak, const uint8_t* in,
+                 uint8_t* out, std::size_t n) {
+  run_xts<true>(key, tweak, in, out, n);
 }
 
 void xts_decrypt(const DataKey& key, const std::array<uint8_t, 16>& tweak, const uint8_t* in,
                  uint8_t* out, std::size_t n) {
-  ThreadCipher& c = thread_cipher(key);
-#if defined(__x86_64__)
-  if (g_use_vaes.load(std::memory_order_relaxed)) return xts_vaes<false>(c, tweak, in, out, n);
-#endif
-  xts(c, c.data_dec, tweak, in, out, n);
+  run_xts<false>(key, tweak, in, out, n);
 }
 
 bool xts_vaes_available() {
