@@ -16,6 +16,7 @@
 
 #include "efs/internal.h"
 #include "efs/service.h"
+#include "iam/policy.h"
 #include "meta/db.h"
 
 namespace efs {
@@ -27,14 +28,27 @@ namespace {
 ExportedFileSystem exported(const Record& fs) {
   ExportedFileSystem e;
   e.id = fs.id;
+  e.arn = detail::file_system_arn(fs.region, fs.account, fs.id);
   e.encrypted = fs.doc.value("Encrypted", false);
   e.kms_key_id = fs.doc.value("KmsKeyId", "");
+  if (fs.doc.contains("Policy") && fs.doc["Policy"].is_string()) {
+    // PutFileSystemPolicy checked the document; a stored one that no longer
+    // compiles (an older build's) denies everything rather than nothing.
+    auto p = iam::Policy::parse(fs.doc["Policy"].get<std::string>());
+    if (!p) {
+      spdlog::error("efs: {}: the stored file system policy does not compile; denying all NFS access",
+                    fs.id);
+      p = iam::Policy::parse(R"({"Statement":[]})");
+    }
+    e.policy = std::make_shared<const ExportPolicy>(ExportPolicy{std::move(*p), e.arn});
+  }
   return e;
 }
 
 ExportedAccessPoint exported_ap(const Record& ap) {
   ExportedAccessPoint e;
   e.id = ap.id;
+  e.arn = detail::access_point_arn(ap.region, ap.account, ap.id);
   e.fs_id = ap.parent_id;
   const auto& d = ap.doc;
   if (d.contains("PosixUser")) {

@@ -12,12 +12,25 @@
 #include <string_view>
 #include <vector>
 
+#include "iam/policy.h"
+
 namespace efs {
+
+// A file system's policy as the NFS server evaluates it: the compiled
+// document and the ARN its Resource elements name.
+struct ExportPolicy {
+  iam::Policy policy;
+  std::string fs_arn;
+};
 
 struct ExportedFileSystem {
   std::string id;  // fs-...
   bool encrypted = false;
   std::string kms_key_id;  // key ARN when encrypted
+  std::string arn;
+  // The file system policy (PutFileSystemPolicy), compiled; null when the
+  // file system has none (EFS's default: full access through a mount target).
+  std::shared_ptr<const ExportPolicy> policy;
 };
 
 struct PosixUser {
@@ -38,6 +51,7 @@ struct ExportedAccessPoint {
   std::optional<PosixUser> posix_user;
   std::string root_path = "/";
   std::optional<CreationInfo> creation_info;
+  std::string arn;
 };
 
 struct MountTargetAddress {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/wildcard.h"
+#include "iam/policy.h"
 #include "efs/internal.h"
 #include "efs/regions.h"
 #include "efs/service.h"
@@ -99,121 +99,29 @@ Result<bool, ServiceError> check_statement(const nlohmann::json& s) {
 // aws:PrincipalType "Account", aws:RequestedRegion); a Deny conditioned on
 // any other key cannot be shown to apply and does not count.
 
-struct Caller {
-  std::string account;
-  std::string arn;  // arn:aws:iam::<account>:root
-  std::string region;
-};
-
-std::string lower(std::string s) {
-  for (auto& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return s;
-}
-
-
-std::vector<std::string> strings_of(const nlohmann::json& j) {
-  std::vector<std::string> out;
-  if (j.is_string()) out.push_back(j.get<std::string>());
-  if (j.is_array())
-    for (const auto& e : j)
-      if (e.is_string()) out.push_back(e.get<std::string>());
-  return out;
-}
-
-bool principal_names(const nlohmann::json& principal, const Caller& caller) {
-  if (principal.is_string()) return principal == "*";
-  if (!principal.is_object() || !principal.contains("AWS")) return false;
-  for (const auto& p : strings_of(principal["AWS"]))
-    if (p == "*" || p == caller.account || wildcard_match(p, caller.arn)) return true;
-  return false;
-}
-
-bool any_glob(const nlohmann::json& patterns, const std::string& value, bool case_insensitive) {
-  for (const auto& p : strings_of(patterns))
-    if (case_insensitive ? wildcard_match(lower(p), lower(value)) : wildcard_match(p, value)) return true;
-  return false;
-}
-
-// nullopt: the condition uses a key or operator we cannot evaluate.
-std::optional<bool> condition_holds(const nlohmann::json& condition, const Caller& caller) {
-  const std::map<std::string, std::string> context = {
-      {"aws:securetransport", "true"},        {"aws:principalaccount", caller.account},
-      {"aws:principalarn", caller.arn},       {"aws:principaltype", "Account"},
-      {"aws:requestedregion", caller.region},
+// Only a Deny that surely applies counts: a condition on a key this request
+// does not define (iam::Unknowns::skip_statement) cannot be shown to apply.
+bool locks_out(const std::string& text, const RequestContext& ctx, const std::string& fs_arn) {
+  auto policy = iam::Policy::parse(text);
+  if (!policy) return false;
+  iam::Request caller;
+  caller.principal_account = ctx.account_id;
+  caller.principal_arn = "arn:" + arn_partition(ctx.region) + ":iam::" + ctx.account_id + ":root";
+  caller.action = "elasticfilesystem:PutFileSystemPolicy";
+  caller.resource = fs_arn;
+  caller.context = {
+      {"aws:securetransport", "true"},
+      {"aws:principalaccount", caller.principal_account},
+      {"aws:principalarn", caller.principal_arn},
+      {"aws:principaltype", "Account"},
+      {"aws:requestedregion", ctx.region},
   };
-  for (const auto& [op_name, keys] : condition.items()) {
-    std::string op = op_name;
-    bool if_exists = op.size() > 8 && op.compare(op.size() - 8, 8, "IfExists") == 0;
-    if (if_exists) op.resize(op.size() - 8);
-    if (!keys.is_object()) return std::nullopt;
-    // Not a structured binding: clang 14 (the fuzz builds) cannot capture one in a lambda.
-    for (const auto& item : keys.items()) {
-      const std::string& key = item.key();
-      const auto& values = item.value();
-      auto it = context.find(lower(key));
-      if (it == context.end()) return std::nullopt;
-      const std::string& v = it->second;
-      bool holds;
-      if (op == "Bool" || op == "StringEqualsIgnoreCase")
-        holds = [&] {
-          for (const auto& s : strings_of(values))
-            if (lower(s) == lower(v)) return true;
-          return false;
-        }();
-      else if (op == "StringEquals" || op == "ArnEquals")
-        holds = [&] {
-          for (const auto& s : strings_of(values))
-            if (s == v) return true;
-          return false;
-        }();
-      else if (op == "StringNotEquals" || op == "ArnNotEquals")
-        holds = [&] {
-          for (const auto& s : strings_of(values))
-            if (s == v) return false;
-          return true;
-        }();
-      else if (op == "StringLike" || op == "ArnLike")
-        holds = any_glob(values, v, false);
-      else if (op == "StringNotLike" || op == "ArnNotLike")
-        holds = !any_glob(values, v, false);
-      else
-        return std::nullopt;
-      if (!holds) return false;  // all keys of all operators must hold
-    }
-  }
+  auto d = policy->evaluate(caller, iam::Unknowns::skip_statement);
+  if (d.effect != iam::Effect::deny) return false;
+  spdlog::info("efs: PutFileSystemPolicy: statement {} would deny {} future policy changes",
+               d.statement, caller.principal_arn);
   return true;
 }
-
-// True when statement s is a Deny that surely applies to the caller's next
-// PutFileSystemPolicy on fs_arn.
-bool denies_put_policy(const nlohmann::json& s, const Caller& caller, const std::string& fs_arn) {
-  if (!s.is_object() || s.value("Effect", "") != "Deny") return false;
-  bool principal = s.contains("Principal") ? principal_names(s["Principal"], caller)
-                                           : !principal_names(s["NotPrincipal"], caller);
-  const std::string action = "elasticfilesystem:PutFileSystemPolicy";
-  bool acts = s.contains("Action") ? any_glob(s["Action"], action, true)
-                                   : !any_glob(s["NotAction"], action, true);
-  // A resource policy's statement without Resource applies to its resource.
-  bool resource = s.contains("Resource")      ? any_glob(s["Resource"], fs_arn, false)
-                  : s.contains("NotResource") ? !any_glob(s["NotResource"], fs_arn, false)
-                                              : true;
-  if (!principal || !acts || !resource) return false;
-  if (!s.contains("Condition")) return true;
-  auto holds = condition_holds(s["Condition"], caller);
-  if (!holds)
-    spdlog::info("efs: lockout check: a Deny's condition cannot be evaluated; not counted");
-  return holds.value_or(false);
-}
-
-bool locks_out(const std::string& text, const Caller& caller, const std::string& fs_arn) {
-  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  const auto& st = doc["Statement"];
-  if (st.is_object()) return denies_put_policy(st, caller, fs_arn);
-  for (const auto& s : st)
-    if (denies_put_policy(s, caller, fs_arn)) return true;
-  return false;
-}
-
 }  // namespace
 
 static Result<bool, ServiceError> check_policy(const std::string& text) {
@@ -250,12 +158,8 @@ ApiResult<shapes::FileSystemPolicyDescription> Service::PutFileSystemPolicy(
     auto ok = check_policy(policy);
     if (!ok.ok()) return fail(ok.error());
     if (!in.BypassPolicyLockoutSafetyCheck.value_or(false)) {
-      Caller caller{ctx.account_id,
-                    "arn:" + arn_partition(ctx.region) + ":iam::" + ctx.account_id + ":root",
-                    ctx.region};
-      if (locks_out(policy, caller, file_system_arn(fs->region, fs->account, fs->id))) {
-        spdlog::info("efs: PutFileSystemPolicy {}: the policy would lock out {}", fs->id,
-                     caller.arn);
+      if (locks_out(policy, ctx, file_system_arn(fs->region, fs->account, fs->id))) {
+        spdlog::info("efs: PutFileSystemPolicy {}: the policy would lock out the caller", fs->id);
         return service_error(
             ErrorCode::InvalidPolicyException,
             "This policy would prevent future FileSystemPolicy updates. Retry the request with "

@@ -212,7 +212,10 @@ vfs::Cred caller_cred(const rpc::CallContext& ctx) {
 }
 
 // EFS access points enforce their POSIX user on every request through them:
-// uid, gid and secondary gids all replaced.
+// uid, gid and secondary gids all replaced. Otherwise a policy without
+// ClientRootAccess squashes the caller's root to nobody (policy_gate.h); an
+// access point's own POSIX user, set by whoever manages the file system, is
+// left as it is.
 void effective_cred(Compound& c) {
   if (c.current.kind == FhKind::access_point && c.current.posix_user) {
     const auto& u = *c.current.posix_user;
@@ -221,6 +224,10 @@ void effective_cred(Compound& c) {
     c.cred.gids = u.secondary_gids;
   } else {
     c.cred = c.caller;
+    if (c.cred.uid == 0 && c.current.policy && c.current.in_fs() && !c.gate.access(c).root) {
+      c.cred.uid = c.cred.gid = 65534;
+      c.cred.gids.clear();
+    }
   }
 }
 
@@ -334,6 +341,10 @@ std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::Call
     }
 
     spdlog::trace("nfs4: xid {:#x}: op {}/{} {}", ctx.xid, i + 1, count, row->name);
+    if (nfsstat4 refused = gate_op(c, op); refused != NFS4_OK) {
+      op_result(op, refused);
+      break;
+    }
     if (facts && non_idempotent(op)) facts->non_idempotent = true;
     const std::size_t op_start = w.size();
     w.u32(op);

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "efs/catalog.h"
+#include "nfs4/policy_gate.h"
 #include "rpc/program.h"
 #include "vfs/vfs.h"
 #include "xdr/nfs4_xdr.h"  // generated from src/xdr/nfs4.x
@@ -61,6 +62,9 @@ struct CurrentFh {
   vfs::Ino export_root = 0;
   std::string access_point_id;               // fsap-... when kind == access_point
   std::optional<efs::PosixUser> posix_user;  // the access point's enforced identity
+  // The file system policy as of the catalog snapshot this handle was
+  // decoded with (null: none, full access); policy_gate.h evaluates it.
+  std::shared_ptr<const efs::ExportPolicy> policy;
   std::vector<uint8_t> wire;                 // the nfs_fh4 bytes (GETFH)
 
   bool set() const { return kind != FhKind::none; }
@@ -90,6 +94,7 @@ struct Compound {
   vfs::Cred cred;
 
   CurrentFh current, saved;
+  PolicyGate gate;  // the file system policy's decision for current's export
   std::size_t op_index = 0, op_count = 0;  // position of the op being executed
 
   // RFC 8881 16.2.3.1.2: the current stateid (maintained by the state ops).

@@ -168,11 +168,13 @@ void Exports::fill_wire(CurrentFh& fh) {
 }
 
 NResult<CurrentFh> Exports::fs_root(const efs::CatalogSnapshot& snap, std::string_view fs_id) {
-  if (!snap.file_system(fs_id)) return fail(NFS4ERR_STALE);
+  const auto* exported = snap.file_system(fs_id);
+  if (!exported) return fail(NFS4ERR_STALE);
   auto fs = vfs_.file_system(std::string(fs_id));
   if (!fs) return fail(NFS4ERR_STALE);
   CurrentFh fh;
   fh.kind = FhKind::file_system;
+  fh.policy = exported->policy;
   fh.ino = fs->root();
   fh.export_root = fh.ino;
   fh.fs = std::move(fs);
@@ -182,7 +184,8 @@ NResult<CurrentFh> Exports::fs_root(const efs::CatalogSnapshot& snap, std::strin
 
 NResult<CurrentFh> Exports::access_point_root(const efs::CatalogSnapshot& snap,
                                               const efs::ExportedAccessPoint& ap) {
-  if (!snap.file_system(ap.fs_id)) return fail(NFS4ERR_STALE);
+  const auto* exported = snap.file_system(ap.fs_id);
+  if (!exported) return fail(NFS4ERR_STALE);
   auto fs = vfs_.file_system(ap.fs_id);
   if (!fs) return fail(NFS4ERR_STALE);
   vfs::Ino root = 0;
@@ -214,6 +217,7 @@ NResult<CurrentFh> Exports::access_point_root(const efs::CatalogSnapshot& snap,
   fh.export_root = root;
   fh.access_point_id = ap.id;
   fh.posix_user = ap.posix_user;
+  fh.policy = exported->policy;
   fh.fs = std::move(fs);
   fill_wire(fh);
   return fh;
@@ -269,7 +273,10 @@ NResult<CurrentFh> Exports::from_wire(std::span<const uint8_t> bytes) {
   // checks see the same catalog.
   auto snap = catalog_.snapshot();
   // A file system that is being deleted is gone for its clients already.
-  if (!snap->file_system(fh.fs->id())) return fail(NFS4ERR_STALE);
+  const auto* exported = snap->file_system(fh.fs->id());
+  if (!exported) return fail(NFS4ERR_STALE);
+  // The policy of this snapshot: a changed policy applies from the next PUTFH.
+  fh.policy = exported->policy;
   if (kind == FhKind::access_point) {
     fh.access_point_id = unpack_access_point_id(prefix.subspan<1, 9>());
     const auto* ap = snap->access_point(fh.access_point_id);
@@ -317,6 +324,7 @@ CurrentFh Exports::child(const CurrentFh& parent, vfs::Ino ino) {
   fh.export_root = parent.export_root;
   fh.access_point_id = parent.access_point_id;
   fh.posix_user = parent.posix_user;
+  fh.policy = parent.policy;
   fill_wire(fh);
   return fh;
 }

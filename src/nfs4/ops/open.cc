@@ -202,6 +202,10 @@ nfsstat4 op_open(Compound& c, const OPEN4args& args, OPEN4res& res) {
     return st;
   };
   if (start.status != NFS4_OK) return finish(start.status);
+  // The file system policy (policy_gate.h): opening for write, or with
+  // OPEN4_CREATE, needs ClientWrite.
+  if ((req.access & OPEN4_SHARE_ACCESS_WRITE) || args.openhow.opentype == OPEN4_CREATE)
+    if (nfsstat4 refused = gate_write(c, "OPEN for write"); refused != NFS4_OK) return finish(refused);
 
   Opened o;
   nfsstat4 st = claim == CLAIM_NULL ? open_by_name(c, args, &o) : open_by_fh(c, &o);

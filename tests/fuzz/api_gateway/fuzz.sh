@@ -7,7 +7,7 @@ target=api_gateway
 source "$(dirname "$0")/../lib.sh"
 fuzz_gen_api
 fuzz_build gateway_fuzz "spdlog sqlite3 libcrypto++ fmt" "$here/gateway_fuzz.cc" \
-  "$root"/src/http/parser.cc "$root"/src/http/response.cc "$root"/src/api/*.cc "$root"/src/efs/*.cc \
+  "$root"/src/http/parser.cc "$root"/src/http/response.cc "$root"/src/api/*.cc "$root"/src/efs/*.cc "$root"/src/iam/*.cc \
   "$root"/src/ec2/*.cc "$root"/src/kms/*.cc "$root"/src/meta/*.cc "$root"/src/common/*.cc \
   "$out/gen/embedded_models.cc" "$out/gen/efs_shapes.cc"
 # One data dir for every run of this script's target, made afresh each time.

@@ -166,7 +166,7 @@ TEST_CASE("PUTFH, PUTROOTFH and LOOKUP of an export each read one catalog snapsh
   Fixture f;
   PublishedCatalog catalog;
   auto ap = test_ap(f.fs_id, "fsap-0123456789abcdef1", "/ap");
-  catalog.set({{f.fs_id, false, ""}}, {ap}, {{"fsmt-0123456789abcdef0", f.fs_id, "127.0.0.9"}});
+  catalog.set({{f.fs_id, false, "", "", nullptr}}, {ap}, {{"fsmt-0123456789abcdef0", f.fs_id, "127.0.0.9"}});
   Exports ex(*f.vfs, catalog);
 
   catalog.calls = 0;
@@ -201,16 +201,16 @@ TEST_CASE("a snapshot published between operations takes effect at the next PUTF
   Fixture f;
   PublishedCatalog catalog;
   auto ap = test_ap(f.fs_id, "fsap-0123456789abcdef1", "/ap");
-  catalog.set({{f.fs_id, false, ""}}, {ap});
+  catalog.set({{f.fs_id, false, "", "", nullptr}}, {ap});
   Exports ex(*f.vfs, catalog);
   auto root = ex.lookup_junction(ap.id);
   REQUIRE(root);
   const auto wire = root->wire;
 
-  catalog.set({{f.fs_id, false, ""}}, {});  // the access point was deleted
+  catalog.set({{f.fs_id, false, "", "", nullptr}}, {});  // the access point was deleted
   CHECK(ex.from_wire(wire).error() == NFS4ERR_STALE);
   CHECK(ex.lookup_junction(ap.id).error() == NFS4ERR_NOENT);
-  catalog.set({{f.fs_id, false, ""}}, {ap});
+  catalog.set({{f.fs_id, false, "", "", nullptr}}, {ap});
   CHECK(ex.from_wire(wire));
   catalog.set({}, {});  // the file system is being deleted
   CHECK(ex.from_wire(wire).error() == NFS4ERR_STALE);
@@ -225,7 +225,7 @@ TEST_CASE("PUTFH and LOOKUP race safely with snapshots being published") {
   // Resolved for the first time by the racing readers (the roots map is
   // copied and republished while others read it).
   auto ap2 = test_ap(f.fs_id, "fsap-0123456789abcdef2", "/");
-  catalog.set({{f.fs_id, false, ""}}, {ap1, ap2});
+  catalog.set({{f.fs_id, false, "", "", nullptr}}, {ap1, ap2});
   Exports ex(*f.vfs, catalog);
   auto root1 = ex.lookup_junction(ap1.id);
   REQUIRE(root1);
@@ -257,10 +257,10 @@ TEST_CASE("PUTFH and LOOKUP race safely with snapshots being published") {
   for (int i = 0; i < 300; ++i) {
     switch (i % 3) {
       case 0:
-        catalog.set({{f.fs_id, false, ""}}, {ap1, ap2});
+        catalog.set({{f.fs_id, false, "", "", nullptr}}, {ap1, ap2});
         break;
       case 1:
-        catalog.set({{f.fs_id, false, ""}}, {ap2});
+        catalog.set({{f.fs_id, false, "", "", nullptr}}, {ap2});
         break;
       default:
         catalog.set({}, {});
@@ -268,7 +268,7 @@ TEST_CASE("PUTFH and LOOKUP race safely with snapshots being published") {
     }
     std::this_thread::yield();
   }
-  catalog.set({{f.fs_id, false, ""}}, {ap1, ap2});
+  catalog.set({{f.fs_id, false, "", "", nullptr}}, {ap1, ap2});
   stop = true;
   for (auto& t : readers) t.join();
   CHECK(unexpected == 0);

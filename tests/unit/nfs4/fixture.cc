@@ -137,7 +137,10 @@ Fixture::Fixture() {
   REQUIRE(vfs->create_file_system(fs_id).ok());
   fs = vfs->file_system(fs_id);
   REQUIRE(fs);
-  catalog.fss.push_back({fs_id, false, ""});
+  efs::ExportedFileSystem exported;
+  exported.id = fs_id;
+  exported.arn = "arn:aws:elasticfilesystem:us-east-1:000000000000:file-system/" + fs_id;
+  catalog.fss.push_back(exported);
   server = std::make_unique<Server>(*vfs, catalog, clock, ServerOptions{}, nullptr);
   ctx.prog = 100003;
   ctx.vers = 4;

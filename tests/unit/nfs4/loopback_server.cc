@@ -22,7 +22,7 @@ class OneFs : public efs::Catalog {
 
  private:
   std::shared_ptr<const efs::CatalogSnapshot> snap_ = std::make_shared<efs::CatalogSnapshot>(
-      1, std::vector<efs::ExportedFileSystem>{{kId, false, ""}},
+      1, std::vector<efs::ExportedFileSystem>{{kId, false, "", "", nullptr}},
       std::vector<efs::ExportedAccessPoint>{}, std::vector<efs::MountTargetAddress>{});
 };
 
