@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "cli/control.h"
 #include "common/log.h"
 #include "server/config.h"
 #include "server/server.h"
@@ -66,7 +67,11 @@ int main(int argc, char** argv) {
                     "KMS key becomes unusable")
       ->envname("EFS_LOCAL_KMS_REVOCATION_DELAY")->capture_default_str();
 
+  int control_rc = 0;
+  efs::cli::add_control_commands(app, &control_rc);
+
   CLI11_PARSE(app, argc, argv);
+  if (!serve->parsed()) return control_rc;  // a control command ran (cli/control.h)
 
   cfg.state_delay = std::chrono::milliseconds(state_delay_ms);
   if (auto err = efs::server::validate(cfg); !err.empty()) {
