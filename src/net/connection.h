@@ -6,6 +6,7 @@
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <atomic>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "net/rpc_server.h"
+#include "net/tls_front.h"
 #include "rpc/dispatcher.h"
 #include "rpc/record.h"
 
@@ -72,6 +74,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   asio::awaitable<void> read_loop();
+  // With a TLS front: peeks at the first byte and, for a TLS ClientHello,
+  // runs the handshake and takes the client's identity (net/tls_front.h).
+  // False if the connection is to close (refused, or gone before a byte).
+  asio::awaitable<bool> sniff_transport();
   // Handles every complete record; false if the connection must close.
   asio::awaitable<bool> serve_ready_records();
   // The work guard, when given, keeps the io_context running until the
@@ -96,6 +102,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::shared_ptr<ServerState> state_;
   asio::ip::tcp::socket socket_;
+  // Set when the client opened with TLS; every read and write then goes
+  // through it. Plain connections never touch it.
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   asio::steady_timer capacity_;  // a wake-up for the reader when a call slot or reply room frees
   asio::steady_timer idle_;      // closes the connection after idle_timeout of silence
   ListenerKey listener_;
