@@ -282,7 +282,9 @@ Result<std::shared_ptr<const rpc::ClientIdentity>, std::string> NfsTls::identify
     return fail("the client certificate is not yet valid (" + subject_of(peer) + ")");
   if (X509_cmp_current_time(X509_get0_notAfter(peer)) <= 0)
     return fail("the client certificate has expired (" + subject_of(peer) + ")");
-  if (X509_check_issued(peer, peer) == X509_V_OK &&
+  // A certificate naming itself as issuer got through verify_client only as
+  // self-signed, which OpenSSL forgave without checking the signature.
+  if (X509_NAME_cmp(X509_get_subject_name(peer), X509_get_issuer_name(peer)) == 0 &&
       X509_verify(peer, X509_get0_pubkey(peer)) != 1) {
     ERR_clear_error();
     return fail("the self-signed client certificate's signature does not verify");

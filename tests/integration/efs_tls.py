@@ -91,7 +91,8 @@ def connect_signature(access_key, secret, when, region, fs_id, pk_hash, token=No
 
 def client_certificate(directory, fs_id, ap_id=None, iam=None, region="us-east-1",
                        not_before=None, not_after=None, issuer=None, name="client",
-                       bad_signature=False, client_info=("efs-utils", "test")):
+                       bad_signature=False, client_info=("efs-utils", "test"),
+                       bad_self_signature=False):
     """Writes <name>.pem and <name>-key.pem; returns (cert path, key path).
 
     iam: (access key, secret[, token]) for efs_client_auth. issuer: (cert, key)
@@ -130,10 +131,16 @@ def client_certificate(directory, fs_id, ap_id=None, iam=None, region="us-east-1
             critical=False)
     b = b.issuer_name(issuer[0].subject if issuer else subject)
     cert = b.sign(issuer[1] if issuer else key, hashes.SHA256())
+    pem = cert.public_bytes(serialization.Encoding.PEM)
+    if bad_self_signature:
+        # Flip a bit inside the signature (the certificate's last bytes).
+        raw = bytearray(cert.public_bytes(serialization.Encoding.DER))
+        raw[-5] ^= 0x01
+        pem = x509.load_der_x509_certificate(bytes(raw)).public_bytes(serialization.Encoding.PEM)
     cert_path = os.path.join(directory, name + ".pem")
     key_path = os.path.join(directory, name + "-key.pem")
     with open(cert_path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
+        f.write(pem)
     with open(key_path, "wb") as f:
         f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()))

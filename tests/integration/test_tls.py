@@ -190,7 +190,9 @@ def test_bad_handshakes_and_certificates_refused_others_served(tls_server, fs_mt
     other_fs = efs_tls.client_certificate(str(tmp_path), "fs-0123456789abcdef0", name="otherfs")
     bad_ap = efs_tls.client_certificate(str(tmp_path), fid, ap_id="fsap-0123456789abcdef0",
                                         name="badap")
-    for cert in (expired, wrong_ca, other_fs, bad_ap):
+    forged = efs_tls.client_certificate(str(tmp_path), fid, name="forgedself",
+                                        bad_self_signature=True)
+    for cert in (expired, wrong_ca, other_fs, bad_ap, forged):
         try:
             c = efs_tls.tls_connect(ip, port, ca, dns_name(fid), cert=cert)
         except (ssl.SSLError, ConnectionError, OSError):
@@ -203,6 +205,7 @@ def test_bad_handshakes_and_certificates_refused_others_served(tls_server, fs_mt
     assert "unable to get local issuer certificate" in log or "unable to verify" in log
     assert "but this mount target belongs to " + fid in log
     assert "fsap-0123456789abcdef0, which is not available" in log
+    assert "self-signed client certificate's signature does not verify" in log
     # The others kept being served, on TLS and plain.
     assert rpc_null(keeper)[0] == 0
     p = socket.create_connection((ip, port), timeout=10)
