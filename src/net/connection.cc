@@ -138,7 +138,7 @@ asio::awaitable<bool> Connection::sniff_transport() {
   if (ec || n == 0) co_return false;
   if (!starts_tls(first)) co_return true;
   TlsFront& front = *state_->options.tls;
-  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, front.context());
+  tls_ = std::make_unique<asio::ssl::stream<TlsTransport>>(socket_, front.context());
   front.prepare(tls_->native_handle(), ctx_);
   co_await tls_->async_handshake(asio::ssl::stream_base::server,
                                  asio::redirect_error(asio::use_awaitable, ec));
