@@ -192,11 +192,10 @@ asio::awaitable<void> Connection::read_loop() {
       assembler_.commit(n);
       continue;
     }
-    std::size_t n =
-        tls_ ? co_await tls_->async_read_some(asio::buffer(buf),
-                                              asio::redirect_error(asio::use_awaitable, ec))
-             : co_await socket_.async_read_some(asio::buffer(buf),
-                                                asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n = tls_ ? co_await tls_->async_read_some(
+                               asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec))
+                         : co_await socket_.async_read_some(
+                               asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (!quiet_end(ec) && !closed_) {
         spdlog::debug("rpc: connection {} from {}: read: {}", id(), peer(), ec.message());
@@ -324,23 +323,23 @@ void Connection::write_next() {
     if (!r.body.empty()) buffers.emplace_back(r.body.data(), r.body.size());
   }
   auto on_written = [self = shared_from_this(), batch](asio::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      std::size_t sent = 0;
-                      for (auto& r : *batch) sent += reply_bytes(r);
-                      self->queued_bytes_ -= std::min(sent, self->queued_bytes_);
-                      batch->clear();
-                      self->capacity_.cancel();  // the reader may have room now
-                      if (!ec) self->touch();
-                      if (ec) {
-                        if (!self->closed_) {
-                          spdlog::debug("rpc: connection {} from {}: write: {}", self->id(),
-                                        self->peer(), ec.message());
-                        }
-                        self->close_now("write failed");
-                      } else {
-                        self->write_next();
-                      }
-                      self->maybe_finish();
+    self->writing_ = false;
+    std::size_t sent = 0;
+    for (auto& r : *batch) sent += reply_bytes(r);
+    self->queued_bytes_ -= std::min(sent, self->queued_bytes_);
+    batch->clear();
+    self->capacity_.cancel();  // the reader may have room now
+    if (!ec) self->touch();
+    if (ec) {
+      if (!self->closed_) {
+        spdlog::debug("rpc: connection {} from {}: write: {}", self->id(), self->peer(),
+                      ec.message());
+      }
+      self->close_now("write failed");
+    } else {
+      self->write_next();
+    }
+    self->maybe_finish();
   };
   if (!tls_) {
     asio::async_write(socket_, buffers, std::move(on_written));
@@ -367,12 +366,12 @@ void Connection::write_next() {
     out.push_back(b);
   }
   flush_run();
-  asio::async_write(*tls_, out,
-                    [gathered, on_written = std::move(on_written)](asio::error_code ec,
-                                                                   std::size_t n) mutable {
-                      gathered->clear();
-                      on_written(ec, n);
-                    });
+  asio::async_write(
+      *tls_, out,
+      [gathered, on_written = std::move(on_written)](asio::error_code ec, std::size_t n) mutable {
+        gathered->clear();
+        on_written(ec, n);
+      });
 }
 
 void Connection::close_now(const char* why) {

@@ -32,10 +32,10 @@ Result<std::vector<uint8_t>, BindArgsError> bind_client_to_partition(
   std::vector<uint8_t> body;
   xdr::Writer w(&body);
   w.u32(kBindReady);
-  w.fixed(partition_id);                  // PartitionId: opaque[64]
-  w.i32(1);                               // max_multiplexed_connections
-  w.i32(INT_MAX);                         // scale_up_bytes_per_sec_threshold: never
-  w.i32(INT_MAX);                         // scale_up_threshold_breached_duration_sec
+  w.fixed(partition_id);                    // PartitionId: opaque[64]
+  w.i32(1);                                 // max_multiplexed_connections
+  w.i32(INT_MAX);                           // scale_up_bytes_per_sec_threshold: never
+  w.i32(INT_MAX);                           // scale_up_threshold_breached_duration_sec
   if (scale_up_fields > 3) w.i32(INT_MAX);  // scale_up_lookback_window_size_sec
   return body;
 }
@@ -56,8 +56,8 @@ asio::awaitable<rpc::Reply> PartitionBindProgram::call(const rpc::CallContext& c
   if (ctx.proc == bind_proc) {
     auto body = bind_client_to_partition(args, partition_id_, aws_file ? 4 : 3);
     if (!body) {
-      spdlog::info("rpc: program {} bind_client_to_partition from {}: undecodable arguments",
-                   prog_, ctx.remote_address);
+      spdlog::info("rpc: program {} bind_client_to_partition from {}: undecodable arguments", prog_,
+                   ctx.remote_address);
       reply.stat = rpc::AcceptStat::garbage_args;
       co_return reply;
     }

@@ -158,8 +158,10 @@ Result<std::unique_ptr<Authority>, Error> Authority::open(const std::string& dir
         !add_ext(a->ca_cert_.get(), a->ca_cert_.get(), NID_subject_key_identifier, "hash") ||
         X509_sign(a->ca_cert_.get(), a->ca_key_.get(), EVP_sha256()) == 0)
       return fail(Error{"cannot make the CA certificate: " + openssl_error()});
-    if (auto s = write_file(ca_key_file, key_pem(a->ca_key_.get()), 0600); !s) return fail(s.error());
-    if (auto s = write_file(a->ca_file_, to_pem(a->ca_cert_.get()), 0644); !s) return fail(s.error());
+    if (auto s = write_file(ca_key_file, key_pem(a->ca_key_.get()), 0600); !s)
+      return fail(s.error());
+    if (auto s = write_file(a->ca_file_, to_pem(a->ca_cert_.get()), 0644); !s)
+      return fail(s.error());
     fresh_ca = true;
     spdlog::info("tls: created the CA {} (give it to NFS clients as their CA file)", a->ca_file_);
   }

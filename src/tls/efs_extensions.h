@@ -33,7 +33,7 @@ inline constexpr const char* kOidClientInfo = "1.3.6.1.4.1.4843.7.4";
 
 struct ClientAuth {
   std::string access_key_id;
-  std::string signature;  // lowercase hex, as efs-utils writes it
+  std::string signature;      // lowercase hex, as efs-utils writes it
   std::time_t signed_at = 0;  // sigv4DateTime, UTC
   std::string session_token;  // empty when absent
 };

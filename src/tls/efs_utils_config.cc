@@ -31,8 +31,8 @@ std::string render_efs_utils_config(const EfsUtilsConfig& c) {
   for (const auto& mt : c.mount_targets) {
     o << mt.fs_id << " " << mt.mount_target_id << " " << mt.az << " " << mt.state
       << " mounttargetip=" << mt.ip << "\n";
-    o << "#   mount -t efs -o tls,mounttargetip=" << mt.ip << ",region=" << c.region << ",cafile="
-      << c.ca_file << " " << mt.fs_id << " /mnt/efs\n";
+    o << "#   mount -t efs -o tls,mounttargetip=" << mt.ip << ",region=" << c.region
+      << ",cafile=" << c.ca_file << " " << mt.fs_id << " /mnt/efs\n";
   }
   return o.str();
 }

@@ -1,8 +1,7 @@
 #include "tls/iam_credentials.h"
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 namespace efs::tls {
@@ -35,8 +34,9 @@ Result<IamCredentials, Error> parse_iam_credentials(const std::string& text) {
     c.arn = field(o, "arn", "Arn");
     c.session_token = field(o, "session_token", "Token");
     if (c.access_key_id.empty() || c.secret_access_key.empty() || c.arn.empty())
-      return fail(Error{"IAM credentials: every entry needs access_key_id, secret_access_key "
-                        "and arn"});
+      return fail(
+          Error{"IAM credentials: every entry needs access_key_id, secret_access_key "
+                "and arn"});
     if (c.account.empty()) {
       // arn:aws:iam::<account>:user/...
       auto parts = c.arn.find("::");

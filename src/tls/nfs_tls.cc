@@ -132,8 +132,7 @@ Result<rpc::ClientIdentity, std::string> check_claims(const ClaimCheck& in,
     if (age > kConnectSignatureLifetime)
       return fail("the efs_client_auth signature of access key " + auth.access_key_id +
                   " is older than " + std::to_string(kConnectSignatureLifetime) + " s");
-    if (age < -kMaxFutureSkew)
-      return fail("the efs_client_auth signature is dated in the future");
+    if (age < -kMaxFutureSkew) return fail("the efs_client_auth signature is dated in the future");
     ConnectRequest req;
     req.access_key_id = auth.access_key_id;
     req.region = options.region;
@@ -160,8 +159,8 @@ Result<std::shared_ptr<NfsTls>, Error> NfsTls::open(const NfsTlsOptions& options
   SSL_CTX* ctx = t->ctx_.native_handle();
   // TLS 1.2 and 1.3 only (EFS refuses older ones too); no renegotiation.
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
-                               SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_options(
+      ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
   static const unsigned char kSessionContext[] = "efs-local-nfs";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
 
@@ -295,9 +294,10 @@ Result<std::shared_ptr<const rpc::ClientIdentity>, std::string> NfsTls::identify
   auto id = check_claims(in, *snap, credentials_, options_);
   if (!id) return fail(id.error());
   if (!id->principal_arn.empty() && !id->principal_verified) {
-    spdlog::info("tls: accepting the IAM identity of access key {} unverified (no "
-                 "--iam-credentials): principal {}",
-                 id->access_key_id, id->principal_arn);
+    spdlog::info(
+        "tls: accepting the IAM identity of access key {} unverified (no "
+        "--iam-credentials): principal {}",
+        id->access_key_id, id->principal_arn);
   }
   return std::shared_ptr<const rpc::ClientIdentity>(
       std::make_shared<rpc::ClientIdentity>(std::move(*id)));

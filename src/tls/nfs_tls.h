@@ -103,7 +103,7 @@ class NfsTls : public net::TlsFront {
   asio::ssl::context ctx_;
   std::unique_ptr<Authority> authority_;  // null with the user's certificate
   std::optional<IamCredentials> credentials_;
-  std::mutex mu_;  // guards certs_
+  std::mutex mu_;                         // guards certs_
   std::map<std::string, X509Ptr> certs_;  // by their names, joined
 };
 

@@ -38,7 +38,8 @@ std::vector<uint8_t> cat(std::initializer_list<std::vector<uint8_t>> parts) {
 
 // efs_client_auth as efs-utils' openssl config encodes it.
 std::vector<uint8_t> client_auth(const std::string& token = "") {
-  auto body = cat({utf8("AKIAEXAMPLE"), der(0x04, bytes("00ff")), der(0x17, bytes("261202010203Z"))});
+  auto body =
+      cat({utf8("AKIAEXAMPLE"), der(0x04, bytes("00ff")), der(0x17, bytes("261202010203Z"))});
   if (!token.empty()) body = cat({body, der(0xa0, utf8(token))});
   return der(0x30, body);
 }
@@ -49,11 +50,13 @@ TEST_CASE("tls: the access point and file system extensions are UTF8Strings") {
   auto v = parse_utf8_extension(utf8("fsap-0123456789abcdef0"));
   REQUIRE(v);
   CHECK(*v == "fsap-0123456789abcdef0");
-  CHECK_FALSE(parse_utf8_extension(der(0x13, bytes("fs-1"))));  // PrintableString
+  CHECK_FALSE(parse_utf8_extension(der(0x13, bytes("fs-1"))));     // PrintableString
   CHECK_FALSE(parse_utf8_extension(cat({utf8("fs-1"), {0x00}})));  // trailing byte
-  CHECK_FALSE(parse_utf8_extension(utf8("fs-\x01")));            // control character
-  CHECK_FALSE(parse_utf8_extension(std::vector<uint8_t>{0x0c, 0x05, 'f', 's'}));      // length past the end
-  CHECK_FALSE(parse_utf8_extension(std::vector<uint8_t>{0x0c, 0x84, 0xff, 0xff, 0xff, 0xff}));  // huge length
+  CHECK_FALSE(parse_utf8_extension(utf8("fs-\x01")));              // control character
+  CHECK_FALSE(
+      parse_utf8_extension(std::vector<uint8_t>{0x0c, 0x05, 'f', 's'}));  // length past the end
+  CHECK_FALSE(parse_utf8_extension(
+      std::vector<uint8_t>{0x0c, 0x84, 0xff, 0xff, 0xff, 0xff}));  // huge length
   CHECK_FALSE(parse_utf8_extension(std::vector<uint8_t>{}));
 }
 
@@ -82,8 +85,9 @@ TEST_CASE("tls: malformed efs_client_auth is refused with a reason") {
     CHECK_FALSE(parse_client_auth(cut));
   }
   // Fields out of order: the date where the signature goes.
-  auto swapped = der(0x30, cat({utf8("AKIAEXAMPLE"), der(0x17, bytes("261202010203Z")),
-                                der(0x04, bytes("00ff"))}));
+  auto swapped =
+      der(0x30,
+          cat({utf8("AKIAEXAMPLE"), der(0x17, bytes("261202010203Z")), der(0x04, bytes("00ff"))}));
   auto r = parse_client_auth(swapped);
   REQUIRE_FALSE(r);
   CHECK(r.error().find("signature") != std::string::npos);
@@ -92,8 +96,9 @@ TEST_CASE("tls: malformed efs_client_auth is refused with a reason") {
                               der(0x17, bytes("261202010203Z")), der(0xa0, utf8("t")), utf8("x")}));
   CHECK_FALSE(parse_client_auth(extra));
   // A bad date.
-  auto bad_date = der(0x30, cat({utf8("AKIAEXAMPLE"), der(0x04, bytes("00ff")),
-                                 der(0x17, bytes("261302010203Z"))}));
+  auto bad_date =
+      der(0x30,
+          cat({utf8("AKIAEXAMPLE"), der(0x04, bytes("00ff")), der(0x17, bytes("261302010203Z"))}));
   CHECK_FALSE(parse_client_auth(bad_date));
 }
 

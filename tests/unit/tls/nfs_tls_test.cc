@@ -71,7 +71,7 @@ TEST_CASE("tls: the CA is made once, kept, and its keys are private") {
   const std::string ca = slurp(d.path / "tls" / "ca.pem");
   const std::string server = slurp(d.path / "tls" / "server.pem");
   for (const char* key : {"ca-key.pem", "server-key.pem"}) {
-    struct stat st{};
+    struct stat st {};
     REQUIRE(stat((d.path / "tls" / key).c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
   }
@@ -194,7 +194,9 @@ TEST_CASE("tls: efs_client_auth is verified against the IAM credentials") {
   claims.client_auth = ClientAuth{"AKIDEXAMPLE", connect_signature(req, "secret"), now - 60, ""};
   std::optional<IamCredentials> with(*creds);
   auto run = [&](const std::optional<IamCredentials>& c, const std::string& pk_hash,
-                 std::time_t at) { return check_claims({claims, pk_hash, kFs, at}, *catalog.snap, c, o); };
+                 std::time_t at) {
+    return check_claims({claims, pk_hash, kFs, at}, *catalog.snap, c, o);
+  };
 
   auto good = run(with, "ab12", now);
   REQUIRE(good);
