@@ -367,3 +367,52 @@ def test_kernel_mount_applies_the_access_point_in_the_client_certificate(tls_ser
                       "cat apps/tls/made")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "1234:2345 apps/tls/made" in p.stdout and "via-cert" in p.stdout
+
+
+def test_own_server_certificate_with_tls_cert_and_key(tmp_path):
+    ca_cert, ca_key = efs_tls.other_ca()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    import ipaddress
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = x509.CertificateBuilder() \
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "nfs.example")])) \
+        .issuer_name(ca_cert.subject).public_key(key.public_key()) \
+        .serial_number(x509.random_serial_number()) \
+        .not_valid_before(now - datetime.timedelta(hours=1)) \
+        .not_valid_after(now + datetime.timedelta(days=1)) \
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("nfs.example"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False) \
+        .sign(ca_key, hashes.SHA256())
+    (tmp_path / "own.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "own-key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    (tmp_path / "own-ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    s = Server(tmp_path / "data", extra_args=["--tls-cert", str(tmp_path / "own.pem"),
+                                              "--tls-key", str(tmp_path / "own-key.pem")]).start()
+    try:
+        c = efs_tls.tls_connect("127.0.0.1", s.nfs_port, str(tmp_path / "own-ca.pem"), "nfs.example")
+        assert c.getpeercert()["subject"] == ((("commonName", "nfs.example"),),)
+        assert rpc_null(c)[0] == 0
+        c.close()
+    finally:
+        s.stop()
+    # A key that is not the certificate's: a named error at start, exit code 1.
+    other = ec.generate_private_key(ec.SECP256R1())
+    (tmp_path / "other-key.pem").write_bytes(other.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    p = subprocess.run([str(BIN), "serve", "--data-dir", str(tmp_path / "data2"), "--nfs-port", "0",
+                        "--api-port", "0", "--tls-cert", str(tmp_path / "own.pem"),
+                        "--tls-key", str(tmp_path / "other-key.pem")],
+                       capture_output=True, text=True, timeout=30)
+    assert p.returncode == 1
+    assert "cannot set up TLS for NFS" in p.stdout + p.stderr
+    # One without the other is refused by the flags.
+    p = subprocess.run([str(BIN), "serve", "--data-dir", str(tmp_path / "data3"),
+                        "--tls-cert", str(tmp_path / "own.pem")], capture_output=True, text=True,
+                       timeout=30)
+    assert p.returncode == 2 and "--tls-cert and --tls-key go together" in p.stderr
