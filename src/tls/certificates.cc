@@ -29,6 +29,15 @@ namespace {
 
 constexpr long kCaDays = 3650;
 constexpr long kServerDays = 365;
+// A kept server.pem this close to its notAfter is issued again at start.
+constexpr long kRenewBeforeDays = 30;
+
+bool expires_within(X509* cert, long days) {
+  ASN1_TIME* limit = X509_gmtime_adj(nullptr, days * 24 * 3600);
+  bool soon = ASN1_TIME_compare(X509_get0_notAfter(cert), limit) <= 0;
+  ASN1_TIME_free(limit);
+  return soon;
+}
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -171,10 +180,12 @@ Result<std::unique_ptr<Authority>, Error> Authority::open(const std::string& dir
     a->server_cert_ = load_cert(read_file(server_file));
     if (!a->server_key_ || !a->server_cert_)
       return fail(Error{"cannot read the server certificate in " + dir + ": " + openssl_error()});
-    return a;
+    if (!expires_within(a->server_cert_.get(), kRenewBeforeDays)) return a;
+    spdlog::info("tls: {} expires within {} days: issuing it again", server_file, kRenewBeforeDays);
+  } else {
+    a->server_key_ = new_key();
+    if (!a->server_key_) return fail(Error{"cannot make a server key: " + openssl_error()});
   }
-  a->server_key_ = new_key();
-  if (!a->server_key_) return fail(Error{"cannot make a server key: " + openssl_error()});
   auto cert = a->issue({"localhost"}, {"127.0.0.1", "::1"});
   if (!cert) return fail(cert.error());
   a->server_cert_ = std::move(*cert);

@@ -1,6 +1,7 @@
 #include "tls/nfs_tls.h"
 
 #include <doctest/doctest.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
@@ -87,6 +88,38 @@ TEST_CASE("tls: the CA is made once, kept, and its keys are private") {
   CHECK(names(cert->get(), "x.example"));
   CHECK(has_ip(cert->get(), "127.0.0.9"));
   CHECK_FALSE(has_ip(cert->get(), "127.0.0.8"));
+}
+
+TEST_CASE("tls: a kept server certificate near its end is issued again") {
+  TempDir d;
+  const fs::path dir = d.path / "tls";
+  REQUIRE(Authority::open(dir.string()));
+  // Replace server.pem by one that ended yesterday, signed by the same CA.
+  auto load_key = [](const fs::path& p) {
+    FILE* f = fopen(p.c_str(), "r");
+    EVP_PKEY* k = PEM_read_PrivateKey(f, nullptr, nullptr, nullptr);
+    fclose(f);
+    return PkeyPtr(k);
+  };
+  PkeyPtr ca_key = load_key(dir / "ca-key.pem");
+  PkeyPtr server_key = load_key(dir / "server-key.pem");
+  REQUIRE(ca_key);
+  REQUIRE(server_key);
+  X509Ptr old(X509_new());
+  X509_set_version(old.get(), X509_VERSION_3);
+  ASN1_INTEGER_set(X509_get_serialNumber(old.get()), 7);
+  X509_gmtime_adj(X509_getm_notBefore(old.get()), -3 * 86400);
+  X509_gmtime_adj(X509_getm_notAfter(old.get()), -86400);
+  X509_set_pubkey(old.get(), server_key.get());
+  X509_sign(old.get(), ca_key.get(), EVP_sha256());
+  std::ofstream((dir / "server.pem").string()) << to_pem(old.get());
+
+  auto a = Authority::open(dir.string());
+  REQUIRE(a);
+  CHECK(X509_cmp_current_time(X509_get0_notAfter((*a)->base_server_cert())) > 0);
+  CHECK(slurp(dir / "server.pem") != to_pem(old.get()));
+  // The key is kept: only the certificate was renewed.
+  CHECK(EVP_PKEY_eq((*a)->server_key(), server_key.get()) == 1);
 }
 
 TEST_CASE("tls: a corrupt CA file is a clear error, not a new CA") {
