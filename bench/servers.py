@@ -1,7 +1,9 @@
 """Starts efs-local (with two file systems: one unencrypted, one encrypted
-under a KMS key made for it) and nfs-ganesha (NFSv4.1, VFS FSAL,
-exporting a directory on the same disk) on free loopback ports, and stops
-them, by their PIDs, when the bench ends."""
+under a KMS key made for it), nfs-ganesha (NFSv4.1, VFS FSAL, exporting a
+directory on the same disk) and stunnel in front of efs-local's NFS port
+(configured as efs-utils' stunnel mode configures it: TLS to the same port
+plain clients use) on free loopback ports, and stops them, by their PIDs,
+when the bench ends."""
 import contextlib
 import os
 import socket
@@ -13,8 +15,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Server:
-    def __init__(self, name, proc, address, export):
+    def __init__(self, name, proc, address, export, helpers=()):
         self.name, self.proc, self.address, self.export = name, proc, address, export
+        # Client-side processes the measurement goes through (stunnel): their
+        # CPU is the client's, not "something else ran".
+        self.helpers = list(helpers)
 
     @property
     def pid(self):
@@ -40,6 +45,30 @@ NFS_KRB5 {{ Active_krb5 = false; }}
 EXPORT {{ Export_Id = 1; Path = "{work}/ganesha/export"; Pseudo = /export; Access_Type = RW;
          Squash = No_Root_Squash; SecType = sys; Protocols = 4; Transports = TCP;
          FSAL {{ Name = VFS; }} }}
+"""
+
+
+# mount_efs's STUNNEL_GLOBAL_CONFIG and STUNNEL_EFS_CONFIG with verify = 2,
+# CAfile and checkHost, as for `mount -t efs -o tls` (README, "TLS").
+STUNNEL_CONF = """fips = no
+foreground = yes
+socket = l:SO_REUSEADDR=yes
+pid =
+output = {log}
+[efs]
+client = yes
+accept = 127.0.0.1:{port}
+connect = 127.0.0.1:{nfs}
+sslVersion = TLSv1.2
+renegotiation = no
+TIMEOUTbusy = 20
+TIMEOUTclose = 0
+TIMEOUTidle = 70
+delay = yes
+verify = 2
+CAfile = {ca}
+checkHost = {fs}.efs.us-east-1.amazonaws.com
+libwrap = no
 """
 
 
@@ -89,11 +118,28 @@ def started(work):
         enc = aws("efs", "create-file-system", "--creation-token", "bench-encrypted", "--encrypted",
                   "--kms-key-id", "alias/bench", "--query", "FileSystemId")
         time.sleep(0.5)
-        # "efs-enc" is the same process as "efs": only the data figures run on it
-        # (drive.py), for the encrypted / unencrypted ratio.
+        tls_port = free_port()
+        conf = os.path.join(work, "stunnel.conf")
+        with open(conf, "w") as f:
+            f.write(STUNNEL_CONF.format(port=tls_port, nfs=e_nfs, fs=fs,
+                                        ca=os.path.join(work, "efs-data", "tls", "ca.pem"),
+                                        log=os.path.join(work, "stunnel.log")))
+        stunnel = subprocess.Popen(["stunnel", conf], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        procs.append(stunnel)
+        for _ in range(100):
+            if listening(tls_port):
+                break
+            time.sleep(0.1)
+        else:
+            raise SystemExit(f"bench: stunnel did not start (see {work}/stunnel.log)")
+        # "efs-enc" and "efs-tls" are the same process as "efs": only the data
+        # figures run on them (drive.py), for the encrypted / unencrypted and
+        # TLS / plain ratios.
         yield {"efs": Server("efs", efs, f"127.0.0.1:{e_nfs}", "/" + fs),
                "ganesha": Server("ganesha", gan, f"127.0.0.1:{g_nfs}", "/export"),
-               "efs-enc": Server("efs-enc", efs, f"127.0.0.1:{e_nfs}", "/" + enc)}
+               "efs-enc": Server("efs-enc", efs, f"127.0.0.1:{e_nfs}", "/" + enc),
+               "efs-tls": Server("efs-tls", efs, f"127.0.0.1:{tls_port}", "/" + fs,
+                                 helpers=[stunnel.pid])}
     finally:
         for p in procs:
             if p.poll() is None:

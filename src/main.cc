@@ -4,12 +4,15 @@
 #include <malloc.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/control.h"
 #include "common/log.h"
 #include "server/config.h"
 #include "server/server.h"
+#include "tls/certificates.h"
+#include "tls/efs_utils_config.h"
 
 #ifndef EFS_LOCAL_VERSION
 #define EFS_LOCAL_VERSION "0.1.0"
@@ -66,12 +69,58 @@ int main(int argc, char** argv) {
                     "Seconds (emulator clock) an encrypted file system keeps working after its "
                     "KMS key becomes unusable")
       ->envname("EFS_LOCAL_KMS_REVOCATION_DELAY")->capture_default_str();
+  serve->add_option("--tls-cert", cfg.tls_cert,
+                    "PEM server certificate for TLS on the NFS port (default: issued by "
+                    "<data dir>/tls/ca.pem)")
+      ->envname("EFS_LOCAL_TLS_CERT");
+  serve->add_option("--tls-key", cfg.tls_key, "PEM key of --tls-cert")
+      ->envname("EFS_LOCAL_TLS_KEY");
+  serve->add_option("--iam-credentials", cfg.iam_credentials,
+                    "JSON file of IAM identities that TLS client certificates are verified "
+                    "against (default: accepted unverified)")
+      ->envname("EFS_LOCAL_IAM_CREDENTIALS");
+
+  // What efs-utils needs to mount over TLS (tls/efs_utils_config.h).
+  std::string eu_data_dir = cfg.data_dir, eu_region = cfg.region;
+  uint16_t eu_port = cfg.nfs_port;
+  auto* eu = app.add_subcommand("efs-utils-config",
+                                "Print the CA file, efs-utils.conf settings and mounttargetip= "
+                                "values for mounting with efs-utils over TLS");
+  eu->add_option("--data-dir", eu_data_dir, "The server's data directory")
+      ->envname("EFS_LOCAL_DATA_DIR")->capture_default_str();
+  eu->add_option("--region", eu_region, "The server's region")
+      ->envname("EFS_LOCAL_REGION")->capture_default_str();
+  eu->add_option("--nfs-port", eu_port, "The server's NFS port")
+      ->envname("EFS_LOCAL_NFS_PORT")->capture_default_str();
 
   int control_rc = 0;
   efs::cli::add_control_commands(app, &control_rc);
 
   CLI11_PARSE(app, argc, argv);
   if (!serve->parsed()) return control_rc;  // a control command ran (cli/control.h)
+
+  if (eu->parsed()) {
+    efs::init_logging("warn");
+    const std::string dir = std::filesystem::absolute(eu_data_dir).lexically_normal().string();
+    // The CA is made here if the server has not run yet; it will reuse it.
+    auto authority = efs::tls::Authority::open(dir + "/tls");
+    if (!authority) {
+      std::cerr << "efs-local: " << authority.error().message << "\n";
+      return 1;
+    }
+    efs::tls::EfsUtilsConfig out;
+    out.ca_file = (*authority)->ca_file();
+    out.region = eu_region;
+    out.nfs_port = eu_port;
+    auto mts = efs::tls::read_mount_targets(dir);
+    if (!mts) {
+      std::cerr << "efs-local: cannot read mount targets: " << mts.error().message << "\n";
+      return 1;
+    }
+    out.mount_targets = std::move(*mts);
+    std::cout << efs::tls::render_efs_utils_config(out);
+    return 0;
+  }
 
   cfg.state_delay = std::chrono::milliseconds(state_delay_ms);
   if (auto err = efs::server::validate(cfg); !err.empty()) {

@@ -7,11 +7,11 @@ want_test=0
 
 build_pkgs=(g++ meson ninja-build ccache pkg-config cmake python3
   libasio-dev libsqlite3-dev libcli11-dev nlohmann-json3-dev libcrypto++-dev
-  doctest-dev libspdlog-dev libfmt-dev)
+  doctest-dev libspdlog-dev libfmt-dev libssl-dev)
 test_pkgs=(clang libclang-rt-14-dev awscli python3-boto3 python3-pytest python3-pytest-xdist
   libnfs-utils libnfs-dev nodejs npm sqlite3 curl
   qemu-system-x86 socat busybox-static cpio xz-utils
-  nfs-ganesha nfs-ganesha-vfs)
+  nfs-ganesha nfs-ganesha-vfs stunnel4)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")

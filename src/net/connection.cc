@@ -8,6 +8,7 @@
 #include <asio/dispatch.hpp>
 #include <asio/post.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/ssl/error.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/write.hpp>
 #include <malloc.h>
@@ -31,6 +32,17 @@ constexpr std::size_t kMaxRepliesPerWrite = 64;
 constexpr std::size_t kTrimAfterPendingBytes = 8 << 20;
 // malloc_trim walks every arena: at most once per this interval.
 constexpr std::chrono::seconds kTrimInterval{1};
+// Over TLS, replies smaller than this are gathered into one buffer before
+// encryption: each buffer would otherwise be its own TLS record and its own
+// send (asio's SSL stream writes one buffer at a time). Encryption copies
+// the bytes anyway; big READ bodies are passed as they are.
+constexpr std::size_t kTlsGatherBelow = 16 * 1024;
+
+// A peer that closes a TLS connection without close_notify is how NFS
+// clients and stunnel end one; not worth a log line.
+bool quiet_end(const asio::error_code& ec) {
+  return ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
+}
 
 // Memory a reply holds (capacity: a READ buffer may be larger than its data).
 std::size_t reply_bytes(const rpc::ReplyRecord& r) {
@@ -115,19 +127,63 @@ void Connection::close() {
              [self = shared_from_this()] { self->close_now("closed by server"); });
 }
 
+asio::awaitable<bool> Connection::sniff_transport() {
+  asio::error_code ec;
+  co_await socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                              asio::redirect_error(asio::use_awaitable, ec));
+  if (ec || closed_) co_return false;
+  uint8_t first = 0;
+  std::size_t n = socket_.receive(asio::buffer(&first, 1), asio::socket_base::message_peek, ec);
+  // Closed before a byte: efs-utils probes a port this way.
+  if (ec || n == 0) co_return false;
+  if (!starts_tls(first)) co_return true;
+  TlsFront& front = *state_->options.tls;
+  tls_ = std::make_unique<asio::ssl::stream<TlsTransport>>(socket_, front.context());
+  front.prepare(tls_->native_handle(), ctx_);
+  co_await tls_->async_handshake(asio::ssl::stream_base::server,
+                                 asio::redirect_error(asio::use_awaitable, ec));
+  if (closed_) co_return false;
+  if (ec) {
+    spdlog::warn("tls: connection {} from {}: handshake refused: {}", id(), peer(), ec.message());
+    close_now("TLS handshake failed");
+    co_return false;
+  }
+  auto identity = front.identify(tls_->native_handle(), ctx_);
+  if (!identity) {
+    spdlog::warn("tls: connection {} from {}: refused: {}", id(), peer(), identity.error());
+    close_now("client certificate refused");
+    co_return false;
+  }
+  ctx_.identity = std::move(*identity);
+  touch();
+  const auto& who = *ctx_.identity;
+  spdlog::info("tls: connection {} from {}: {} {}{}{}", id(), peer(),
+               SSL_get_version(tls_->native_handle()),
+               who.principal_arn.empty() ? std::string("anonymous") : who.principal_arn,
+               who.access_point_id.empty() ? "" : " through ", who.access_point_id);
+  co_return true;
+}
+
 asio::awaitable<void> Connection::read_loop() {
   auto self = shared_from_this();
+  if (state_->options.tls && !co_await sniff_transport()) {
+    reader_done_ = true;
+    maybe_finish();
+    co_return;
+  }
   std::vector<uint8_t> buf(kReadBufferSize);
   while (!closed_) {
     if (!co_await serve_ready_records()) break;
     asio::error_code ec;
     auto window = assembler_.payload_window();
     if (window.size() >= kDirectReadThreshold) {
+      auto into = asio::buffer(window.data(), window.size());
       std::size_t n =
-          co_await socket_.async_read_some(asio::buffer(window.data(), window.size()),
-                                           asio::redirect_error(asio::use_awaitable, ec));
+          tls_ ? co_await tls_->async_read_some(into, asio::redirect_error(asio::use_awaitable, ec))
+               : co_await socket_.async_read_some(into,
+                                                  asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
-        if (ec != asio::error::eof && !closed_) {
+        if (!quiet_end(ec) && !closed_) {
           spdlog::debug("rpc: connection {} from {}: read: {}", id(), peer(), ec.message());
         }
         break;
@@ -136,10 +192,12 @@ asio::awaitable<void> Connection::read_loop() {
       assembler_.commit(n);
       continue;
     }
-    std::size_t n = co_await socket_.async_read_some(asio::buffer(buf),
-                                                     asio::redirect_error(asio::use_awaitable, ec));
+    std::size_t n = tls_ ? co_await tls_->async_read_some(
+                               asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec))
+                         : co_await socket_.async_read_some(
+                               asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
-      if (ec != asio::error::eof && !closed_) {
+      if (!quiet_end(ec) && !closed_) {
         spdlog::debug("rpc: connection {} from {}: read: {}", id(), peer(), ec.message());
       }
       break;
@@ -264,26 +322,56 @@ void Connection::write_next() {
     buffers.emplace_back(r.head.data(), r.head.size());
     if (!r.body.empty()) buffers.emplace_back(r.body.data(), r.body.size());
   }
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this(), batch](asio::error_code ec, std::size_t) {
-                      self->writing_ = false;
-                      std::size_t sent = 0;
-                      for (auto& r : *batch) sent += reply_bytes(r);
-                      self->queued_bytes_ -= std::min(sent, self->queued_bytes_);
-                      batch->clear();
-                      self->capacity_.cancel();  // the reader may have room now
-                      if (!ec) self->touch();
-                      if (ec) {
-                        if (!self->closed_) {
-                          spdlog::debug("rpc: connection {} from {}: write: {}", self->id(),
-                                        self->peer(), ec.message());
-                        }
-                        self->close_now("write failed");
-                      } else {
-                        self->write_next();
-                      }
-                      self->maybe_finish();
-                    });
+  auto on_written = [self = shared_from_this(), batch](asio::error_code ec, std::size_t) {
+    self->writing_ = false;
+    std::size_t sent = 0;
+    for (auto& r : *batch) sent += reply_bytes(r);
+    self->queued_bytes_ -= std::min(sent, self->queued_bytes_);
+    batch->clear();
+    self->capacity_.cancel();  // the reader may have room now
+    if (!ec) self->touch();
+    if (ec) {
+      if (!self->closed_) {
+        spdlog::debug("rpc: connection {} from {}: write: {}", self->id(), self->peer(),
+                      ec.message());
+      }
+      self->close_now("write failed");
+    } else {
+      self->write_next();
+    }
+    self->maybe_finish();
+  };
+  if (!tls_) {
+    asio::async_write(socket_, buffers, std::move(on_written));
+    return;
+  }
+  // Small buffers in a row become one (kTlsGatherBelow). Moving a vector
+  // keeps its heap block, so the buffers stay valid as `gathered` grows.
+  auto gathered = std::make_shared<std::vector<std::vector<uint8_t>>>();
+  std::vector<asio::const_buffer> out;
+  std::vector<uint8_t> run;
+  auto flush_run = [&] {
+    if (run.empty()) return;
+    gathered->push_back(std::move(run));
+    run = {};
+    out.emplace_back(gathered->back().data(), gathered->back().size());
+  };
+  for (const auto& b : buffers) {
+    if (b.size() < kTlsGatherBelow) {
+      const auto* p = static_cast<const uint8_t*>(b.data());
+      run.insert(run.end(), p, p + b.size());
+      continue;
+    }
+    flush_run();
+    out.push_back(b);
+  }
+  flush_run();
+  asio::async_write(
+      *tls_, out,
+      [gathered, on_written = std::move(on_written)](asio::error_code ec, std::size_t n) mutable {
+        gathered->clear();
+        on_written(ec, n);
+      });
 }
 
 void Connection::close_now(const char* why) {

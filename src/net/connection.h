@@ -3,9 +3,11 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
+#include <asio/buffered_read_stream.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
+#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <atomic>
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "net/rpc_server.h"
+#include "net/tls_front.h"
 #include "rpc/dispatcher.h"
 #include "rpc/record.h"
 
@@ -30,6 +33,16 @@ namespace efs::net::detail {
 using ListenerKey = std::pair<std::string, uint16_t>;
 
 class Connection;
+
+// What a TLS connection's SSL stream reads and writes through: the socket,
+// with reads through a 256 KiB buffer. asio's SSL engine asks for at most
+// one TLS record (17 KiB) per read; the buffer lets one recv bring many, so
+// a 1 MiB WRITE costs a few syscalls instead of 64. Writes go straight on.
+class TlsTransport : public asio::buffered_read_stream<asio::ip::tcp::socket&> {
+ public:
+  static constexpr std::size_t kReadBuffer = 256 * 1024;
+  explicit TlsTransport(asio::ip::tcp::socket& s) : buffered_read_stream(s, kReadBuffer) {}
+};
 
 struct Listener {
   explicit Listener(asio::ip::tcp::acceptor a) : acceptor(std::move(a)) {}
@@ -72,6 +85,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
  private:
   asio::awaitable<void> read_loop();
+  // With a TLS front: peeks at the first byte and, for a TLS ClientHello,
+  // runs the handshake and takes the client's identity (net/tls_front.h).
+  // False if the connection is to close (refused, or gone before a byte).
+  asio::awaitable<bool> sniff_transport();
   // Handles every complete record; false if the connection must close.
   asio::awaitable<bool> serve_ready_records();
   // The work guard, when given, keeps the io_context running until the
@@ -96,6 +113,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   std::shared_ptr<ServerState> state_;
   asio::ip::tcp::socket socket_;
+  // Set when the client opened with TLS; every read and write then goes
+  // through it. Plain connections never touch it.
+  std::unique_ptr<asio::ssl::stream<TlsTransport>> tls_;
   asio::steady_timer capacity_;  // a wake-up for the reader when a call slot or reply room frees
   asio::steady_timer idle_;      // closes the connection after idle_timeout of silence
   ListenerKey listener_;

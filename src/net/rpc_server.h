@@ -35,6 +35,7 @@ namespace efs::net {
 namespace detail {
 struct ServerState;
 }
+class TlsFront;
 
 struct RpcServerOptions {
   std::size_t max_record = rpc::kDefaultMaxRecord;  // larger records close the connection
@@ -49,6 +50,9 @@ struct RpcServerOptions {
   // Threads that run calls which may block (commits, fsync). 0: every call
   // runs on the io_context's threads, blocking ones included.
   std::size_t workers = 0;
+  // TLS on the same port (net/tls_front.h): a connection whose first byte
+  // opens a TLS handshake is served over TLS. Null: plain RPC only.
+  std::shared_ptr<TlsFront> tls;
 };
 
 class RpcServer {

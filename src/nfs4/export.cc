@@ -142,8 +142,17 @@ std::string Exports::routed_fs(const rpc::CallContext& ctx) const {
 }
 
 NResult<CurrentFh> Exports::root(const rpc::CallContext& ctx) {
-  // A mount target's address serves its file system at "/" (as EFS does).
   auto snap = catalog_.snapshot();
+  // A TLS client certificate naming an access point (efs-utils' `-o
+  // tls,accesspoint=fsap-...`, OID 1.3.6.1.4.1.4843.7.1) makes "/" that
+  // access point's root, as a mount through /fsap-... would; tls/ checked
+  // at the handshake that it belongs to the connection's file system.
+  if (ctx.identity && !ctx.identity->access_point_id.empty()) {
+    const auto* ap = snap->access_point(ctx.identity->access_point_id);
+    if (!ap) return fail(NFS4ERR_STALE);  // deleted since the handshake
+    return access_point_root(*snap, *ap);
+  }
+  // A mount target's address serves its file system at "/" (as EFS does).
   std::string_view fs_id = routed_fs(ctx, *snap);
   if (!fs_id.empty()) return fs_root(*snap, fs_id);
   return pseudo_root();

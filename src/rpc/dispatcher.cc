@@ -62,8 +62,8 @@ Result<Admission, CallFault> Dispatcher::admit(std::span<const uint8_t> record,
   // replies always carry an AUTH_NONE verifier.
 
   Program* p = find(h.prog);
-  // Unknown programs include 400123, which the efs-utils proxy probes to
-  // detect a real EFS endpoint: PROG_UNAVAIL is the honest answer.
+  // efs-proxy's 400123 and 100200 are served (net/partition_bind.h) when
+  // the server registers them; otherwise they get PROG_UNAVAIL here too.
   if (!p) return Admission{accepted_reply(h.xid, AcceptStat::prog_unavail)};
   if (h.vers < p->min_version() || h.vers > p->max_version()) {
     return Admission{

@@ -29,10 +29,13 @@
 
 #include <asio/awaitable.hpp>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "rpc/client_identity.h"
 
 namespace efs::rpc {
 
@@ -54,6 +57,9 @@ struct CallContext {
   std::string remote_address;
   uint16_t remote_port = 0;         // the client's port (the 4.0 duplicate request cache key)
   uint64_t connection_id = 0;       // unique per TCP connection (BIND_CONN_TO_SESSION)
+  // Set once per connection by the transport (net/connection.cc) and shared
+  // by its calls. Null: plain RPC, anonymous (rpc/client_identity.h).
+  std::shared_ptr<const ClientIdentity> identity;
 };
 
 // accept_stat values (RFC 5531).

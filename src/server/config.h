@@ -43,6 +43,13 @@ struct Config {
   // failing: EFS documents that such file systems "stop working after a
   // period of time" without naming it (server/key_state.h).
   double kms_revocation_delay = 0;
+  // TLS on the NFS port (src/tls): the user's own server certificate and
+  // key (PEM; both or neither; default: issued by <data dir>/tls/ca.pem),
+  // and the IAM identities client certificates are verified against
+  // (tls/iam_credentials.h; empty: accepted unverified).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string iam_credentials;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

@@ -26,11 +26,13 @@
 #include "http/server.h"
 #include "kms/service.h"
 #include "meta/db.h"
+#include "net/partition_bind.h"
 #include "net/rpc_server.h"
 #include "nfs4/server.h"
 #include "rpc/dispatcher.h"
 #include "server/admin.h"
 #include "server/key_state.h"
+#include "tls/nfs_tls.h"
 #include "vfs/vfs.h"
 
 #ifndef EFS_LOCAL_VERSION
@@ -291,7 +293,31 @@ int serve(const Config& config) {
     spdlog::error("cannot register the NFS program: {}", s.error().message);
     return 1;
   }
+  // efs-proxy's bind_client_to_partition (net/partition_bind.h).
+  net::PartitionBindProgram aws_file_program(net::kAwsFileProgram);
+  net::PartitionBindProgram efs_proxy_program(net::kEfsProxyProgram);
+  for (rpc::Program* p : {static_cast<rpc::Program*>(&aws_file_program),
+                          static_cast<rpc::Program*>(&efs_proxy_program)}) {
+    if (auto s = dispatcher.add(*p); !s) {
+      spdlog::error("cannot register RPC program {}: {}", p->program(), s.error().message);
+      return 1;
+    }
+  }
+  // TLS beside plain RPC on every NFS listener (tls/nfs_tls.h).
+  tls::NfsTlsOptions tls_opts;
+  tls_opts.dir = data_dir + "/tls";
+  tls_opts.cert_file = config.tls_cert;
+  tls_opts.key_file = config.tls_key;
+  tls_opts.iam_credentials_file = config.iam_credentials;
+  tls_opts.region = config.region;
+  tls_opts.account_id = config.account_id;
+  auto nfs_tls = tls::NfsTls::open(tls_opts, **service);
+  if (!nfs_tls) {
+    spdlog::error("cannot set up TLS for NFS: {}", nfs_tls.error().message);
+    return 1;
+  }
   net::RpcServer::Options rpc_opts;
+  rpc_opts.tls = *nfs_tls;
   rpc_opts.idle_timeout = to_ms(config.nfs_idle_timeout);
   rpc_opts.workers = static_cast<std::size_t>(config.nfs_workers);
   net::RpcServer rpc_server(io, dispatcher, rpc_opts);

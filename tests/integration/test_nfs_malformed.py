@@ -14,8 +14,10 @@ def compound(tag=b"", minor=1, ops=b"", nops=0):
 
 def test_wrong_program_and_version(server):
     c = Conn("127.0.0.1", server.nfs_port)
-    c.send(record(call(1, 400123, 1, 0)))  # the efs-utils proxy's probe
+    c.send(record(call(1, 400124, 1, 0)))  # a program we do not serve (AWSFILE_CALLBACK)
     assert parse_reply(c.recv_record())[1:3] == (0, 1)  # PROG_UNAVAIL
+    c.send(record(call(4, 400123, 1, 0)))  # efs-proxy's program is served (test_tls.py)
+    assert parse_reply(c.recv_record())[1:3] == (0, 0)
     c.send(record(call(2, NFS, 3, 0)))
     xid, rstat, astat, rest = parse_reply(c.recv_record())
     assert (rstat, astat) == (0, 2)  # PROG_MISMATCH
