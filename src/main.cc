@@ -66,6 +66,13 @@ int main(int argc, char** argv) {
                     "KMS key becomes unusable")
       ->envname("EFS_LOCAL_KMS_REVOCATION_DELAY")->capture_default_str();
 
+  serve->add_option("--throughput-scale", cfg.throughput_scale,
+                    "Multiplies every throughput limit (bursting, provisioned, elastic, per client)")
+      ->envname("EFS_LOCAL_THROUGHPUT_SCALE")->capture_default_str();
+  serve->add_flag("--no-throttle", cfg.no_throttle,
+                  "Meter NFS I/O and burst credits but never delay a reply")
+      ->envname("EFS_LOCAL_NO_THROTTLE");
+
   CLI11_PARSE(app, argc, argv);
 
   cfg.state_delay = std::chrono::milliseconds(state_delay_ms);

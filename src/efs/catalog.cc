@@ -29,6 +29,8 @@ ExportedFileSystem exported(const Record& fs) {
   e.id = fs.id;
   e.encrypted = fs.doc.value("Encrypted", false);
   e.kms_key_id = fs.doc.value("KmsKeyId", "");
+  e.throughput_mode = fs.doc.value("ThroughputMode", "bursting");
+  e.provisioned_mibps = fs.doc.value("ProvisionedThroughputInMibps", 0.0);
   return e;
 }
 

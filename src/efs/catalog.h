@@ -18,6 +18,11 @@ struct ExportedFileSystem {
   std::string id;  // fs-...
   bool encrypted = false;
   std::string kms_key_id;  // key ARN when encrypted
+  // ThroughputMode ("bursting", "provisioned", "elastic") and
+  // ProvisionedThroughputInMibps (0 unless provisioned): what the NFS
+  // server's throughput pacing follows (src/throughput).
+  std::string throughput_mode = "bursting";
+  double provisioned_mibps = 0;
 };
 
 struct PosixUser {

@@ -17,6 +17,8 @@ std::string validate(const Config& c) {
   if (!(c.nfs_idle_timeout >= 0)) return "--nfs-idle-timeout must not be negative";
   if (c.nfs_workers < 1 || c.nfs_workers > 256) return "--nfs-workers must be between 1 and 256";
   if (!(c.kms_revocation_delay >= 0)) return "--kms-revocation-delay must not be negative";
+  if (!(c.throughput_scale >= 0.001 && c.throughput_scale <= 1e6))
+    return "--throughput-scale must be between 0.001 and 1000000";
   return {};
 }
 

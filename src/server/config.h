@@ -43,6 +43,11 @@ struct Config {
   // failing: EFS documents that such file systems "stop working after a
   // period of time" without naming it (server/key_state.h).
   double kms_revocation_delay = 0;
+  // Throughput pacing (src/throughput): every rate limit is multiplied by
+  // throughput_scale (a laptop emulating a big file system, or a test a
+  // tiny one); no_throttle keeps the metering and credits but never delays.
+  double throughput_scale = 1.0;
+  bool no_throttle = false;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

@@ -29,12 +29,15 @@ FileSystemMeter::FileSystemMeter(std::string id, int64_t now_ns)
   publish_locked();
 }
 
-void FileSystemMeter::configure(const Settings& s, double scale, int64_t now_ns) {
+void FileSystemMeter::configure(const Settings& s, double scale, int64_t now_ns,
+                                bool keep_size) {
   std::lock_guard lk(mu_);
   settle_locked(now_ns);
+  const uint64_t size = keep_size ? settings_.standard_bytes : s.standard_bytes;
   settings_ = s;
+  settings_.standard_bytes = size;
   scale_ = scale;
-  balance_ = std::min(balance_, credit_cap(s.standard_bytes));
+  balance_ = std::min(balance_, credit_cap(size));
   publish_locked();
 }
 
@@ -57,7 +60,13 @@ void FileSystemMeter::settle_locked(int64_t now_ns) {
 }
 
 void FileSystemMeter::publish_locked() {
-  const bool credits = balance_ > 0;
+  // Bursting stops when the balance is spent and resumes once a little has
+  // been earned back: without that margin, the microseconds of baseline
+  // earned between two settles would flip an empty file system back to its
+  // burst rate at every look.
+  if (balance_ <= 0) bursting_ = false;
+  if (balance_ >= kBurstResumeCredits) bursting_ = true;
+  const bool credits = bursting_;
   mode_.store(static_cast<int>(settings_.mode), std::memory_order_relaxed);
   permitted_.store(permitted_rate(settings_, credits) * scale_, std::memory_order_relaxed);
   read_limit_.store(kElasticReadRate * scale_, std::memory_order_relaxed);
@@ -67,7 +76,7 @@ void FileSystemMeter::publish_locked() {
   // crosses the balance; at the baseline, the once-a-second settle notices
   // credits earned back.
   uint64_t limit = ~uint64_t{0};
-  if (settings_.mode == Mode::bursting && credits)
+  if (settings_.mode == Mode::bursting && credits && balance_ > 0)
     limit = metered_at_settle_ + static_cast<uint64_t>(balance_);
   spend_limit_.store(limit, std::memory_order_relaxed);
 }

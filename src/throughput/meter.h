@@ -43,8 +43,9 @@ class FileSystemMeter {
 
   // Applies a file system's settings (mode, provisioned rate, Standard size)
   // and the emulator's --throughput-scale. Settles the balance first, so
-  // credits earned under the old settings are kept.
-  void configure(const Settings& s, double scale, int64_t now_ns);
+  // credits earned under the old settings are kept. With `keep_size`, the
+  // Standard size already known stays (s.standard_bytes is not measured).
+  void configure(const Settings& s, double scale, int64_t now_ns, bool keep_size = false);
   // Counts one request and returns how long its reply waits (nanoseconds;
   // 0 when `enforce` is false: the counters and credits still move).
   int64_t charge(const Tally& t, uint64_t connection, int64_t now_ns, bool enforce);
@@ -63,6 +64,8 @@ class FileSystemMeter {
     Bucket bucket;
   };
   static constexpr uint64_t kGone = ~uint64_t{0};
+  // Credits an empty bursting file system earns back before it bursts again.
+  static constexpr double kBurstResumeCredits = 1 * kMiB;
 
   ClientSlot* client(uint64_t connection);
   void settle_locked(int64_t now_ns);
@@ -92,6 +95,7 @@ class FileSystemMeter {
   Settings settings_;
   double scale_ = 1.0;
   double balance_ = kInitialCredits;
+  bool bursting_ = true;  // permitted at the burst rate (see publish_locked)
   int64_t settled_ns_;
   uint64_t metered_at_settle_ = 0;
 };

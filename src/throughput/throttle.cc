@@ -50,7 +50,7 @@ FileSystemMeter* Throttle::meter(std::string_view fs_id) {
   // never removed (a deleted file system's id never comes back), so a
   // pointer handed out stays valid for the Throttle's life.
   std::optional<Settings> settings;
-  if (source_) settings = source_(std::string(fs_id));
+  if (source_) settings = source_(std::string(fs_id), true);
   std::lock_guard lk(mu_);
   if (auto* m = find(fs_id, h)) return m;
   auto& slots = *slots_;
@@ -89,11 +89,12 @@ void Throttle::tick() {
     std::lock_guard lk(mu_);
     for (auto& m : owned_) meters.push_back(m.get());
   }
+  const bool with_size = ++ticks_ % kSizeEveryTicks == 0;
   for (auto* m : meters) {
     std::optional<Settings> s;
-    if (source_) s = source_(m->id());
+    if (source_) s = source_(m->id(), with_size);
     if (s)
-      m->configure(*s, options_.scale, now_ns());
+      m->configure(*s, options_.scale, now_ns(), !with_size);
     else
       m->settle(now_ns());
   }
@@ -120,7 +121,7 @@ void Throttle::connection_closed(uint64_t connection) {
 std::optional<double> Throttle::set_burst_credits(const std::string& fs_id, double bytes) {
   // A file system no client has touched yet is metered from now on, so a
   // test can empty its credits before the first mount.
-  if (source_ && !source_(fs_id)) return std::nullopt;
+  if (source_ && !source_(fs_id, false)) return std::nullopt;
   auto* m = meter(fs_id);
   if (!m) return std::nullopt;
   return m->set_balance(bytes, now_ns());
@@ -128,6 +129,7 @@ std::optional<double> Throttle::set_burst_credits(const std::string& fs_id, doub
 
 std::optional<Stats> Throttle::stats(const std::string& fs_id) {
   auto* m = find(fs_id, hash_id(fs_id));
+  if (!m && source_ && source_(fs_id, false)) m = meter(fs_id);
   if (!m) return std::nullopt;
   return m->stats(now_ns());
 }

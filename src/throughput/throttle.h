@@ -38,8 +38,13 @@ class Throttle {
  public:
   // A file system's current settings, or nullopt when it is gone. Called
   // when a file system is first seen and once a second (tick); must not
-  // call back into the Throttle.
-  using SettingsSource = std::function<std::optional<Settings>(const std::string& fs_id)>;
+  // call back into the Throttle. Measuring the Standard size costs a
+  // database query, so it is asked for (`with_size`) when a file system is
+  // first seen and every kSizeEveryTicks ticks (EFS itself meters sizes
+  // about hourly); otherwise standard_bytes is ignored.
+  using SettingsSource =
+      std::function<std::optional<Settings>(const std::string& fs_id, bool with_size)>;
+  static constexpr unsigned kSizeEveryTicks = 30;
 
   Throttle(Clock& clock, Options options, SettingsSource source);
   ~Throttle();
@@ -62,7 +67,8 @@ class Throttle {
 
   // The emulator's control: sets a balance; nullopt when the file system is unknown.
   std::optional<double> set_burst_credits(const std::string& fs_id, double bytes);
-  // The figures for metrics; nullopt for a file system never seen.
+  // The figures for metrics; nullopt for an unknown file system (one the
+  // catalog has but no client used yet is metered from now on).
   std::optional<Stats> stats(const std::string& fs_id);
   // Every metered file system's id.
   std::vector<std::string> file_systems();
@@ -80,6 +86,7 @@ class Throttle {
   const Options options_;
   SettingsSource source_;
   std::unique_ptr<std::array<Slot, kSlots>> slots_;
+  unsigned ticks_ = 0;  // tick() runs on one timer
   std::mutex mu_;  // insertion, and owned_
   std::vector<std::unique_ptr<FileSystemMeter>> owned_;
 };

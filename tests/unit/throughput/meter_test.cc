@@ -146,7 +146,7 @@ TEST_CASE("without enforcement nothing waits but the metering goes on") {
 
 TEST_CASE("the throttle keeps one meter per file system, independent of each other") {
   efs::Clock clock;
-  Throttle t(clock, Options{}, [](const std::string& id) -> std::optional<Settings> {
+  Throttle t(clock, Options{}, [](const std::string& id, bool) -> std::optional<Settings> {
     if (id == "fs-gone") return std::nullopt;
     if (id == "fs-slow") return Settings{Mode::provisioned, 1, 0};
     return Settings{Mode::bursting, 0, 0};
@@ -165,9 +165,10 @@ TEST_CASE("the throttle keeps one meter per file system, independent of each oth
   CHECK(t.set_burst_credits("fs-gone", 0) == std::nullopt);
   CHECK(t.set_burst_credits("fs-fast", -5) == 0.0);
   CHECK(t.stats("fs-fast")->burst_credit_balance < 1 * kMiB);  // earned since, in real time
-  CHECK(t.stats("fs-never") == std::nullopt);
+  CHECK(t.stats("fs-gone") == std::nullopt);
+  CHECK(t.stats("fs-new")->burst_credit_balance == doctest::Approx(kInitialCredits));
   // Many file systems: each its own meter.
   for (int i = 0; i < 2000; ++i) REQUIRE(t.meter("fs-" + std::to_string(i)));
   CHECK(t.meter("fs-1234")->id() == "fs-1234");
-  CHECK(t.file_systems().size() == 2002);
+  CHECK(t.file_systems().size() == 2003);
 }
