@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
   serve->add_flag("--no-throttle", cfg.no_throttle,
                   "Meter NFS I/O and burst credits but never delay a reply")
       ->envname("EFS_LOCAL_NO_THROTTLE");
+  serve->add_option("--provisioned-capacity", cfg.provisioned_capacity,
+                    "MiB/s of provisioned throughput an account may hold per Region before "
+                    "InsufficientThroughputCapacity (0: unlimited)")
+      ->envname("EFS_LOCAL_PROVISIONED_CAPACITY")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
 

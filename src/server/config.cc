@@ -19,6 +19,7 @@ std::string validate(const Config& c) {
   if (!(c.kms_revocation_delay >= 0)) return "--kms-revocation-delay must not be negative";
   if (!(c.throughput_scale >= 0.001 && c.throughput_scale <= 1e6))
     return "--throughput-scale must be between 0.001 and 1000000";
+  if (!(c.provisioned_capacity >= 0)) return "--provisioned-capacity must not be negative";
   return {};
 }
 

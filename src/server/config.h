@@ -48,6 +48,9 @@ struct Config {
   // tiny one); no_throttle keeps the metering and credits but never delays.
   double throughput_scale = 1.0;
   bool no_throttle = false;
+  // MiB/s of provisioned throughput one account may hold in a Region before
+  // EFS's InsufficientThroughputCapacity (0: unlimited).
+  double provisioned_capacity = 0;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

@@ -244,6 +244,7 @@ int serve(const Config& config) {
   opts.default_region = config.region;
   opts.default_account = config.account_id;
   opts.state_delay = config.state_delay;
+  opts.provisioned_capacity_mibps = config.provisioned_capacity;
   // KmsKeyId resolves through the emulated KMS: a key must exist and be usable.
   auto service = Service::open(**db, **network, Clock::global(), opts, plane, key_directory);
   if (!service) {
