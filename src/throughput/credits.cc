@@ -47,10 +47,10 @@ double credit_cap(uint64_t standard_bytes) {
   return std::max(1.0, tib) * kInitialCredits;
 }
 
-double settle_balance(double balance, double baseline, double seconds, double metered,
-                      double cap) {
+double settle_balance(double balance, double baseline, double seconds, double metered, double cap,
+                      double floor) {
   double b = balance + baseline * std::max(0.0, seconds) - metered;
-  return std::clamp(b, 0.0, cap);
+  return std::clamp(b, std::min(floor, 0.0), cap);
 }
 
 double permitted_rate(const Settings& s, bool with_credits) {

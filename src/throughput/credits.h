@@ -76,8 +76,12 @@ double credit_cap(uint64_t standard_bytes);
 // [credits]: credits accrue at the baseline rate all the time and metered
 // I/O spends them; the net is a gain while use is below the baseline and a
 // loss above it. The balance after `seconds` during which `metered` bytes
-// were used, kept within [0, cap].
-double settle_balance(double balance, double baseline, double seconds, double metered, double cap);
+// were used, at most `cap` and at least `floor` (<= 0). A balance below zero
+// is a debt: the emulator meters a request when it runs and holds its reply
+// back afterwards, so requests in flight may spend credits not yet earned;
+// EFS, which throttles before the I/O, never shows one (report max(0, b)).
+double settle_balance(double balance, double baseline, double seconds, double metered, double cap,
+                      double floor = 0);
 
 // ---- What each mode permits ----
 

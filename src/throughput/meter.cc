@@ -51,10 +51,14 @@ void FileSystemMeter::settle_locked(int64_t now_ns) {
   const uint64_t metered = metered_.load(std::memory_order_relaxed);
   const double seconds = static_cast<double>(now_ns - settled_ns_) / 1e9;
   // The baseline earns credits in every mode; only bursting spends them on
-  // throughput above the baseline ([credits]).
-  balance_ = settle_balance(balance_, baseline_rate(settings_.standard_bytes), seconds,
+  // throughput above the baseline ([credits]). Requests metered but whose
+  // replies are still held back may leave a debt (credits.h), at most what
+  // the longest reply wait holds at the baseline.
+  const double baseline = baseline_rate(settings_.standard_bytes);
+  balance_ = settle_balance(balance_, baseline, seconds,
                             static_cast<double>(metered - metered_at_settle_),
-                            credit_cap(settings_.standard_bytes));
+                            credit_cap(settings_.standard_bytes),
+                            -baseline * scale_ * (static_cast<double>(kMaxWaitNs) / 1e9));
   if (now_ns > settled_ns_) settled_ns_ = now_ns;
   metered_at_settle_ = metered;
 }
@@ -200,7 +204,7 @@ Stats FileSystemMeter::stats(int64_t now_ns) {
   s.data_read_io_bytes = data_read_.load(std::memory_order_relaxed);
   s.data_write_io_bytes = data_write_.load(std::memory_order_relaxed);
   s.metadata_io_bytes = metadata_.load(std::memory_order_relaxed);
-  s.burst_credit_balance = balance_;
+  s.burst_credit_balance = std::max(0.0, balance_);
   s.permitted_throughput = permitted_.load(std::memory_order_relaxed);
   s.client_connections = client_count_.load(std::memory_order_relaxed);
   return s;

@@ -221,7 +221,7 @@ def test_no_throttle_meters_but_never_delays(tmp_path):
         assert timings(p)["NT"] < 8, p.stdout
         t = throughput(s, fid)
         assert t["DataWriteIOBytes"] >= 16 * MiB
-        assert t["PermittedThroughput"] == MiB  # still metered as out of credits
+        assert t["BurstCreditBalance"] < MiB  # still metered: the write spent what it earned
     finally:
         s.stop()
 

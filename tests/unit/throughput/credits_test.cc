@@ -79,15 +79,17 @@ TEST_CASE("credits: 2.1 TiB to start, capped at 2.1 TiB or 2.1 TiB per TiB") {
         doctest::Approx(2.1 * kTiB));
 }
 
-TEST_CASE("credits: accrue below the baseline, spent above it, never negative") {
+TEST_CASE("credits: accrue below the baseline, spent above it") {
   const double base = baseline_rate(0);  // 1 MiB/s
   const double cap = credit_cap(0);
   // 10 s at half the baseline: +5 MiB.
   CHECK(settle_balance(0, base, 10, 5 * kMiB, cap) == doctest::Approx(5 * kMiB));
   // 10 s at 11 MiB/s from 200 MiB: 200 + 10 - 110 = 100 MiB.
   CHECK(settle_balance(200 * kMiB, base, 10, 110 * kMiB, cap) == doctest::Approx(100 * kMiB));
-  // Overspent: zero, not a debt.
+  // Overspent: zero, or a debt down to the floor given.
   CHECK(settle_balance(1 * kMiB, base, 1, 50 * kMiB, cap) == 0);
+  CHECK(settle_balance(1 * kMiB, base, 1, 50 * kMiB, cap, -30 * kMiB) == -30 * kMiB);
+  CHECK(settle_balance(1 * kMiB, base, 1, 10 * kMiB, cap, -30 * kMiB) == -8 * kMiB);
 }
 
 TEST_CASE("permitted throughput by mode") {

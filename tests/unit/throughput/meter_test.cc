@@ -40,6 +40,21 @@ TEST_CASE("a bursting file system without credits runs at its baseline") {
   CHECK(seconds(last) == doctest::Approx(16).epsilon(0.01));
 }
 
+TEST_CASE("credits spent by requests still held back are a debt, not forgiven") {
+  FileSystemMeter m("fs-1", kT0);
+  m.configure(Settings{Mode::bursting, 0, 0}, 1.0, kT0);
+  m.set_balance(0, kT0);
+  // 16 MiB metered at once, replies spread over 16 s: the baseline earns
+  // them back over those 16 s, so nothing is left to burst with at 10 s.
+  for (int i = 0; i < 16; ++i) m.charge(write_of(1 << 20), 7, kT0, true);
+  auto s = m.stats(kT0 + 10 * kSecond);
+  CHECK(s.burst_credit_balance == 0);
+  CHECK(s.permitted_throughput == 1 * kMiB);
+  s = m.stats(kT0 + 20 * kSecond);
+  CHECK(s.burst_credit_balance == doctest::Approx(4 * kMiB).epsilon(0.01));
+  CHECK(s.permitted_throughput == 100 * kMiB);
+}
+
 TEST_CASE("a bursting file system with credits bursts until they run out") {
   FileSystemMeter m("fs-1", kT0);
   m.configure(Settings{Mode::bursting, 0, 0}, 1.0, kT0);
