@@ -168,6 +168,9 @@ int64_t FileSystemMeter::charge(const Tally& t, uint64_t connection, int64_t now
   const double permitted = permitted_.load(std::memory_order_relaxed);
   const uint64_t after = metered_.fetch_add(metered, std::memory_order_relaxed) + metered;
   if (after >= spend_limit_.load(std::memory_order_relaxed)) settle(now_ns);
+  // Every connection that used the file system counts (ClientConnections),
+  // enforced or not.
+  ClientSlot* per_client = client(connection);
   if (!enforce) return 0;
 
   int64_t wait = 0;
@@ -181,14 +184,10 @@ int64_t FileSystemMeter::charge(const Tally& t, uint64_t connection, int64_t now
     wait = fs_bucket_.reserve(now_ns, static_cast<double>(metered), permitted, kToleranceNs);
   }
   // [perf] per-client read/write: the data itself, reads at full size.
-  if (t.has_data()) {
-    if (auto* c = client(connection)) {
-      wait = std::max(wait, c->bucket.reserve(now_ns, static_cast<double>(t.read_bytes + t.write_bytes),
-                                              client_limit_.load(std::memory_order_relaxed),
-                                              kToleranceNs));
-    }
-  } else {
-    client(connection);  // counted among the file system's connections
+  if (per_client && t.has_data()) {
+    wait = std::max(wait, per_client->bucket.reserve(
+                              now_ns, static_cast<double>(t.read_bytes + t.write_bytes),
+                              client_limit_.load(std::memory_order_relaxed), kToleranceNs));
   }
   return std::min(wait, kMaxWaitNs);
 }

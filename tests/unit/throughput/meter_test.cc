@@ -157,6 +157,7 @@ TEST_CASE("without enforcement nothing waits but the metering goes on") {
   m.set_balance(0, kT0);
   for (int i = 0; i < 16; ++i) CHECK(m.charge(write_of(1 << 20), 7, kT0, false) == 0);
   CHECK(m.stats(kT0).data_write_io_bytes == (16u << 20));
+  CHECK(m.stats(kT0).client_connections == 1);
 }
 
 TEST_CASE("the throttle keeps one meter per file system, independent of each other") {
