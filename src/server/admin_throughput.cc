@@ -6,10 +6,10 @@
 //   GET  throughput                   every figure the throttle keeps (the
 //                                     counters CloudWatch's AWS/EFS metrics
 //                                     are made of).
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 #include "server/admin.h"
 #include "throughput/throttle.h"

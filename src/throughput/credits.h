@@ -36,8 +36,8 @@ std::string_view to_string(Mode m);
 // the file system's metered size).
 struct Settings {
   Mode mode = Mode::bursting;
-  double provisioned_mibps = 0;   // ProvisionedThroughputInMibps (provisioned only)
-  uint64_t standard_bytes = 0;    // SizeInBytes.ValueInStandard
+  double provisioned_mibps = 0;  // ProvisionedThroughputInMibps (provisioned only)
+  uint64_t standard_bytes = 0;   // SizeInBytes.ValueInStandard
 };
 
 // ---- Metering ----

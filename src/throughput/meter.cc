@@ -29,8 +29,7 @@ FileSystemMeter::FileSystemMeter(std::string id, int64_t now_ns)
   publish_locked();
 }
 
-void FileSystemMeter::configure(const Settings& s, double scale, int64_t now_ns,
-                                bool keep_size) {
+void FileSystemMeter::configure(const Settings& s, double scale, int64_t now_ns, bool keep_size) {
   std::lock_guard lk(mu_);
   settle_locked(now_ns);
   const uint64_t size = keep_size ? settings_.standard_bytes : s.standard_bytes;
@@ -55,10 +54,10 @@ void FileSystemMeter::settle_locked(int64_t now_ns) {
   // replies are still held back may leave a debt (credits.h), at most what
   // the longest reply wait holds at the baseline.
   const double baseline = baseline_rate(settings_.standard_bytes);
-  balance_ = settle_balance(balance_, baseline, seconds,
-                            static_cast<double>(metered - metered_at_settle_),
-                            credit_cap(settings_.standard_bytes),
-                            -baseline * scale_ * (static_cast<double>(kMaxWaitNs) / 1e9));
+  balance_ =
+      settle_balance(balance_, baseline, seconds, static_cast<double>(metered - metered_at_settle_),
+                     credit_cap(settings_.standard_bytes),
+                     -baseline * scale_ * (static_cast<double>(kMaxWaitNs) / 1e9));
   if (now_ns > settled_ns_) settled_ns_ = now_ns;
   metered_at_settle_ = metered;
 }
@@ -149,16 +148,14 @@ void FileSystemMeter::connection_closed(uint64_t connection) {
   }
 }
 
-int64_t FileSystemMeter::charge(const Tally& t, uint64_t connection, int64_t now_ns,
-                                bool enforce) {
+int64_t FileSystemMeter::charge(const Tally& t, uint64_t connection, int64_t now_ns, bool enforce) {
   const auto mode = static_cast<Mode>(mode_.load(std::memory_order_relaxed));
   // [modes] "Understanding metered throughput": at least 4 KiB a request
   // (Tally applies it per READ and WRITE), a metadata request is one 4 KiB
   // unit, reads at one third on bursting and provisioned.
   const uint64_t metadata = uint64_t{t.metadata_ops} * kMinMeteredRequest;
   const double read_metered = metered_read_bytes(mode, t.read_units);
-  const uint64_t metered =
-      static_cast<uint64_t>(read_metered + 0.5) + t.write_units + metadata;
+  const uint64_t metered = static_cast<uint64_t>(read_metered + 0.5) + t.write_units + metadata;
   data_read_.fetch_add(t.read_bytes, std::memory_order_relaxed);
   data_write_.fetch_add(t.write_bytes, std::memory_order_relaxed);
   if (metadata) metadata_.fetch_add(metadata, std::memory_order_relaxed);
@@ -177,9 +174,9 @@ int64_t FileSystemMeter::charge(const Tally& t, uint64_t connection, int64_t now
   if (mode == Mode::elastic) {
     wait = read_bucket_.reserve(now_ns, static_cast<double>(t.read_units),
                                 read_limit_.load(std::memory_order_relaxed), kToleranceNs);
-    wait = std::max(wait, write_bucket_.reserve(now_ns, static_cast<double>(t.write_units + metadata),
-                                                write_limit_.load(std::memory_order_relaxed),
-                                                kToleranceNs));
+    wait = std::max(
+        wait, write_bucket_.reserve(now_ns, static_cast<double>(t.write_units + metadata),
+                                    write_limit_.load(std::memory_order_relaxed), kToleranceNs));
   } else {
     wait = fs_bucket_.reserve(now_ns, static_cast<double>(metered), permitted, kToleranceNs);
   }

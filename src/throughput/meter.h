@@ -22,14 +22,14 @@ namespace efs::throughput {
 struct Stats {
   Mode mode = Mode::bursting;
   // Running totals since the server started (CloudWatch sums them per minute).
-  uint64_t metered_io_bytes = 0;    // MeteredIOBytes: reads at 1/3 on bursting/provisioned
-  uint64_t total_io_bytes = 0;      // TotalIOBytes: data read + data written + metadata
-  uint64_t data_read_io_bytes = 0;  // DataReadIOBytes
-  uint64_t data_write_io_bytes = 0; // DataWriteIOBytes
-  uint64_t metadata_io_bytes = 0;   // MetadataIOBytes (4 KiB per metadata request)
-  double burst_credit_balance = 0;  // BurstCreditBalance (bytes)
-  double permitted_throughput = 0;  // PermittedThroughput (bytes/s, after --throughput-scale)
-  uint32_t client_connections = 0;  // ClientConnections
+  uint64_t metered_io_bytes = 0;     // MeteredIOBytes: reads at 1/3 on bursting/provisioned
+  uint64_t total_io_bytes = 0;       // TotalIOBytes: data read + data written + metadata
+  uint64_t data_read_io_bytes = 0;   // DataReadIOBytes
+  uint64_t data_write_io_bytes = 0;  // DataWriteIOBytes
+  uint64_t metadata_io_bytes = 0;    // MetadataIOBytes (4 KiB per metadata request)
+  double burst_credit_balance = 0;   // BurstCreditBalance (bytes)
+  double permitted_throughput = 0;   // PermittedThroughput (bytes/s, after --throughput-scale)
+  uint32_t client_connections = 0;   // ClientConnections
 };
 
 class FileSystemMeter {
@@ -86,7 +86,7 @@ class FileSystemMeter {
   // settles at once, so bursting stops when the credits do, not a tick later.
   std::atomic<uint64_t> spend_limit_{~uint64_t{0}};
 
-  Bucket fs_bucket_;  // bursting and provisioned: metered bytes
+  Bucket fs_bucket_;                   // bursting and provisioned: metered bytes
   Bucket read_bucket_, write_bucket_;  // elastic
   std::array<ClientSlot, kClientSlots> clients_;
   std::atomic<uint32_t> client_count_{0};

@@ -10,9 +10,9 @@
 namespace efs::throughput {
 
 struct Tally {
-  uint64_t read_bytes = 0;    // data bytes READ returned
-  uint64_t write_bytes = 0;   // data bytes WRITE carried
-  uint64_t read_units = 0;    // the same, each request counted as at least 4 KiB
+  uint64_t read_bytes = 0;   // data bytes READ returned
+  uint64_t write_bytes = 0;  // data bytes WRITE carried
+  uint64_t read_units = 0;   // the same, each request counted as at least 4 KiB
   uint64_t write_units = 0;
   uint32_t metadata_ops = 0;  // requests without data (one per COMPOUND)
 

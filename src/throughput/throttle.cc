@@ -70,8 +70,7 @@ FileSystemMeter* Throttle::meter(std::string_view fs_id) {
   return nullptr;
 }
 
-std::chrono::nanoseconds Throttle::charge(FileSystemMeter& m, uint64_t connection,
-                                          const Tally& t) {
+std::chrono::nanoseconds Throttle::charge(FileSystemMeter& m, uint64_t connection, const Tally& t) {
   return std::chrono::nanoseconds(m.charge(t, connection, now_ns(), options_.enforce));
 }
 

@@ -74,7 +74,8 @@ class Throttle {
   std::vector<std::string> file_systems();
 
  private:
-  static constexpr std::size_t kSlots = 8192;  // EFS allows 1,000 file systems per account and Region
+  static constexpr std::size_t kSlots =
+      8192;  // EFS allows 1,000 file systems per account and Region
   struct Slot {
     std::atomic<uint64_t> hash{0};
     std::atomic<FileSystemMeter*> meter{nullptr};
@@ -87,7 +88,7 @@ class Throttle {
   SettingsSource source_;
   std::unique_ptr<std::array<Slot, kSlots>> slots_;
   unsigned ticks_ = 0;  // tick() runs on one timer
-  std::mutex mu_;  // insertion, and owned_
+  std::mutex mu_;       // insertion, and owned_
   std::vector<std::unique_ptr<FileSystemMeter>> owned_;
 };
 

@@ -9,7 +9,8 @@ using namespace efs::nfs4;
 using namespace efs::nfs4::test;
 namespace tp = efs::throughput;
 
-TEST_CASE("a COMPOUND's READ and WRITE bytes, or one metadata request, are charged to its file system") {
+TEST_CASE(
+    "a COMPOUND's READ and WRITE bytes, or one metadata request, are charged to its file system") {
   Fixture f;
   tp::Throttle throttle(f.clock, tp::Options{},
                         [&](const std::string& id, bool) -> std::optional<tp::Settings> {

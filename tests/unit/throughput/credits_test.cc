@@ -26,10 +26,10 @@ TEST_CASE("metering: reads at one third on bursting and provisioned, full on ela
 }
 
 TEST_CASE("bursting: baseline of 50 KiB/s per GiB, never below 1 MiB/s") {
-  CHECK(baseline_rate(0) == 1 * kMiB);                       // [news]
-  CHECK(baseline_rate(10 * kGiB) == 1 * kMiB);               // 500 KiB/s by size: the floor
+  CHECK(baseline_rate(0) == 1 * kMiB);          // [news]
+  CHECK(baseline_rate(10 * kGiB) == 1 * kMiB);  // 500 KiB/s by size: the floor
   CHECK(baseline_rate(100 * kGiB) == doctest::Approx(5000 * kKiB));
-  CHECK(baseline_rate(1 * kTiB) == doctest::Approx(50 * kMiB));   // [modes] 50 MiB/s per TiB
+  CHECK(baseline_rate(1 * kTiB) == doctest::Approx(50 * kMiB));  // [modes] 50 MiB/s per TiB
   CHECK(baseline_rate(10 * kTiB) == doctest::Approx(500 * kMiB));
 }
 

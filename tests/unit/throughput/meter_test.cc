@@ -25,7 +25,9 @@ Tally read_of(uint64_t n) {
   return t;
 }
 
-double seconds(int64_t ns) { return static_cast<double>(ns) / kSecond; }
+double seconds(int64_t ns) {
+  return static_cast<double>(ns) / kSecond;
+}
 
 }  // namespace
 
