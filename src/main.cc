@@ -96,6 +96,17 @@ int main(int argc, char** argv) {
   int control_rc = 0;
   efs::cli::add_control_commands(app, &control_rc);
 
+  serve->add_option("--throughput-scale", cfg.throughput_scale,
+                    "Multiplies every throughput limit (bursting, provisioned, elastic, per client)")
+      ->envname("EFS_LOCAL_THROUGHPUT_SCALE")->capture_default_str();
+  serve->add_flag("--no-throttle", cfg.no_throttle,
+                  "Meter NFS I/O and burst credits but never delay a reply")
+      ->envname("EFS_LOCAL_NO_THROTTLE");
+  serve->add_option("--provisioned-capacity", cfg.provisioned_capacity,
+                    "MiB/s of provisioned throughput an account may hold per Region before "
+                    "InsufficientThroughputCapacity (0: unlimited)")
+      ->envname("EFS_LOCAL_PROVISIONED_CAPACITY")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (!serve->parsed()) return control_rc;  // a control command ran (cli/control.h)
 

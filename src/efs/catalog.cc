@@ -42,6 +42,8 @@ ExportedFileSystem exported(const Record& fs) {
     }
     e.policy = std::make_shared<const ExportPolicy>(ExportPolicy{std::move(*p), e.arn});
   }
+  e.throughput_mode = fs.doc.value("ThroughputMode", "bursting");
+  e.provisioned_mibps = fs.doc.value("ProvisionedThroughputInMibps", 0.0);
   return e;
 }
 

@@ -31,6 +31,11 @@ struct ExportedFileSystem {
   // The file system policy (PutFileSystemPolicy), compiled; null when the
   // file system has none (EFS's default: full access through a mount target).
   std::shared_ptr<const ExportPolicy> policy;
+  // ThroughputMode ("bursting", "provisioned", "elastic") and
+  // ProvisionedThroughputInMibps (0 unless provisioned): what the NFS
+  // server's throughput pacing follows (src/throughput).
+  std::string throughput_mode = "bursting";
+  double provisioned_mibps = 0;
 };
 
 struct PosixUser {

@@ -56,6 +56,30 @@ std::optional<ServiceError> check_throughput(const std::string& mode,
   return std::nullopt;
 }
 
+// EFS API reference, InsufficientThroughputCapacity (503): "not enough
+// capacity to provision additional throughput", on a create in provisioned
+// mode, an increase, or a change from bursting to provisioned. The
+// emulator's capacity is --provisioned-capacity, per account and Region.
+template <class IsGone>
+std::optional<ServiceError> check_capacity(meta::Conn& c, const RequestContext& ctx,
+                                           double capacity, const std::string& except_fs,
+                                           double wanted, IsGone is_gone) {
+  if (capacity <= 0) return std::nullopt;
+  double used = 0;
+  for (auto& fs : store::list(c, kind::kFileSystem, ctx.account_id, ctx.region)) {
+    if (fs.id == except_fs || is_gone(fs)) continue;
+    if (fs.doc.value("ThroughputMode", "") == "provisioned")
+      used += fs.doc.value("ProvisionedThroughputInMibps", 0.0);
+  }
+  if (used + wanted <= capacity) return std::nullopt;
+  spdlog::info("efs: {} MiB/s of provisioned throughput refused: {} of {} MiB/s in use", wanted,
+               used, capacity);
+  return service_error(ErrorCode::InsufficientThroughputCapacity,
+                       "Insufficient capacity to provision the requested throughput. Try again "
+                       "later.")
+      .error;
+}
+
 bool has_archive_rule(const nlohmann::json& doc) {
   if (!doc.contains("LifecyclePolicies") || !doc["LifecyclePolicies"].is_array()) return false;
   for (const auto& p : doc["LifecyclePolicies"])
@@ -148,6 +172,10 @@ ApiResult<Record> Service::insert_file_system(meta::Conn& c, const RequestContex
   std::string mode(to_string(in.ThroughputMode.value_or(shapes::ThroughputMode::bursting)));
   std::optional<double> mibps = in.ProvisionedThroughputInMibps;
   if (auto e = check_throughput(mode, perf, mibps)) return fail(*e);
+  if (mibps)
+    if (auto e = check_capacity(c, ctx, options_.provisioned_capacity_mibps, "", *mibps,
+                                [this](const Record& r) { return is_gone(r); }))
+      return fail(*e);
   doc["PerformanceMode"] = perf;
   doc["ThroughputMode"] = mode;
   if (mibps) {
@@ -326,6 +354,10 @@ ApiResult<shapes::FileSystemDescription> Service::UpdateFileSystem(
     bool mode_change = mode != cur_mode;
     bool decrease = !mode_change && value && cur_value && *value < *cur_value;
     bool increase = value && (!cur_value || mode_change || *value > *cur_value);
+    if (increase)
+      if (auto e = check_capacity(c, ctx, options_.provisioned_capacity_mibps, fs->id, *value,
+                                  [this](const Record& r) { return is_gone(r); }))
+        return fail(*e);
     // EFS: after a throughput mode change, a provisioned throughput increase
     // or a decrease, the mode may not change again nor the value decrease
     // for 24 hours; increases are always allowed.

@@ -53,6 +53,10 @@ struct ServiceOptions {
   // Adjustable so tests can reach them cheaply.
   int max_file_systems = 1000;
   int max_access_points_per_file_system = 10000;
+  // Provisioned throughput the emulated Region can still supply to one
+  // account (MiB/s over all its file systems; 0: unlimited). Asking for more
+  // is EFS's InsufficientThroughputCapacity (--provisioned-capacity).
+  double provisioned_capacity_mibps = 0;
 };
 
 class Service : public Catalog {

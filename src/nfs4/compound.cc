@@ -12,6 +12,7 @@
 #include "nfs4/ops/state_ops.h"
 #include "nfs4/server.h"
 #include "nfs4/state/session.h"
+#include "throughput/throttle.h"
 
 namespace efs::nfs4 {
 
@@ -231,6 +232,30 @@ void effective_cred(Compound& c) {
   }
 }
 
+// Throughput metering (throughput/throttle.h): charges what the ops did to
+// the file system they ran on. A COMPOUND is one NFS request: it counts its
+// READ and WRITE data, or, when it moved no data, one metadata request.
+void charge_io(Compound& c) {
+  if (!c.io_meter) return;
+  if (!c.io.has_data()) c.io.metadata_ops = 1;
+  auto* throttle = c.server.throttle();
+  auto wait = throttle->charge(*c.io_meter, c.call.connection_id, c.io);
+  c.io_wait = std::max(c.io_wait, wait);
+  c.io = {};
+  c.io_meter = nullptr;
+  c.io_fs = nullptr;
+}
+
+// Before each op: the file system it runs on (the current filehandle's).
+void meter_op(Compound& c) {
+  if (!c.current.in_fs() || c.current.fs.get() == c.io_fs) return;
+  auto* throttle = c.server.throttle();
+  if (!throttle) return;
+  charge_io(c);
+  c.io_fs = c.current.fs.get();
+  c.io_meter = throttle->meter(c.current.fs->id());
+}
+
 }  // namespace
 
 std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::CallContext& ctx,
@@ -348,6 +373,7 @@ std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::Call
     if (facts && non_idempotent(op)) facts->non_idempotent = true;
     const std::size_t op_start = w.size();
     w.u32(op);
+    meter_op(c);
     nfsstat4 st = row->run(c, r, w);
     ++done;
     status = st;
@@ -384,6 +410,8 @@ std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::Call
     }
   }
   w.patch_u32(count_at, done);
+  charge_io(c);
+  if (facts) facts->throttle_wait = c.io_wait;
   auto reply = finish(status);
   if (c.store_reply) c.store_reply(reply);
   return reply;

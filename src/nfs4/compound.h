@@ -19,6 +19,7 @@
 // Handlers that need the caller's identity use c.cred (already squashed).
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -30,8 +31,13 @@
 #include "efs/catalog.h"
 #include "nfs4/policy_gate.h"
 #include "rpc/program.h"
+#include "throughput/tally.h"
 #include "vfs/vfs.h"
 #include "xdr/nfs4_xdr.h"  // generated from src/xdr/nfs4.x
+
+namespace efs::throughput {
+class FileSystemMeter;
+}
 
 namespace efs::nfs4 {
 
@@ -115,6 +121,15 @@ struct Compound {
   // SEQUENCE's sa_cachethis: the reply must fit ca_maxresponsesize_cached
   // (RFC 8881 18.46.3, else NFS4ERR_REP_TOO_BIG_TO_CACHE).
   bool cachethis = false;
+
+  // Throughput metering (src/throughput): what this COMPOUND did to the
+  // file system its ops ran on. READ and WRITE add their bytes to `io`; the
+  // loop charges it to `io_meter` when the ops move to another file system
+  // and when the COMPOUND ends, and keeps the longest wait it was given.
+  throughput::Tally io;
+  const vfs::FileSystem* io_fs = nullptr;
+  throughput::FileSystemMeter* io_meter = nullptr;
+  std::chrono::nanoseconds io_wait{0};
 };
 
 // What the loop tells its caller about a COMPOUND it ran (the 4.0 duplicate
@@ -124,6 +139,8 @@ struct CompoundFacts {
   // An op ran that must not run twice: CREATE, REMOVE, RENAME, LINK,
   // SETATTR, the seqid-consuming state ops, SETCLIENTID(_CONFIRM).
   bool non_idempotent = false;
+  // How long the reply waits for the file system's throughput (throttle.h).
+  std::chrono::nanoseconds throttle_wait{0};
 };
 
 // Runs one COMPOUND: decodes COMPOUND4args from `args`, runs the ops, and

@@ -1,5 +1,6 @@
 #include "nfs4/server.h"
 
+#include <asio/redirect_error.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
@@ -8,6 +9,7 @@
 #include "common/log.h"
 #include "nfs4/compound.h"
 #include "nfs4/state/state_manager.h"
+#include "throughput/throttle.h"
 #include "xdr/nfs4_xdr.h"
 #include "xdr/xdr.h"
 
@@ -143,10 +145,16 @@ rpc::Reply Server::run(const rpc::CallContext& ctx, std::span<const uint8_t> arg
 }
 
 std::optional<rpc::Reply> Server::try_handle(const rpc::CallContext& ctx,
-                                             std::span<const uint8_t> args) {
+                                             std::span<const uint8_t> args,
+                                             std::chrono::nanoseconds* wait) {
   // Only 4.0 COMPOUNDs go through the duplicate request cache (reply_cache.h
   // says why it lives here); 4.1 has its session slots, NULL is harmless.
-  if (ctx.proc != kProcCompound || compound_minor(args) != 0u) return run(ctx, args, nullptr);
+  if (ctx.proc != kProcCompound || compound_minor(args) != 0u) {
+    CompoundFacts facts;
+    auto reply = run(ctx, args, &facts);
+    if (wait) *wait = facts.throttle_wait;
+    return reply;
+  }
 
   auto key = ReplyCache::key_of(ctx.remote_address, ctx.remote_port, ctx.xid, ctx.proc, args);
   auto found = reply_cache_.begin(key, clock_.steady_now());
@@ -170,6 +178,7 @@ std::optional<rpc::Reply> Server::try_handle(const rpc::CallContext& ctx,
   } guard{reply_cache_, key};
   CompoundFacts facts;
   rpc::Reply reply = run(ctx, args, &facts);
+  if (wait) *wait = facts.throttle_wait;
   if (reply.stat == rpc::AcceptStat::success && facts.non_idempotent) {
     guard.armed = false;
     reply_cache_.finish(key, reply.body, clock_.steady_now());
@@ -179,7 +188,7 @@ std::optional<rpc::Reply> Server::try_handle(const rpc::CallContext& ctx,
 
 rpc::Reply Server::handle(const rpc::CallContext& ctx, std::span<const uint8_t> args) {
   for (;;) {
-    if (auto reply = try_handle(ctx, args)) return std::move(*reply);
+    if (auto reply = try_handle(ctx, args, nullptr)) return std::move(*reply);
     std::this_thread::sleep_for(kInProgressPoll);
   }
 }
@@ -188,7 +197,19 @@ asio::awaitable<rpc::Reply> Server::call(const rpc::CallContext& ctx,
                                          std::span<const uint8_t> args) {
   std::optional<asio::steady_timer> timer;
   for (;;) {
-    if (auto reply = try_handle(ctx, args)) co_return std::move(*reply);
+    std::chrono::nanoseconds wait{0};
+    if (auto reply = try_handle(ctx, args, &wait)) {
+      if (wait > std::chrono::nanoseconds(0)) {
+        // Throughput (throttle.h): the reply, and so the client's next
+        // request on this slot or connection, waits on a timer; no thread
+        // is held and no other file system's calls wait behind it.
+        if (!timer) timer.emplace(co_await asio::this_coro::executor);
+        timer->expires_after(wait);
+        asio::error_code ec;
+        co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      co_return std::move(*reply);
+    }
     // A retransmission of a call that still runs (on another connection of
     // the same client): wait for its reply without holding a thread.
     if (!timer) timer.emplace(co_await asio::this_coro::executor);
@@ -199,6 +220,7 @@ asio::awaitable<rpc::Reply> Server::call(const rpc::CallContext& ctx,
 
 void Server::connection_closed(uint64_t connection_id) {
   state_->connection_closed(connection_id);
+  if (throttle_) throttle_->connection_closed(connection_id);
 }
 
 void Server::tick() {

@@ -19,6 +19,10 @@ namespace efs::meta {
 class Db;
 }
 
+namespace efs::throughput {
+class Throttle;  // src/throughput/throttle.h
+}
+
 namespace efs::nfs4 {
 
 class StateManager;    // src/nfs4/state/state_manager.h
@@ -62,6 +66,11 @@ class Server : public rpc::Program {
   Exports& exports() { return exports_; }
   const ServerOptions& options() const { return options_; }
   ReplyCache& reply_cache() { return reply_cache_; }
+  // Throughput metering and pacing (src/throughput): every COMPOUND is
+  // charged to the file system it ran on, and its reply waits as long as the
+  // throttle says. Null (unit tests): nothing is metered.
+  void set_throttle(throughput::Throttle* t) { throttle_ = t; }
+  throughput::Throttle* throttle() const { return throttle_; }
   // When this server started (the pseudo-root's timestamps).
   vfs::Time start_time() const { return start_time_; }
 
@@ -74,10 +83,13 @@ class Server : public rpc::Program {
   vfs::Time start_time_;
   std::unique_ptr<StateManager> state_;
   ReplyCache reply_cache_;
+  throughput::Throttle* throttle_ = nullptr;
 
   // One attempt at a call: the reply, or nullopt when the call is a
   // retransmission of a 4.0 call still in progress (try again later).
-  std::optional<rpc::Reply> try_handle(const rpc::CallContext& ctx, std::span<const uint8_t> args);
+  // `wait` receives how long the reply is held back for throughput.
+  std::optional<rpc::Reply> try_handle(const rpc::CallContext& ctx, std::span<const uint8_t> args,
+                                       std::chrono::nanoseconds* wait);
   rpc::Reply run(const rpc::CallContext& ctx, std::span<const uint8_t> args, CompoundFacts* facts);
 };
 

@@ -82,6 +82,7 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
     m["clock"] = clock_state();
     return json_response(200, m);
   }
+  if (auto r = handle_throughput_admin(req, what, info.throttle)) return std::move(*r);
   return error(404, "NotFound", "unknown emulator endpoint " + req.path);
 }
 

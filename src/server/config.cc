@@ -18,6 +18,9 @@ std::string validate(const Config& c) {
   if (c.nfs_workers < 1 || c.nfs_workers > 256) return "--nfs-workers must be between 1 and 256";
   if (!(c.kms_revocation_delay >= 0)) return "--kms-revocation-delay must not be negative";
   if (c.tls_cert.empty() != c.tls_key.empty()) return "--tls-cert and --tls-key go together";
+  if (!(c.throughput_scale >= 0.001 && c.throughput_scale <= 1e6))
+    return "--throughput-scale must be between 0.001 and 1000000";
+  if (!(c.provisioned_capacity >= 0)) return "--provisioned-capacity must not be negative";
   return {};
 }
 

@@ -50,6 +50,14 @@ struct Config {
   std::string tls_cert;
   std::string tls_key;
   std::string iam_credentials;
+  // Throughput pacing (src/throughput): every rate limit is multiplied by
+  // throughput_scale (a laptop emulating a big file system, or a test a
+  // tiny one); no_throttle keeps the metering and credits but never delays.
+  double throughput_scale = 1.0;
+  bool no_throttle = false;
+  // MiB/s of provisioned throughput one account may hold in a Region before
+  // EFS's InsufficientThroughputCapacity (0: unlimited).
+  double provisioned_capacity = 0;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

@@ -33,6 +33,7 @@
 #include "server/admin.h"
 #include "server/key_state.h"
 #include "tls/nfs_tls.h"
+#include "throughput/throttle.h"
 #include "vfs/vfs.h"
 
 #ifndef EFS_LOCAL_VERSION
@@ -245,6 +246,7 @@ int serve(const Config& config) {
   opts.default_region = config.region;
   opts.default_account = config.account_id;
   opts.state_delay = config.state_delay;
+  opts.provisioned_capacity_mibps = config.provisioned_capacity;
   // KmsKeyId resolves through the emulated KMS: a key must exist and be usable.
   auto service = Service::open(**db, **network, Clock::global(), opts, plane, key_directory);
   if (!service) {
@@ -288,6 +290,29 @@ int serve(const Config& config) {
   // NFS.
   nfs4::ServerOptions nfs_opts;
   nfs4::Server nfs(v, **service, Clock::global(), nfs_opts, db->get());
+  // Throughput metering and pacing (src/throughput): the mode and
+  // provisioned rate from the catalog, the Standard size from the vfs.
+  throughput::Options tp_opts;
+  tp_opts.enforce = !config.no_throttle;
+  tp_opts.scale = config.throughput_scale;
+  throughput::Throttle throttle(
+      Clock::global(), tp_opts,
+      [&v, &service](const std::string& id, bool with_size) -> std::optional<throughput::Settings> {
+        auto snap = (*service)->snapshot();
+        const auto* f = snap->file_system(id);
+        if (!f) return std::nullopt;
+        throughput::Settings s;
+        s.mode = throughput::mode_from_string(f->throughput_mode);
+        s.provisioned_mibps = f->provisioned_mibps;
+        if (with_size)
+          if (auto fs = v.file_system(id)) s.standard_bytes = fs->metered_size().standard;
+        return s;
+      });
+  nfs.set_throttle(&throttle);
+  admin.throttle = &throttle;
+  if (config.no_throttle) spdlog::info("throughput: --no-throttle: metering only, no reply is delayed");
+  if (config.throughput_scale != 1.0)
+    spdlog::info("throughput: every limit scaled by {}", config.throughput_scale);
   rpc::Dispatcher dispatcher;
   if (auto s = dispatcher.add(nfs); !s) {
     spdlog::error("cannot register the NFS program: {}", s.error().message);
@@ -362,8 +387,10 @@ int serve(const Config& config) {
   admin.clock_advanced = [&] {
     (*service)->clock_advanced();
     key_states.evaluate();  // a revocation delay or a deletion date may have passed
+    throttle.clock_advanced();  // credits earned meanwhile
   };
   every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
+  every(io, std::chrono::milliseconds(1000), [&] { throttle.tick(); }, stopped);
   every(io, std::chrono::milliseconds(1000), [&] { key_states.evaluate(); }, stopped);
 
   // Shutdown: stop accepting and close connections, then let the io_context

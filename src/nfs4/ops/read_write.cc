@@ -93,6 +93,7 @@ nfsstat4 op_read(Compound& c, const READ4args& args, READ4res& res) {
   if (!r) return res.status = to_nfsstat(r.error());
   res.resok4.eof = r->eof;
   res.resok4.data = std::move(r->data);
+  c.io.add_read(res.resok4.data.size());  // throughput metering (compound.h)
   return res.status = NFS4_OK;
 }
 
@@ -130,6 +131,7 @@ nfsstat4 write_data(Compound& c, const stateid4& stateid, uint64_t offset, stabl
   auto r = fs.write(c.current.ino, offset, data, how, c.cred.uid);
   if (!r) return res.status = to_nfsstat(r.error());
   res.resok4.count = r->count;
+  c.io.add_write(r->count);  // throughput metering (compound.h)
   res.resok4.committed = static_cast<stable_how4>(r->committed);
   res.resok4.writeverf = write_verifier(c);
   return res.status = NFS4_OK;
