@@ -27,10 +27,11 @@ struct ExportedFileSystem {
   std::string id;  // fs-...
   bool encrypted = false;
   std::string kms_key_id;  // key ARN when encrypted
-  std::string arn;
+  // Default member initializers: `{id, false, ""}` in tests stays warning-free.
+  std::string arn{};
   // The file system policy (PutFileSystemPolicy), compiled; null when the
   // file system has none (EFS's default: full access through a mount target).
-  std::shared_ptr<const ExportPolicy> policy;
+  std::shared_ptr<const ExportPolicy> policy{};
   // ThroughputMode ("bursting", "provisioned", "elastic") and
   // ProvisionedThroughputInMibps (0 unless provisioned): what the NFS
   // server's throughput pacing follows (src/throughput).
@@ -56,7 +57,7 @@ struct ExportedAccessPoint {
   std::optional<PosixUser> posix_user;
   std::string root_path = "/";
   std::optional<CreationInfo> creation_info;
-  std::string arn;
+  std::string arn{};
 };
 
 struct MountTargetAddress {

@@ -8,16 +8,35 @@ namespace efs::nfs4 {
 
 namespace {
 
-// The caller as a policy sees it. Until the connection carries a verified
-// IAM identity, every caller is anonymous over plain TCP.
+// The account of arn:<partition>:<service>::<account>:<resource>.
+std::string account_of(const std::string& arn) {
+  std::size_t at = 0;
+  for (int field = 0; field < 4; ++field) {
+    at = arn.find(':', at);
+    if (at == std::string::npos) return "";
+    ++at;
+  }
+  return arn.substr(at, arn.find(':', at) - at);
+}
+
+// The caller as a policy sees it: the connection's transport and the IAM
+// identity its client certificate proved (rpc/client_identity.h); a plain
+// connection is anonymous.
 iam::Request nfs_request(const Compound& c, const efs::ExportPolicy& p, const std::string& action) {
   iam::Request r;
   r.action = action;
   r.resource = p.fs_arn;
+  const rpc::ClientIdentity* id = c.call.identity.get();
   r.context = {
-      {"aws:securetransport", "false"},
+      {"aws:securetransport", id && id->secure_transport ? "true" : "false"},
       {"elasticfilesystem:accessedviamounttarget", "true"},
   };
+  if (id && !id->principal_arn.empty()) {
+    r.principal_arn = id->principal_arn;
+    r.principal_account = account_of(id->principal_arn);
+    r.context["aws:principalarn"] = r.principal_arn;
+    r.context["aws:principalaccount"] = r.principal_account;
+  }
   if (!c.current.access_point_id.empty()) {
     // arn:<partition>:elasticfilesystem:<region>:<account>:file-system/fs-...
     // -> ...:access-point/fsap-... (the same partition, region and account).
@@ -108,7 +127,18 @@ const ExportAccess& PolicyGate::access(const Compound& c) {
 }
 
 nfsstat4 gate_op(Compound& c, uint32_t op) {
-  if (!c.current.policy || !c.current.in_fs() || fh_free(op)) return NFS4_OK;
+  if (!c.current.in_fs() || fh_free(op)) return NFS4_OK;
+  // A client certificate naming an access point confines the connection to
+  // it (efs-utils' accesspoint= mount option): a handle of the file system
+  // export or of another access point, however obtained, is refused.
+  if (const auto* id = c.call.identity.get(); id && !id->access_point_id.empty() &&
+                                              c.current.access_point_id != id->access_point_id) {
+    spdlog::info("nfs4: xid {:#x}: the client certificate names {}; a handle of {} refused",
+                 c.call.xid, id->access_point_id,
+                 c.current.access_point_id.empty() ? c.current.fs->id() : c.current.access_point_id);
+    return NFS4ERR_ACCESS;
+  }
+  if (!c.current.policy) return NFS4_OK;
   const ExportAccess& a = c.gate.access(c);
   if (!a.mount) {
     log_refusal(c, "ClientMount", "access");

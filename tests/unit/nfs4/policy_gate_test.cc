@@ -160,13 +160,58 @@ TEST_CASE("AccessPointArn: a policy allowing one access point refuses the file s
   CHECK(via.status == NFS4_OK);
 }
 
-TEST_CASE("an explicit Deny of plaintext refuses every client of a plain connection") {
+TEST_CASE("aws:SecureTransport: a Deny of plaintext refuses plain connections, not TLS ones") {
   Fixture f;
   nfs_fh4 root = f.fh_of({});
   set_policy(f, R"({"Statement":[
     {"Effect":"Allow","Principal":"*","Action":"elasticfilesystem:*"},
     {"Effect":"Deny","Principal":"*","Action":"*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}]})");
   CHECK(last_status(f.run({putfh(root), getattr({A_type})})) == NFS4ERR_ACCESS);
+  auto tls = std::make_shared<rpc::ClientIdentity>();
+  tls->secure_transport = true;
+  f.ctx.identity = tls;
+  CHECK(f.run({putfh(root), getattr({A_type}), mkdir("over-tls")}).status == NFS4_OK);
+}
+
+TEST_CASE("the principal is the IAM identity of the client certificate") {
+  Fixture f;
+  nfs_fh4 root = f.fh_of({});
+  f.ctx.auth_sys = rpc::AuthSys{0, "c", 0, 0, {}};
+  set_policy(f, R"({"Statement":[{"Effect":"Allow",
+    "Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"elasticfilesystem:*"}]})");
+  CHECK(last_status(f.run({putfh(root), getattr({A_type})})) == NFS4ERR_ACCESS);  // anonymous
+  auto role = std::make_shared<rpc::ClientIdentity>();
+  role->secure_transport = true;
+  role->principal_arn = "arn:aws:sts::111122223333:assumed-role/app/task-7";
+  f.ctx.identity = role;
+  auto r = f.run({putfh(root), mkdir("by-role"), getattr({A_owner})});
+  REQUIRE(r.status == NFS4_OK);
+  CHECK(owner_of(r, 2) == 0);  // ClientRootAccess granted by elasticfilesystem:*
+  auto other = std::make_shared<rpc::ClientIdentity>(*role);
+  other->principal_arn = "arn:aws:iam::444455556666:role/app";
+  f.ctx.identity = other;
+  CHECK(last_status(f.run({putfh(root), getattr({A_type})})) == NFS4ERR_ACCESS);
+}
+
+TEST_CASE("a client certificate naming an access point confines the connection to it") {
+  Fixture f;
+  efs::ExportedAccessPoint ap;
+  ap.id = "fsap-0123456789abcdef1";
+  ap.fs_id = f.fs_id;
+  ap.root_path = "/app";
+  ap.creation_info = efs::CreationInfo{0, 0, 0755};
+  f.catalog.aps.push_back(ap);
+  nfs_fh4 fs_root = f.fh_of({});
+  auto via = f.run({putrootfh(), lookup(ap.id), getfh()});
+  REQUIRE(via.status == NFS4_OK);
+  nfs_fh4 ap_root = via.resarray[2].opgetfh.resok4.object;
+  auto cert = std::make_shared<rpc::ClientIdentity>();
+  cert->secure_transport = true;
+  cert->access_point_id = ap.id;
+  f.ctx.identity = cert;
+  // No policy at all: the confinement is the certificate's, not a policy's.
+  CHECK(last_status(f.run({putfh(fs_root), getattr({A_type})})) == NFS4ERR_ACCESS);
+  CHECK(f.run({putfh(ap_root), getattr({A_type})}).status == NFS4_OK);
 }
 
 }  // namespace efs::nfs4::test

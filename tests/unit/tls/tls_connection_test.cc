@@ -43,7 +43,7 @@ class Who : public rpc::Program {
 
 struct OneMountTarget : efs::Catalog {
   std::shared_ptr<const efs::CatalogSnapshot> snap = std::make_shared<efs::CatalogSnapshot>(
-      1, std::vector<efs::ExportedFileSystem>{{"fs-0123456789abcdef0", false, ""}},
+      1, std::vector<efs::ExportedFileSystem>{{"fs-0123456789abcdef0", false, "", "", nullptr}},
       std::vector<efs::ExportedAccessPoint>{},
       std::vector<efs::MountTargetAddress>{{"fsmt-1", "fs-0123456789abcdef0", "127.0.0.1"}});
   std::shared_ptr<const efs::CatalogSnapshot> snapshot() const override { return snap; }
