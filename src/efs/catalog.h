@@ -18,6 +18,12 @@ struct ExportedFileSystem {
   std::string id;  // fs-...
   bool encrypted = false;
   std::string kms_key_id;  // key ARN when encrypted
+  // Its lifecycle configuration (PutLifecycleConfiguration), for the
+  // lifecycle mover: days of TransitionToIA / TransitionToArchive (nullopt:
+  // no such rule), and TransitionToPrimaryStorageClass AFTER_1_ACCESS.
+  std::optional<int> transition_to_ia_days;
+  std::optional<int> transition_to_archive_days;
+  bool transition_to_primary_on_access = false;
 };
 
 struct PosixUser {

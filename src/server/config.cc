@@ -17,6 +17,11 @@ std::string validate(const Config& c) {
   if (!(c.nfs_idle_timeout >= 0)) return "--nfs-idle-timeout must not be negative";
   if (c.nfs_workers < 1 || c.nfs_workers > 256) return "--nfs-workers must be between 1 and 256";
   if (!(c.kms_revocation_delay >= 0)) return "--kms-revocation-delay must not be negative";
+  if (!(c.lifecycle_interval >= 1)) return "--lifecycle-interval must be at least 1 second";
+  if (c.ia_first_byte_latency_ms < 0 || c.ia_first_byte_latency_ms > 60000)
+    return "--ia-first-byte-latency must be between 0 and 60000 ms";
+  if (c.archive_first_byte_latency_ms < 0 || c.archive_first_byte_latency_ms > 60000)
+    return "--archive-first-byte-latency must be between 0 and 60000 ms";
   return {};
 }
 
