@@ -25,7 +25,9 @@ namespace efs::chunk {
 
 namespace {
 
-std::string parent_dir(const std::string& path) { return path.substr(0, path.find_last_of('/')); }
+std::string parent_dir(const std::string& path) {
+  return path.substr(0, path.find_last_of('/'));
+}
 
 uint32_t segments_of(uint64_t size) {
   return size == 0 ? 1 : static_cast<uint32_t>((size - 1) / kSegmentBytes + 1);

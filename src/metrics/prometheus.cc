@@ -12,7 +12,9 @@ std::string number(double v) {
   return buf;
 }
 
-std::string braces(const std::string& labels) { return labels.empty() ? "" : "{" + labels + "}"; }
+std::string braces(const std::string& labels) {
+  return labels.empty() ? "" : "{" + labels + "}";
+}
 
 std::string with(const std::string& labels, const std::string& more) {
   return labels.empty() ? more : labels + "," + more;
@@ -43,15 +45,14 @@ void Histogram::observe(std::chrono::nanoseconds d) {
   count_.fetch_add(1, std::memory_order_relaxed);
 }
 
-void Histogram::render(std::string& out, const std::string& name,
-                       const std::string& labels) const {
+void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   // Prometheus buckets are cumulative.
   uint64_t seen = 0;
   for (std::size_t i = 0; i <= kLatencyBuckets.size(); ++i) {
     seen += buckets_[i].load(std::memory_order_relaxed);
     const std::string le = i < kLatencyBuckets.size() ? number(kLatencyBuckets[i]) : "+Inf";
-    out += name + "_bucket{" + with(labels, "le=\"" + le + "\"") + "} " + std::to_string(seen) +
-           "\n";
+    out +=
+        name + "_bucket{" + with(labels, "le=\"" + le + "\"") + "} " + std::to_string(seen) + "\n";
   }
   out += name + "_sum" + braces(labels) + " " +
          number(static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9) + "\n";
@@ -91,8 +92,7 @@ std::string Registry::render(const std::vector<Family>& extra) const {
   for (const auto& op : nfs_) {
     const char* name = op.name.load(std::memory_order_relaxed);
     if (!name) continue;
-    op.latency.render(out, "efs_local_nfs_operation_seconds",
-                      "op=\"" + label_value(name) + "\"");
+    op.latency.render(out, "efs_local_nfs_operation_seconds", "op=\"" + label_value(name) + "\"");
   }
   out +=
       "# HELP efs_local_api_request_seconds Time to run one management API operation, by "
@@ -105,7 +105,8 @@ std::string Registry::render(const std::vector<Family>& extra) const {
                            label_value(key.second) + "\"",
                        a.get());
   }
-  for (const auto& [labels, a] : api) a->latency.render(out, "efs_local_api_request_seconds", labels);
+  for (const auto& [labels, a] : api)
+    a->latency.render(out, "efs_local_api_request_seconds", labels);
   out +=
       "# HELP efs_local_api_errors_total Management API operations that answered an AWS "
       "error.\n# TYPE efs_local_api_errors_total counter\n";

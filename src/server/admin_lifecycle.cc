@@ -1,7 +1,8 @@
 #include "server/admin_lifecycle.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
 
 #include "common/ids.h"
 #include "metrics/prometheus.h"
@@ -41,7 +42,8 @@ http::Response handle_lifecycle_run(const http::Request& req, LifecycleRunner& r
       if (it.key() != "FileSystemId")
         return error(400, "BadRequest", "unknown member " + it.key() + " (only FileSystemId)");
     if (body.contains("FileSystemId")) {
-      if (!body["FileSystemId"].is_string() || !is_id(body["FileSystemId"].get<std::string>(), "fs"))
+      if (!body["FileSystemId"].is_string() ||
+          !is_id(body["FileSystemId"].get<std::string>(), "fs"))
         return error(400, "BadRequest", "FileSystemId must be a file system id (fs-...)");
       fs_id = body["FileSystemId"].get<std::string>();
     }
@@ -63,8 +65,10 @@ http::Response handle_lifecycle_run(const http::Request& req, LifecycleRunner& r
 http::Response metrics_page(const MetricsSources& m) {
   using metrics::Family;
   std::vector<Family> extra;
-  Family storage{"efs_local_storage_bytes", "gauge",
-                 "Metered size (SizeInBytes) of each file system, by storage class.", {}};
+  Family storage{"efs_local_storage_bytes",
+                 "gauge",
+                 "Metered size (SizeInBytes) of each file system, by storage class.",
+                 {}};
   Family files{"efs_local_file_systems", "gauge", "File systems exported over NFS.", {}};
   auto snap = m.catalog.snapshot();
   files.samples.push_back({"", static_cast<double>(snap->file_systems().size())});
@@ -77,15 +81,18 @@ http::Response metrics_page(const MetricsSources& m) {
     storage.samples.push_back({fsl + ",storage_class=\"ia\"", double(size.ia)});
     storage.samples.push_back({fsl + ",storage_class=\"archive\"", double(size.archive)});
   }
-  Family moves{"efs_local_lifecycle_transitions_total", "counter",
-               "Files the lifecycle mover moved, by source and destination class.", {}};
+  Family moves{"efs_local_lifecycle_transitions_total",
+               "counter",
+               "Files the lifecycle mover moved, by source and destination class.",
+               {}};
   for (auto from : kClasses)
     for (auto to : kClasses)
       if (from != to)
         moves.samples.push_back({std::string("from=\"") + chunk::storage_class_name(from) +
                                      "\",to=\"" + chunk::storage_class_name(to) + "\"",
                                  double(m.lifecycle.transitions(from, to))});
-  Family moved_bytes{"efs_local_lifecycle_moved_bytes_total", "counter",
+  Family moved_bytes{"efs_local_lifecycle_moved_bytes_total",
+                     "counter",
                      "Bytes the lifecycle mover copied between classes.",
                      {{"", double(m.lifecycle.bytes_moved())}}};
   Family conns{"efs_local_open_connections", "gauge", "Open client connections, by protocol.", {}};

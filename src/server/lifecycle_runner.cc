@@ -84,7 +84,8 @@ void LifecycleRunner::loop() {
       std::lock_guard run(run_mu_);
       (void)pass(std::nullopt, true);
     }
-    if (std::chrono::steady_clock::now() - last_flush >= std::chrono::duration<double>(kFlushSeconds)) {
+    if (std::chrono::steady_clock::now() - last_flush >=
+        std::chrono::duration<double>(kFlushSeconds)) {
       flush_all();
       last_flush = std::chrono::steady_clock::now();
     }
@@ -105,8 +106,7 @@ void LifecycleRunner::run_due() {
 
 Result<std::vector<vfs::ClassMove>, Error> LifecycleRunner::run_now(
     const std::optional<std::string>& fs_id) {
-  if (fs_id && !catalog_.snapshot()->file_system(*fs_id))
-    return fail(Error{"FileSystemNotFound"});
+  if (fs_id && !catalog_.snapshot()->file_system(*fs_id)) return fail(Error{"FileSystemNotFound"});
   std::lock_guard run(run_mu_);
   if (!fs_id) {
     std::lock_guard lk(mu_);

@@ -295,6 +295,9 @@ VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& 
     return store(tx, out);
   }, frees, /*synced=*/frees);
   if (e != Errc::ok) return fail(e);
+  // A size change is a write to the data: it resets the lifecycle timer
+  // (and recalls a file outside Standard); other attributes do not.
+  if (attrs.size && out.type == FileType::reg) note_access(ino, true);
   return to_attr(out);
 }
 

@@ -230,8 +230,8 @@ std::optional<ClassMove> FileSystemImpl::move_file(Ino ino, StorageClass to, boo
   // 1: copy into the new class, durable.
   auto copied = chunks_.copy_to_class(id_, ino, n->size, to);
   if (!copied) {
-    spdlog::error("vfs {}: lifecycle: copying inode {} to {} failed: {}; it stays in {}", id_,
-                  ino, chunk::storage_class_name(to), copied.error().message,
+    spdlog::error("vfs {}: lifecycle: copying inode {} to {} failed: {}; it stays in {}", id_, ino,
+                  chunk::storage_class_name(to), copied.error().message,
                   chunk::storage_class_name(from));
     if (auto d = chunks_.drop_copy(id_, ino, n->size, to); d) drop_intent();
     return std::nullopt;
@@ -239,16 +239,18 @@ std::optional<ClassMove> FileSystemImpl::move_file(Ino ino, StorageClass to, boo
   // 2: the class change, fsynced: from here on the new copy is the file.
   const int64_t born_ms = n->btime.sec * 1000;
   const int64_t now = epoch_ms(clock_);
-  e = write_tx([&](Tx& tx) {
-    auto row = table_.get(tx.c, ino);
-    if (!row) return Errc::io;
-    if (!*row) return Errc::stale;
-    auto& s = tx.c.stmt(
-        "INSERT INTO vfs_lifecycle(fs, ino, class, last_access_ms) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(fs, ino) DO UPDATE SET class = excluded.class");
-    s.bind_all(fs, static_cast<int64_t>(ino), class_value(to), aging ? born_ms : now);
-    return s.run() ? Errc::ok : Errc::io;
-  }, false, /*synced=*/true);
+  e = write_tx(
+      [&](Tx& tx) {
+        auto row = table_.get(tx.c, ino);
+        if (!row) return Errc::io;
+        if (!*row) return Errc::stale;
+        auto& s = tx.c.stmt(
+            "INSERT INTO vfs_lifecycle(fs, ino, class, last_access_ms) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(fs, ino) DO UPDATE SET class = excluded.class");
+        s.bind_all(fs, static_cast<int64_t>(ino), class_value(to), aging ? born_ms : now);
+        return s.run() ? Errc::ok : Errc::io;
+      },
+      false, /*synced=*/true);
   if (e != Errc::ok) {
     spdlog::error("vfs {}: lifecycle: cannot commit the move of inode {} to {}; it stays in {}",
                   id_, ino, chunk::storage_class_name(to), chunk::storage_class_name(from));
@@ -259,10 +261,11 @@ std::optional<ClassMove> FileSystemImpl::move_file(Ino ino, StorageClass to, boo
   chunks_.switch_class(id_, ino, to);
   if (auto d = chunks_.drop_copy(id_, ino, n->size, from); !d) {
     // The intent stays: the next start removes the old copy.
-    spdlog::warn("vfs {}: lifecycle: inode {} moved to {}, but its old copy in {} stays until "
-                 "restart: {}",
-                 id_, ino, chunk::storage_class_name(to), chunk::storage_class_name(from),
-                 d.error().message);
+    spdlog::warn(
+        "vfs {}: lifecycle: inode {} moved to {}, but its old copy in {} stays until "
+        "restart: {}",
+        id_, ino, chunk::storage_class_name(to), chunk::storage_class_name(from),
+        d.error().message);
   } else {
     drop_intent();
   }
@@ -304,14 +307,15 @@ MeteredSize FileSystemImpl::metered_size() {
         "ON l.fs = i.fs AND l.ino = i.ino WHERE i.fs = ? AND i.type = 1 AND i.size > ?");
     l.bind_all(table_.fs_num(), kLargeFile);
     while (l.step())
-      large.push_back({static_cast<Ino>(l.i64(0)), static_cast<uint64_t>(l.i64(1)),
-                       class_of(l.i64(2))});
+      large.push_back(
+          {static_cast<Ino>(l.i64(0)), static_cast<uint64_t>(l.i64(1)), class_of(l.i64(2))});
     return l.error().empty() ? Errc::ok : Errc::io;
   });
   if (e != Errc::ok) return MeteredSize{};
   for (const auto& f : large) {
-    add_object(m, f.cls,
-               metered_data_bytes(FileType::reg, f.size, chunks_.allocated_bytes(id_, f.ino, f.size)));
+    add_object(
+        m, f.cls,
+        metered_data_bytes(FileType::reg, f.size, chunks_.allocated_bytes(id_, f.ino, f.size)));
   }
   return m;
 }
@@ -379,8 +383,8 @@ Status<> recover_class_moves(meta::Db& db, chunk::ChunkStore& chunks) {
     return {};
   });
   if (!w) return w;
-  spdlog::info("vfs: lifecycle recovery: {} interrupted move(s) finished, {} rolled back",
-               finished, rolled_back);
+  spdlog::info("vfs: lifecycle recovery: {} interrupted move(s) finished, {} rolled back", finished,
+               rolled_back);
   return {};
 }
 

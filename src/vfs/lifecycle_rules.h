@@ -36,8 +36,8 @@ inline constexpr uint64_t kMinTransitionBytes = 128 * 1024;
 inline constexpr double kSecondsPerDay = 86400.0;
 
 struct LifecyclePolicy {
-  std::optional<int> ia_days;       // TransitionToIA
-  std::optional<int> archive_days;  // TransitionToArchive
+  std::optional<int> ia_days;         // TransitionToIA
+  std::optional<int> archive_days;    // TransitionToArchive
   bool to_primary_on_access = false;  // TransitionToPrimaryStorageClass AFTER_1_ACCESS
   bool moves_files() const { return ia_days || archive_days; }
   friend bool operator==(const LifecyclePolicy&, const LifecyclePolicy&) = default;

@@ -30,6 +30,8 @@ void add_objects(MeteredSize& m, StorageClass cls, uint64_t count, uint64_t data
   m.total = m.standard + m.ia + m.archive;
 }
 
-void add_object(MeteredSize& m, StorageClass cls, uint64_t data) { add_objects(m, cls, 1, data); }
+void add_object(MeteredSize& m, StorageClass cls, uint64_t data) {
+  add_objects(m, cls, 1, data);
+}
 
 }  // namespace efs::vfs

@@ -177,7 +177,8 @@ std::vector<std::string> where(CrashFixture& f, Ino ino) {
 }
 
 void advance_days(CrashFixture& f, double days) {
-  f.clock.advance(std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(days * kDay)));
+  f.clock.advance(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(days * kDay)));
 }
 
 LifecyclePolicy ia7_back() {
@@ -189,7 +190,8 @@ LifecyclePolicy ia7_back() {
 
 }  // namespace
 
-TEST_CASE("lifecycle mover: an idle file goes to IA on disk and in metering, a READ brings it back") {
+TEST_CASE(
+    "lifecycle mover: an idle file goes to IA on disk and in metering, a READ brings it back") {
   CrashFixture f;
   const auto big = pattern(200 * 1024, 3);
   const auto small = pattern(1024, 9);
@@ -235,7 +237,8 @@ TEST_CASE("lifecycle mover: an idle file goes to IA on disk and in metering, a R
   CHECK(later->empty());
 }
 
-TEST_CASE("lifecycle mover: without AFTER_1_ACCESS a READ is served from IA, a WRITE lands in Standard") {
+TEST_CASE(
+    "lifecycle mover: without AFTER_1_ACCESS a READ is served from IA, a WRITE lands in Standard") {
   CrashFixture f;
   const auto big = pattern(300 * 1024, 5);
   Ino b = write_file(f, "big", big);
@@ -264,7 +267,8 @@ TEST_CASE("lifecycle mover: without AFTER_1_ACCESS a READ is served from IA, a W
   CHECK(where(f, b) == std::vector<std::string>{"standard"});
 }
 
-TEST_CASE("lifecycle mover: a policy with Archive moves straight from Standard; none moves nothing") {
+TEST_CASE(
+    "lifecycle mover: a policy with Archive moves straight from Standard; none moves nothing") {
   CrashFixture f;
   const auto big = pattern(256 * 1024, 1);
   Ino b = write_file(f, "a", big);
@@ -285,7 +289,8 @@ TEST_CASE("lifecycle mover: a policy with Archive moves straight from Standard; 
   CHECK(read_all(f, b, big.size()) == big);
 }
 
-TEST_CASE("lifecycle mover: readers see the right bytes and writers lose nothing while files move") {
+TEST_CASE(
+    "lifecycle mover: readers see the right bytes and writers lose nothing while files move") {
   CrashFixture f;
   const auto big = pattern(512 * 1024, 7);
   Ino b = write_file(f, "r", big);
@@ -334,7 +339,8 @@ TEST_CASE("lifecycle mover: readers see the right bytes and writers lose nothing
   auto wait_parked = [&] {
     paused = true;
     reader_parked = writer_parked = false;
-    while (!reader_parked || !writer_parked) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (!reader_parked || !writer_parked)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
   };
   LifecyclePolicy p = ia7_back();
   int recalled = 0;
@@ -379,7 +385,8 @@ TEST_CASE("lifecycle mover: readers see the right bytes and writers lose nothing
   CHECK(where(f, w) == std::vector<std::string>{"standard"});
 }
 
-TEST_CASE("lifecycle mover: a crash at every disk call of a move leaves each byte in exactly one class") {
+TEST_CASE(
+    "lifecycle mover: a crash at every disk call of a move leaves each byte in exactly one class") {
   const auto big = pattern(160 * 1024, 11);
   for (bool power_loss : {false, true}) {
     for (StorageClass to : {StorageClass::ia, StorageClass::archive}) {
@@ -433,6 +440,47 @@ TEST_CASE("lifecycle mover: a crash at every disk call of a move leaves each byt
       CHECK(rolled_back_once);
     }
   }
+}
+
+TEST_CASE("lifecycle mover: SETATTR of the size resets the timer, other SETATTRs do not") {
+  CrashFixture f;
+  LifecyclePolicy p;
+  p.ia_days = 7;
+  Ino a = write_file(f, "a", pattern(200 * 1024, 1));
+  Ino b = write_file(f, "b", pattern(200 * 1024, 2));
+  advance_days(f, 6);
+  SetAttr mode;
+  mode.mode = 0600;
+  REQUIRE(f.fs->setattr(f.root, a, mode).ok());
+  SetAttr size;
+  size.size = 180 * 1024;
+  REQUIRE(f.fs->setattr(f.root, b, size).ok());
+  advance_days(f, 2);
+  auto moved = f.fs->run_lifecycle(p, false);
+  REQUIRE(moved.ok());
+  REQUIRE(moved->size() == 1);
+  CHECK((*moved)[0].ino == a);
+  CHECK(where(f, b) == std::vector<std::string>{"standard"});
+}
+
+TEST_CASE(
+    "vfs schema: a version 2 data dir (no lifecycle tables) opens with every file in Standard") {
+  CrashFixture f;
+  const auto big = pattern(200 * 1024, 4);
+  Ino b = write_file(f, "old", big);
+  REQUIRE(f.db->write([](efs::meta::Conn& c) -> efs::Status<> {
+                return c.exec(
+                    "DROP TABLE vfs_lifecycle; DROP TABLE vfs_lifecycle_moves;"
+                    " UPDATE schema_versions SET version = 2 WHERE module = 'vfs';");
+              })
+              .ok());
+  f.restart(false);
+  CHECK(read_all(f, b, big.size()) == big);
+  CHECK(f.fs->metered_size().ia == 0);
+  // The READ above started its lifecycle timer: idle 8 days, it moves.
+  advance_days(f, 8);
+  REQUIRE(f.fs->run_lifecycle(ia7_back(), false)->size() == 1);
+  CHECK(where(f, b) == std::vector<std::string>{"ia"});
 }
 
 }  // namespace efs::vfs::test
