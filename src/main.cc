@@ -106,6 +106,16 @@ int main(int argc, char** argv) {
                     "MiB/s of provisioned throughput an account may hold per Region before "
                     "InsufficientThroughputCapacity (0: unlimited)")
       ->envname("EFS_LOCAL_PROVISIONED_CAPACITY")->capture_default_str();
+  serve->add_option("--lifecycle-interval", cfg.lifecycle_interval,
+                    "Seconds (emulator clock) between lifecycle passes that move files between "
+                    "storage classes")
+      ->envname("EFS_LOCAL_LIFECYCLE_INTERVAL")->capture_default_str();
+  serve->add_option("--ia-first-byte-latency", cfg.ia_first_byte_latency_ms,
+                    "Milliseconds added to each READ of a file in Infrequent Access (0: none)")
+      ->envname("EFS_LOCAL_IA_FIRST_BYTE_LATENCY")->capture_default_str();
+  serve->add_option("--archive-first-byte-latency", cfg.archive_first_byte_latency_ms,
+                    "Milliseconds added to each READ of a file in Archive (0: none)")
+      ->envname("EFS_LOCAL_ARCHIVE_FIRST_BYTE_LATENCY")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
   if (!serve->parsed()) return control_rc;  // a control command ran (cli/control.h)

@@ -135,18 +135,27 @@ Result<std::unique_ptr<ChunkStore>, Error> ChunkStore::open(Disk& disk, const st
   return store;
 }
 
-std::string ChunkStore::path(const std::string& fs, uint64_t ino, uint32_t seg) const {
+std::string ChunkStore::path(const std::string& fs, uint64_t ino, uint32_t seg) {
+  return path_in(storage_class(fs, ino), fs, ino, seg);
+}
+
+std::string ChunkStore::path_in(StorageClass c, const std::string& fs, uint64_t ino,
+                                uint32_t seg) const {
   // 256 shards per file system keep host directories small; the shard is the
   // low byte of the inode number, which spreads consecutive inodes.
   char shard[3];
   std::snprintf(shard, sizeof shard, "%02x", static_cast<unsigned>(ino & 0xff));
-  std::string p = fs_dir(fs) + "/" + shard + "/" + std::to_string(ino);
+  std::string p = class_dir(c, fs) + "/" + shard + "/" + std::to_string(ino);
   if (seg) p += ".s" + std::to_string(seg);
   return p;
 }
 
 std::string ChunkStore::fs_dir(const std::string& fs) const {
-  return dir_ + "/chunks/standard/" + fs;
+  return class_dir(StorageClass::standard, fs);
+}
+
+std::string ChunkStore::class_dir(StorageClass c, const std::string& fs) const {
+  return dir_ + "/chunks/" + storage_class_name(c) + "/" + fs;
 }
 
 namespace {
@@ -249,6 +258,7 @@ void ChunkStore::forget_file_system(const std::string& fs) {
     std::erase_if(sh.new_entries, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.sync_failed, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.unsynced, [&](const auto& kv) { return kv.first.fs == fs; });
+    std::erase_if(sh.classes, [&](const auto& kv) { return kv.first.fs == fs; });
   }
 }
 
@@ -262,6 +272,8 @@ CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
                            std::span<uint8_t> out) {
   auto key = key_for(fs);
   if (!key) return fail(key.error());
+  // A move's switch waits for this read (class_locks_).
+  std::shared_lock moving(class_lock(fs, ino));
   std::size_t pos = 0;
   while (pos < out.size()) {
     uint64_t at = offset + pos;
@@ -449,6 +461,7 @@ CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
 }
 
 CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size) {
+  const StorageClass cls = storage_class(fs, ino);
   {
     Shard& sh = shard_of(fs, ino);
     std::lock_guard lk(sh.mu);
@@ -456,10 +469,11 @@ CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size)
     sh.new_entries.erase(InoKey{fs, ino});
     sh.sync_failed.erase(InoKey{fs, ino});
     sh.unsynced.erase(InoKey{fs, ino});
+    sh.classes.erase(InoKey{fs, ino});
   }
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {
     forget(fs, ino, seg);
-    const std::string p = path(fs, ino, seg);
+    const std::string p = path_in(cls, fs, ino, seg);
     for (const std::string& victim : {p, p + ".crc"}) {
       if (auto s = disk_.unlink(victim); !s && s.error().code != ENOENT) {
         return fail(disk_error(s.error()));
@@ -475,8 +489,8 @@ CResult<> ChunkStore::remove_file_system(const std::string& fs) {
     std::unique_lock lock(crypt_mu_);
     crypt_.erase(fs);
   }
-  if (auto s = disk_.remove_all(fs_dir(fs)); !s) {
-    return fail(disk_error(s.error()));
+  for (StorageClass c : {StorageClass::ia, StorageClass::archive, StorageClass::standard}) {
+    if (auto s = disk_.remove_all(class_dir(c, fs)); !s) return fail(disk_error(s.error()));
   }
   return {};
 }

@@ -8,8 +8,10 @@
 // Segments let a file reach EFS's 52 TB limit on hosts whose own file size
 // limit is lower (ext4: 16 TiB). Version 2 adds a CRC32C per 4 KiB block in
 // a sidecar file per segment (<...>.crc), checked on every read, and
-// per-file-system XTS-AES-256 encryption. Storage classes (IA, Archive) come
-// later behind the same calls: callers never see paths.
+// per-file-system XTS-AES-256 encryption. A file's storage class (Standard,
+// IA, Archive) picks the directory its segments live in; callers never see
+// paths. Moving a file between classes: chunk/class_move.cc and
+// docs/chunk-format.md ("Storage classes").
 //
 // Every host call goes through a Disk (common/disk.h), so tests can inject
 // ENOSPC, EIO, short writes and power loss. What is durable when:
@@ -109,6 +111,29 @@ class ChunkStore {
 
   const std::string& dir() const { return dir_; }
 
+  // ---- Storage classes (chunk/class_move.cc) ----
+  // The class whose directory holds (fs, ino)'s data now (Standard unless
+  // set_storage_class / switch_class said otherwise).
+  StorageClass storage_class(const std::string& fs, uint64_t ino);
+  // Records the class of (fs, ino) as committed in SQLite, when the vfs
+  // opens (no data moves).
+  void set_storage_class(const std::string& fs, uint64_t ino, StorageClass c);
+  // Step 1 of a move: copies every segment of (fs, ino) (data and sidecar,
+  // holes kept as holes) from its current class into `to`, then makes the
+  // copy durable (fdatasync of each file, sync of each new directory). The
+  // current copy is untouched and still serves reads. The caller keeps
+  // writes and truncates of the inode out until switch_class (the vfs holds
+  // the inode's stripe lock). Returns the bytes copied.
+  CResult<uint64_t> copy_to_class(const std::string& fs, uint64_t ino, uint64_t size,
+                                  StorageClass to);
+  // Step 3 (after the class change committed in SQLite): reads and writes
+  // of (fs, ino) use `to` from now on. Waits for reads in flight (they hold
+  // the inode's class lock shared) and drops cached descriptors.
+  void switch_class(const std::string& fs, uint64_t ino, StorageClass to);
+  // Step 4, and recovery: removes the copy of (fs, ino) in class `c`, which
+  // must not be its current class. Missing files are not an error.
+  CResult<> drop_copy(const std::string& fs, uint64_t ino, uint64_t size, StorageClass c);
+
  private:
   struct Fd;
   // What the store knows of a file system's encryption.
@@ -118,7 +143,12 @@ class ChunkStore {
   };
   // Null for a plaintext file system; EACCES if encrypted without a key.
   CResult<std::shared_ptr<const DataKey>> key_for(const std::string& fs);
-  std::string fs_dir(const std::string& fs) const;
+  std::string fs_dir(const std::string& fs) const;  // Standard's (holds ENCRYPTION)
+  std::string class_dir(StorageClass c, const std::string& fs) const;
+  std::string path_in(StorageClass c, const std::string& fs, uint64_t ino, uint32_t seg) const;
+  std::shared_mutex& class_lock(const std::string& fs, uint64_t ino) {
+    return class_locks_[InoKeyHash()(InoKey{fs, ino}) % class_locks_.size()];
+  }
   // One segment's part of a read / write / truncate (chunk/block_io.cc).
   CResult<> read_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd* h, uint64_t in_seg,
                        std::span<uint8_t> out, const DataKey* key, bool locked);
@@ -134,7 +164,8 @@ class ChunkStore {
     return inode_locks_[InoKeyHash()(InoKey{fs, ino}) % inode_locks_.size()];
   }
   ChunkStore(Disk& disk, std::string dir, std::size_t max_open);
-  std::string path(const std::string& fs, uint64_t ino, uint32_t seg) const;
+  // The segment's path in the inode's current class.
+  std::string path(const std::string& fs, uint64_t ino, uint32_t seg);
   // The cached descriptor of one segment; with create, makes the file (and
   // its directories) if missing. Null (no error) when absent and !create.
   CResult<std::shared_ptr<Fd>> fd(const std::string& fs, uint64_t ino, uint32_t seg, bool create);
@@ -154,6 +185,10 @@ class ChunkStore {
   // of partial blocks and their checksums); reads take it only to retry a
   // block that a concurrent write made look torn.
   std::array<std::mutex, 256> inode_locks_;
+  // Reads hold their inode's stripe shared; switch_class holds it exclusive,
+  // so no read opens a path of the old class after the switch, and none
+  // still reads from it when the old copy goes.
+  std::array<std::shared_mutex, 256> class_locks_;
   std::size_t max_open_;  // descriptors kept open, per shard
   struct Key {
     std::string fs;
@@ -196,6 +231,8 @@ class ChunkStore {
     std::unordered_map<InoKey, std::map<uint64_t, uint64_t>, InoKeyHash> unsynced;
     // Inodes whose fdatasync failed: their unsynced writes may be lost.
     std::unordered_map<InoKey, int, InoKeyHash> sync_failed;
+    // Inodes not in Standard (the rest are).
+    std::unordered_map<InoKey, StorageClass, InoKeyHash> classes;
     std::list<Key> lru;  // front = most recently used
     std::unordered_map<Key, Entry, KeyHash> open;
   };

@@ -25,6 +25,16 @@ namespace efs {
 
 namespace {
 
+// "AFTER_30_DAYS" -> 30 (values PutLifecycleConfiguration accepted).
+std::optional<int> rule_days(const nlohmann::json& v) {
+  if (!v.is_string()) return std::nullopt;
+  int days = 0;
+  for (char ch : v.get<std::string>())
+    if (ch >= '0' && ch <= '9') days = days * 10 + (ch - '0');
+  if (days <= 0) return std::nullopt;
+  return days;
+}
+
 ExportedFileSystem exported(const Record& fs) {
   ExportedFileSystem e;
   e.id = fs.id;
@@ -44,6 +54,16 @@ ExportedFileSystem exported(const Record& fs) {
   }
   e.throughput_mode = fs.doc.value("ThroughputMode", "bursting");
   e.provisioned_mibps = fs.doc.value("ProvisionedThroughputInMibps", 0.0);
+  if (auto it = fs.doc.find("LifecyclePolicies"); it != fs.doc.end() && it->is_array()) {
+    for (const auto& p : *it) {
+      if (!p.is_object()) continue;
+      if (p.contains("TransitionToIA")) e.transition_to_ia_days = rule_days(p["TransitionToIA"]);
+      if (p.contains("TransitionToArchive"))
+        e.transition_to_archive_days = rule_days(p["TransitionToArchive"]);
+      if (p.value("TransitionToPrimaryStorageClass", "") == "AFTER_1_ACCESS")
+        e.transition_to_primary_on_access = true;
+    }
+  }
   return e;
 }
 

@@ -37,6 +37,12 @@ struct ExportedFileSystem {
   // server's throughput pacing follows (src/throughput).
   std::string throughput_mode = "bursting";
   double provisioned_mibps = 0;
+  // Its lifecycle configuration (PutLifecycleConfiguration), for the
+  // lifecycle mover: days of TransitionToIA / TransitionToArchive (nullopt:
+  // no such rule), and TransitionToPrimaryStorageClass AFTER_1_ACCESS.
+  std::optional<int> transition_to_ia_days = std::nullopt;
+  std::optional<int> transition_to_archive_days = std::nullopt;
+  bool transition_to_primary_on_access = false;
 };
 
 struct PosixUser {

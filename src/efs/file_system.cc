@@ -350,6 +350,14 @@ ApiResult<shapes::FileSystemDescription> Service::UpdateFileSystem(
           " does not support the TransitionToArchive lifecycle policy of the file system. Either "
           "keep the ThroughputMode value Elastic or remove the TransitionToArchive parameter "
           "from the lifecycle configuration.");
+    // Data already in Archive needs Elastic throughput too (EFS user guide,
+    // "Archive storage class"): refused until it has left Archive.
+    if (mode != "elastic" && cur_mode == "elastic" && data_plane_.metered_size && fs->notified &&
+        data_plane_.metered_size(fs->id).archive > 0)
+      return bad_request(
+          "The ThroughputMode value " + mode +
+          " does not support data in the Archive storage class. Keep the ThroughputMode value "
+          "Elastic until the file system has no data in Archive.");
 
     bool mode_change = mode != cur_mode;
     bool decrease = !mode_change && value && cur_value && *value < *cur_value;

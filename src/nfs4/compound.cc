@@ -5,8 +5,10 @@
 #include "nfs4/compound.h"
 
 #include <array>
+#include <chrono>
 
 #include "common/log.h"
+#include "metrics/prometheus.h"
 #include "nfs4/attrs.h"
 #include "nfs4/ops/fs_ops.h"
 #include "nfs4/ops/state_ops.h"
@@ -374,7 +376,10 @@ std::optional<std::vector<uint8_t>> run_compound(Server& server, const rpc::Call
     const std::size_t op_start = w.size();
     w.u32(op);
     meter_op(c);
+    const auto op_began = std::chrono::steady_clock::now();
     nfsstat4 st = row->run(c, r, w);
+    metrics::Registry::global().observe_nfs_op(op, row->name,
+                                               std::chrono::steady_clock::now() - op_began);
     ++done;
     status = st;
     effective_cred(c);

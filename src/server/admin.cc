@@ -74,6 +74,16 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
   }
   if (what == "metrics") {
     if (req.method != "GET") return error(405, "MethodNotAllowed", "use GET");
+    if (info.metrics_page) return info.metrics_page();
+    return error(503, "ServiceUnavailable", "metrics are not available");
+  }
+  if (what == "lifecycle/run") {
+    if (info.lifecycle_run) return info.lifecycle_run(req);
+    return error(503, "ServiceUnavailable", "the lifecycle mover is not running");
+  }
+  if (what == "status") {
+    // What /_efs-local/metrics served before it became Prometheus text.
+    if (req.method != "GET") return error(405, "MethodNotAllowed", "use GET");
     json m = json::object();
     if (info.metrics_json) {
       auto extra = json::parse(info.metrics_json(), nullptr, false);

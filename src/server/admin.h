@@ -1,4 +1,5 @@
-// Emulator-only endpoints under /_efs-local/: health, clock, metrics.
+// Emulator-only endpoints under /_efs-local/: health, clock, status,
+// metrics (Prometheus text), lifecycle/run (server/admin_lifecycle.h).
 #pragma once
 
 #include <chrono>
@@ -20,8 +21,11 @@ struct AdminInfo {
   uint16_t api_port = 0;
   uint16_t nfs_port = 0;
   std::chrono::steady_clock::time_point started;
-  // Extra JSON members for /_efs-local/metrics (filled by the server).
+  // Extra JSON members for /_efs-local/status (filled by the server).
   std::function<std::string()> metrics_json;
+  // GET /_efs-local/metrics and POST /_efs-local/lifecycle/run.
+  std::function<http::Response()> metrics_page;
+  std::function<http::Response(const http::Request&)> lifecycle_run;
   // Runs after POST /_efs-local/clock moved the clock, before the reply: the
   // EFS model settles what became due and republishes its catalog.
   std::function<void()> clock_advanced;

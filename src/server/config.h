@@ -58,6 +58,12 @@ struct Config {
   // MiB/s of provisioned throughput one account may hold in a Region before
   // EFS's InsufficientThroughputCapacity (0: unlimited).
   double provisioned_capacity = 0;
+  // Storage classes (server/lifecycle_runner.h): emulator-clock seconds
+  // between lifecycle passes, and the extra wait of a READ from IA /
+  // Archive in milliseconds (0: none).
+  double lifecycle_interval = 3600;
+  int64_t ia_first_byte_latency_ms = 0;
+  int64_t archive_first_byte_latency_ms = 0;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

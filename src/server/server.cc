@@ -25,15 +25,18 @@
 #include "efs/service.h"
 #include "http/server.h"
 #include "kms/service.h"
+#include "metrics/prometheus.h"
 #include "meta/db.h"
 #include "net/partition_bind.h"
 #include "net/rpc_server.h"
 #include "nfs4/server.h"
 #include "rpc/dispatcher.h"
 #include "server/admin.h"
+#include "server/admin_lifecycle.h"
 #include "server/key_state.h"
 #include "tls/nfs_tls.h"
 #include "throughput/throttle.h"
+#include "server/lifecycle_runner.h"
 #include "vfs/vfs.h"
 
 #ifndef EFS_LOCAL_VERSION
@@ -131,6 +134,18 @@ std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
+// Times each API operation for /_efs-local/metrics.
+JsonOperation timed_op(std::string service, std::string name, JsonOperation op) {
+  return [service = std::move(service), name = std::move(name), op = std::move(op)](
+             const RequestContext& ctx, const nlohmann::json& in) {
+    const auto began = std::chrono::steady_clock::now();
+    auto r = op(ctx, in);
+    metrics::Registry::global().observe_api_op(service, name, !r.ok(),
+                                               std::chrono::steady_clock::now() - began);
+    return r;
+  };
+}
+
 http::Limits api_limits(const Config& config) {
   http::Limits limits;
   limits.header_timeout = to_ms(config.http_header_timeout);
@@ -164,6 +179,10 @@ int serve(const Config& config) {
   // data on the host disk.
   vfs::VfsOptions vfs_opts;
   vfs_opts.metadata_cache_entries = config.metadata_cache_entries;
+  vfs_opts.lifecycle.ia_first_byte_latency =
+      std::chrono::milliseconds(config.ia_first_byte_latency_ms);
+  vfs_opts.lifecycle.archive_first_byte_latency =
+      std::chrono::milliseconds(config.archive_first_byte_latency_ms);
   auto vfs = vfs::Vfs::open(**db, data_dir, Clock::global(), host_disk(), vfs_opts);
   if (!vfs) {
     spdlog::error("cannot open file data: {}", vfs.error().message);
@@ -265,12 +284,12 @@ int serve(const Config& config) {
   // Management API: EFS rest-json, EC2 query, emulator endpoints.
   const auto& model = api::efs_model();
   api::RestJsonService efs_api(model);
-  for (auto& [name, op] : (*service)->operations()) efs_api.add(name, op);
+  for (auto& [name, op] : (*service)->operations()) efs_api.add(name, timed_op("efs", name, op));
   for (const auto& name : efs_api.unrouted_operations())
     spdlog::warn("EFS operation {} has no handler", name);
   api::Ec2QueryService ec2_api(**network);
   api::JsonRpcService kms_api(api::kms_model());
-  for (auto& [name, op] : (*kms_service)->operations()) kms_api.add(name, op);
+  for (auto& [name, op] : (*kms_service)->operations()) kms_api.add(name, timed_op("kms", name, op));
   // EFS, KMS, EC2, STS; names the services not emulated.
   api::Gateway gateway(efs_api, ec2_api, &kms_api);
 
@@ -376,6 +395,18 @@ int serve(const Config& config) {
     return m.dump();
   };
 
+  // Storage classes: the lifecycle mover's thread (server/lifecycle_runner.h).
+  LifecycleRunner lifecycle(v, **service, Clock::global(), config.lifecycle_interval);
+  lifecycle.start();
+  admin.lifecycle_run = [&lifecycle](const http::Request& req) {
+    return handle_lifecycle_run(req, lifecycle);
+  };
+  admin.metrics_page = [&] {
+    return metrics_page(MetricsSources{v, **service, lifecycle,
+                                       [&] { return rpc_server.connection_count(); },
+                                       [&] { return http_server.connection_count(); }});
+  };
+
   MountTargetListeners mt_listeners(rpc_server, **service, config.listen, *nfs_port);
   mount_targets_changed = [&mt_listeners] { mt_listeners.reconcile(); };
   asio::post(io, [&mt_listeners] { mt_listeners.reconcile(); });
@@ -386,6 +417,7 @@ int serve(const Config& config) {
   (*service)->start_transition_timer();
   admin.clock_advanced = [&] {
     (*service)->clock_advanced();
+    lifecycle.run_due();  // what became due moves before the clock request answers
     key_states.evaluate();  // a revocation delay or a deletion date may have passed
     throttle.clock_advanced();  // credits earned meanwhile
   };

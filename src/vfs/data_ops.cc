@@ -72,6 +72,9 @@ VResult<ReadResult> FileSystemImpl::read(Ino ino, uint64_t offset, uint32_t coun
     return out;
   }
   uint64_t len = std::min<uint64_t>(count, n->size - offset);
+  // READ resets the file's lifecycle timer (in memory) and may recall it
+  // from IA / Archive (lifecycle_ops.cc); those classes may add latency.
+  first_byte_wait(note_access(ino, false));
   out.data.resize(len);
   if (auto r = chunks_.read(id_, ino, offset, out.data); !r) {
     spdlog::error("vfs {}: read inode {}: {}", id_, ino, r.error().message);
@@ -119,6 +122,9 @@ VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<c
     }
     return fail(chunk_errc(r.error()));
   }
+  // WRITE resets the lifecycle timer; outside Standard it queues a recall
+  // (EFS writes land in Standard).
+  note_access(ino, true);
   uint64_t new_size = std::max<uint64_t>(n->size, offset + data.size());
   Time now = now_time();
   // Linux file_remove_privs: a write by anyone but root drops set-ID bits.
@@ -289,6 +295,9 @@ VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& 
     return store(tx, out);
   }, frees, /*synced=*/frees);
   if (e != Errc::ok) return fail(e);
+  // A size change is a write to the data: it resets the lifecycle timer
+  // (and recalls a file outside Standard); other attributes do not.
+  if (attrs.size && out.type == FileType::reg) note_access(ino, true);
   return to_attr(out);
 }
 

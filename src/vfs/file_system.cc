@@ -240,28 +240,4 @@ VResult<Ino> FileSystemImpl::resolve_path(std::string_view path,
   return cur;
 }
 
-MeteredSize FileSystemImpl::metered_size() {
-  // Files up to 1 MiB are metered by their size; larger ones by what the host
-  // really stores when that is less: EFS meters a sparse file by its actual
-  // storage ("Metering EFS file system objects").
-  constexpr uint64_t kLargeFile = 1 << 20;
-  MeteredSize m;
-  InodeTable::Metering rows;
-  Errc e = read_tx([&](meta::Conn& c) {
-    auto r = table_.metered_bytes(c, kLargeFile);
-    if (!r) return Errc::io;
-    rows = std::move(*r);
-    return Errc::ok;
-  });
-  if (e != Errc::ok) return m;
-  uint64_t total = rows.bytes;
-  for (auto [ino, size] : rows.large_files) {
-    uint64_t logical = (size + 4095) / 4096 * 4096;
-    total += std::min(logical, chunks_.allocated_bytes(id_, ino, size));
-  }
-  m.total = total;
-  m.standard = total;
-  return m;
-}
-
 }  // namespace efs::vfs

@@ -75,6 +75,10 @@ class FileSystemImpl final : public FileSystem,
                             const std::optional<CreationInfo>& create) override;
   MeteredSize metered_size() override;
   VResult<std::shared_ptr<OpenHold>> hold(Ino ino) override;
+  Status<> flush_access_times() override;
+  VResult<std::vector<ClassMove>> run_lifecycle(const LifecyclePolicy& policy,
+                                                bool recalls_only) override;
+  bool recalls_waiting() override;
 
   // For Vfs: the generation every handle of this file system carries.
   uint32_t generation() const { return generation_; }
@@ -91,8 +95,26 @@ class FileSystemImpl final : public FileSystem,
   // The data-access gate (Vfs::set_data_access): with a reason, READ, WRITE,
   // COMMIT and truncating SETATTR give io and log it; nullopt opens it.
   void set_data_access(std::optional<std::string> refused_reason);
+  // First-byte latencies and the Vfs's recall hook (Vfs::on_recall); set
+  // before the file system is first used.
+  void set_lifecycle(const LifecycleOptions& options, std::function<void()>* wake) {
+    lifecycle_ = options;
+    recall_wake_ = wake;
+  }
 
  private:
+  // ---- Storage classes (lifecycle_ops.cc) ----
+  // A READ or WRITE of ino: resets its lifecycle timer (in memory, see
+  // accessed_) and, outside Standard, queues it for a recall. Returns the
+  // file's class.
+  StorageClass note_access(Ino ino, bool wrote);
+  // Sleeps the first-byte latency of cls, if one is configured.
+  void first_byte_wait(StorageClass cls) const;
+  // Moves one file to `to` (copy, commit, switch, drop: chunk/class_move.cc);
+  // nullopt if nothing moved (gone, moved meanwhile, accessed meanwhile, or
+  // a failure, logged).
+  std::optional<ClassMove> move_file(Ino ino, StorageClass to, bool aging);
+
   // io (and a rate-limited log line naming op, inode and reason) while the
   // gate is closed; ok otherwise. One atomic load when open.
   Errc check_data_access(const char* op, Ino ino);
@@ -207,6 +229,20 @@ class FileSystemImpl final : public FileSystem,
   std::mutex pending_mu_;
   std::unordered_map<Ino, Pending> pending_;
   std::array<std::mutex, 64> stripes_;
+
+  // Lifecycle timers: the emulator-clock time (ms) of each file's last
+  // READ or WRITE not yet written to vfs_lifecycle. Kept in memory because
+  // a SQLite write per READ would put the single writer (and an fsync per
+  // batch) on the read path; flush_access_times() writes them in one
+  // transaction every few seconds and before each lifecycle pass. A crash
+  // loses at most that window of timer resets (a file may then move a few
+  // seconds of idleness early, never lose data).
+  std::mutex access_mu_;  // guards accessed_ and recalls_
+  std::unordered_map<Ino, int64_t> accessed_;
+  // Files outside Standard that a READ (false) or WRITE (true) touched.
+  std::unordered_map<Ino, bool> recalls_;
+  LifecycleOptions lifecycle_;
+  std::function<void()>* recall_wake_ = nullptr;
 
   // Open holds per inode, and the held inodes whose last name is gone.
   std::mutex holds_mu_;

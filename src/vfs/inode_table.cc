@@ -8,7 +8,7 @@
 namespace efs::vfs {
 
 const std::vector<std::string>& schema_migrations() {
-  // Versions 1 and 2. Never edit a shipped migration: append a new one.
+  // Versions 1 to 3. Never edit a shipped migration: append a new one.
   static const std::vector<std::string> m = {
       R"sql(
 CREATE TABLE vfs_file_systems(
@@ -51,6 +51,24 @@ CREATE UNIQUE INDEX vfs_dirents_by_cookie ON vfs_dirents(fs, dir, cookie);
 CREATE TABLE vfs_orphans(
   fs INTEGER NOT NULL,
   ino INTEGER NOT NULL,
+  PRIMARY KEY(fs, ino)) WITHOUT ROWID;
+)sql",
+      // Version 3: storage classes (docs/schema-vfs.md). A regular file's
+      // class and lifecycle timer (its last READ or WRITE, emulator-clock
+      // ms; no row: Standard, timer from its birth), and the moves in
+      // progress, which the next start finishes or rolls back.
+      R"sql(
+CREATE TABLE vfs_lifecycle(
+  fs INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  class INTEGER NOT NULL DEFAULT 0,
+  last_access_ms INTEGER NOT NULL,
+  PRIMARY KEY(fs, ino)) WITHOUT ROWID;
+CREATE TABLE vfs_lifecycle_moves(
+  fs INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  from_class INTEGER NOT NULL,
+  to_class INTEGER NOT NULL,
   PRIMARY KEY(fs, ino)) WITHOUT ROWID;
 )sql",
   };
@@ -200,6 +218,10 @@ Status<> InodeTable::erase(meta::Conn& c, Ino ino) const {
   auto& s = c.stmt("DELETE FROM vfs_inodes WHERE fs = ? AND ino = ?");
   s.bind_all(fs_, static_cast<int64_t>(ino));
   if (!s.run()) return sql_error(s, "erase inode");
+  // Its storage class and lifecycle timer go with it.
+  auto& l = c.stmt("DELETE FROM vfs_lifecycle WHERE fs = ? AND ino = ?");
+  l.bind_all(fs_, static_cast<int64_t>(ino));
+  if (!l.run()) return sql_error(l, "erase lifecycle row");
   if (auto* j = JournalScope::active(fs_)) j->changes.emplace_back(Journal::EraseInode{ino});
   return {};
 }
@@ -304,28 +326,6 @@ Status<std::vector<std::pair<DirentRow, Inode>>> InodeTable::list_with_inodes(
   if (!s.error().empty()) return fail(sql_error(s, "list entries").error());
   s.reset();
   return out;
-}
-
-Status<InodeTable::Metering> InodeTable::metered_bytes(meta::Conn& c, uint64_t large_file) const {
-  // EFS user guide, "Metering EFS file system objects": every object is 2 KiB
-  // of metadata plus data in 4 KiB increments; a regular file's data is its
-  // size rounded up to 4 KiB, a directory's or symlink's is 4 KiB.
-  auto& s = c.stmt(
-      "SELECT COALESCE(SUM(2048 + CASE WHEN type != 1 THEN 4096 WHEN size > ? THEN 0 "
-      "ELSE (size + 4095) / 4096 * 4096 END), 0) FROM vfs_inodes WHERE fs = ?");
-  s.bind_all(static_cast<int64_t>(large_file), fs_);
-  Metering m;
-  if (s.step()) m.bytes = static_cast<uint64_t>(s.i64(0));
-  if (!s.error().empty()) return fail(sql_error(s, "metered size").error());
-  s.reset();
-  auto& l = c.stmt("SELECT ino, size FROM vfs_inodes WHERE fs = ? AND type = 1 AND size > ?");
-  l.bind_all(fs_, static_cast<int64_t>(large_file));
-  while (l.step()) {
-    m.large_files.emplace_back(static_cast<Ino>(l.i64(0)), static_cast<uint64_t>(l.i64(1)));
-  }
-  if (!l.error().empty()) return fail(sql_error(l, "metered size").error());
-  l.reset();
-  return m;
 }
 
 }  // namespace efs::vfs

@@ -84,15 +84,6 @@ class InodeTable {
                                                                     uint64_t after,
                                                                     uint32_t limit) const;
 
-  // Metered bytes of all objects (2 KiB metadata each plus data), except
-  // the data of regular files larger than large_file: those are listed so the
-  // caller can meter their real (possibly sparse) storage.
-  struct Metering {
-    uint64_t bytes = 0;
-    std::vector<std::pair<Ino, uint64_t>> large_files;  // (ino, size)
-  };
-  Status<Metering> metered_bytes(meta::Conn& c, uint64_t large_file) const;
-
   int64_t fs_num() const { return fs_; }
 
  private:

@@ -15,6 +15,7 @@
 #include "vfs/file_system.h"
 #include "vfs/group_commit.h"
 #include "vfs/inode_table.h"
+#include "vfs/lifecycle_recovery.h"
 
 namespace efs::vfs {
 
@@ -27,6 +28,7 @@ class VfsImpl final : public Vfs {
       : db_(db),
         clock_(clock),
         commits_(db, &disk),
+        lifecycle_(options.lifecycle),
         cache_(options.metadata_cache_entries),
         chunks_(std::move(chunks)),
         verifier_(random_u64()),
@@ -90,7 +92,9 @@ class VfsImpl final : public Vfs {
       q.reset();
       for (const char* sql :
            {"DELETE FROM vfs_dirents WHERE fs = ?", "DELETE FROM vfs_inodes WHERE fs = ?",
-            "DELETE FROM vfs_orphans WHERE fs = ?", "DELETE FROM vfs_file_systems WHERE num = ?"}) {
+            "DELETE FROM vfs_orphans WHERE fs = ?", "DELETE FROM vfs_lifecycle WHERE fs = ?",
+            "DELETE FROM vfs_lifecycle_moves WHERE fs = ?",
+            "DELETE FROM vfs_file_systems WHERE num = ?"}) {
         auto& d = c.stmt(sql);
         d.bind_all(num);
         if (!d.run()) return fail(Error{"vfs: delete " + fs_id + ": " + d.error()});
@@ -157,6 +161,8 @@ class VfsImpl final : public Vfs {
     if (live) live->set_data_access(std::move(refused_reason));
   }
 
+  void on_recall(std::function<void()> wake) override { recall_wake_ = std::move(wake); }
+
  private:
   std::shared_ptr<FileSystemImpl> find(const std::string& fs_id) {
     {
@@ -185,6 +191,7 @@ class VfsImpl final : public Vfs {
     if (!s || !found) return nullptr;
     auto fs = std::make_shared<FileSystemImpl>(db_, commits_, *chunks_, fs_id, num, gen, clock_);
     fs->attach_cache(&cache_);
+    fs->set_lifecycle(lifecycle_, &recall_wake_);
     if (auto r = refused_.find(fs_id); r != refused_.end()) fs->set_data_access(r->second);
     by_id_.emplace(fs_id, fs);
     return fs;
@@ -193,6 +200,8 @@ class VfsImpl final : public Vfs {
   meta::Db& db_;
   Clock& clock_;
   GroupCommit commits_;
+  LifecycleOptions lifecycle_;
+  std::function<void()> recall_wake_;  // Vfs::on_recall
   MetadataCache cache_;  // shared by all file systems: one entry budget
   std::unique_ptr<chunk::ChunkStore> chunks_;
   uint64_t verifier_;
@@ -267,6 +276,9 @@ Result<std::unique_ptr<Vfs>, Error> Vfs::open(meta::Db& db, const std::string& d
   if (auto s = db.ensure_schema("vfs", schema_migrations()); !s) return fail(s.error());
   auto chunks = chunk::ChunkStore::open(disk, data_dir);
   if (!chunks) return fail(chunks.error());
+  // Before anything reads file data: each file's class, and interrupted
+  // moves finished or rolled back (chunk/class_move.cc).
+  if (auto s = recover_class_moves(db, **chunks); !s) return fail(s.error());
   // Not fatal: the orphans stay listed and cost only disk until a later start.
   if (auto s = free_orphans(db, **chunks); !s) spdlog::warn("{}", s.error().message);
   auto handle_key = load_or_create_handle_key(data_dir);

@@ -9,7 +9,9 @@
 // the change is durable.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -21,6 +23,7 @@
 #include "common/disk.h"
 #include "common/result.h"
 #include "efs/catalog.h"
+#include "vfs/lifecycle_rules.h"
 
 namespace efs::meta {
 class Db;
@@ -171,6 +174,16 @@ class OpenHold {
   virtual ~OpenHold() = default;
 };
 
+// One file moved between storage classes by the lifecycle mover.
+struct ClassMove {
+  std::string fs_id;
+  Ino ino = 0;
+  std::string path;  // one of its names, from the root ("" if it has none)
+  StorageClass from = StorageClass::standard;
+  StorageClass to = StorageClass::standard;
+  uint64_t bytes = 0;  // bytes copied
+};
+
 // One EFS file system's namespace and data.
 class FileSystem {
  public:
@@ -244,6 +257,28 @@ class FileSystem {
   // when the Vfs opens. The NFS layer takes one hold per open stateid.
   // stale if ino does not exist (or no longer has a row).
   virtual VResult<std::shared_ptr<OpenHold>> hold(Ino ino) = 0;
+
+  // ---- Storage classes (vfs/lifecycle_ops.cc; rules: lifecycle_rules.h) ----
+  // READ and WRITE reset a file's lifecycle timer in memory; this writes
+  // the timers noted since the last call to SQLite in one transaction.
+  virtual Status<> flush_access_times() = 0;
+  // Moves every file that `policy` says is due (with recalls_only, only
+  // the files a READ or WRITE should bring back to Standard), one at a
+  // time, each by the crash-safe protocol of chunk/class_move.cc. Reads
+  // and writes of other files go on; those of a file being moved wait for
+  // its switch (writes) or read the old copy until then (reads).
+  virtual VResult<std::vector<ClassMove>> run_lifecycle(const LifecyclePolicy& policy,
+                                                        bool recalls_only) = 0;
+  // True if a READ or WRITE touched a file outside Standard since the last
+  // run_lifecycle.
+  virtual bool recalls_waiting() = 0;
+};
+
+struct LifecycleOptions {
+  // Extra wait before a READ of a file in IA / Archive is served (EFS's
+  // first-byte latency of those classes); 0: none.
+  std::chrono::milliseconds ia_first_byte_latency{0};
+  std::chrono::milliseconds archive_first_byte_latency{0};
 };
 
 struct VfsOptions {
@@ -251,6 +286,7 @@ struct VfsOptions {
   // namespace rows that serves GETATTR, LOOKUP and READDIR of hot trees
   // without SQLite (metadata_cache.h); about 250 bytes each. 0 disables it.
   std::size_t metadata_cache_entries = 250000;
+  LifecycleOptions lifecycle;
 };
 
 // All file systems' data: one per data dir.
@@ -306,6 +342,10 @@ class Vfs {
   // Kept for a file system not opened yet, so it holds from its first use.
   virtual void set_data_access(const std::string& fs_id,
                                std::optional<std::string> refused_reason) = 0;
+  // Called (on the READ / WRITE's thread; must not block) when an access
+  // touched a file outside Standard, so the lifecycle mover can bring it
+  // back soon. Set once, before serving.
+  virtual void on_recall(std::function<void()> wake) = 0;
 };
 
 }  // namespace efs::vfs

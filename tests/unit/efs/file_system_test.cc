@@ -375,3 +375,21 @@ TEST_CASE("a request without account or Region acts in the configured defaults")
   CHECK(fs["FileSystemArn"].get<std::string>().find(":ap-south-1:123456789012:") !=
         std::string::npos);
 }
+
+TEST_CASE("UpdateFileSystem refuses leaving elastic while data is in Archive") {
+  Harness h;
+  auto id = h.make_available_fs({{"ThroughputMode", "elastic"}});
+  // No Archive rule (only IA), but data already in Archive.
+  h.ok("PutLifecycleConfiguration",
+       {{"FileSystemId", id}, {"LifecyclePolicies", json::array({{{"TransitionToIA", "AFTER_7_DAYS"}}})}});
+  MeteredSize in_archive{6144 + 8192, 6144, 0, 8192};
+  h.metered = [&](const std::string&) { return in_archive; };
+  auto r = h.call("UpdateFileSystem", {{"FileSystemId", id}, {"ThroughputMode", "bursting"}});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == "BadRequest");
+  CHECK(r.error().message.find("Archive") != std::string::npos);
+  CHECK(h.describe_fs(id)["ThroughputMode"] == "elastic");
+  // Once nothing is in Archive, the change goes through.
+  in_archive = MeteredSize{6144, 6144, 0, 0};
+  CHECK(h.err("UpdateFileSystem", {{"FileSystemId", id}, {"ThroughputMode", "bursting"}}) == "ok");
+}

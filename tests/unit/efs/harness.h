@@ -35,6 +35,8 @@ struct Harness {
   std::vector<std::string> created, deleted;
   int mt_changes = 0;
   std::vector<std::size_t> mt_seen;  // snapshot's mount targets at each hook
+  // What DataPlane::metered_size answers (unset: all zeros).
+  std::function<MeteredSize(const std::string&)> metered;
 
   explicit Harness(ServiceOptions o = {}, kms::KeyDirectory* k = nullptr)
       : options(std::move(o)), keys(k) {
@@ -66,6 +68,7 @@ struct Harness {
       // snapshot on the I/O thread when the hook fires).
       mt_seen.push_back(service->snapshot()->mount_targets().size());
     };
+    dp.metered_size = [this](const std::string& id) { return metered ? metered(id) : MeteredSize{}; };
     auto s = Service::open(*db, network, clock, options, dp, keys);
     REQUIRE(s.ok());
     service = std::move(*s);

@@ -136,7 +136,8 @@ TEST_CASE("vfs schema: a version 1 data dir (no vfs_orphans) opens and gains the
   Ino ino = f.mkfile("kept");
   REQUIRE(f.db->write([](efs::meta::Conn& c) -> efs::Status<> {
                  return c.exec(
-                     "DROP TABLE vfs_orphans;"
+                     "DROP TABLE vfs_orphans; DROP TABLE vfs_lifecycle;"
+                     " DROP TABLE vfs_lifecycle_moves;"
                      " UPDATE schema_versions SET version = 1 WHERE module = 'vfs';");
                })
               .ok());
