@@ -78,3 +78,19 @@ COMP_WORDS=(efs-local serve --data); COMP_CWORD=2; _efs_local; echo "C:${{COMPRE
     b = next(l for l in out.splitlines() if l.startswith("B:")).split(":")[1].split()
     assert {"show", "advance", "--endpoint", "--output"} <= set(b)
     assert "C:--data-dir" in out
+
+
+def test_credits_and_lifecycle_commands_reach_their_endpoints(server):
+    fid = new_fs(make_client(server))
+    p = run(server, "credits", "set", fid, "1048576", "--output", "json")
+    assert p.returncode == 0, p.stderr
+    # Credits keep accruing at the baseline (at least 1 MiB/s) while the test runs.
+    mib = 1048576
+    assert mib <= json.loads(p.stdout)["BurstCreditBalance"] < 10 * mib
+    shown = json.loads(run(server, "credits", "show", fid, "--output", "json").stdout)
+    assert mib <= shown["BurstCreditBalance"] < 10 * mib
+    assert "burst credit balance " in run(server, "credits", "show", fid).stdout
+    assert run(server, "credits", "set", "fs-0123456789abcdef0", "1").returncode == 1
+    moved = json.loads(run(server, "lifecycle", "run", fid, "--output", "json").stdout)
+    assert moved == {"moved": []}  # no lifecycle policy: nothing moves
+    assert run(server, "lifecycle", "run", fid).stdout.strip() == "moved 0 files"
