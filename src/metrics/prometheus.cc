@@ -67,7 +67,9 @@ Registry& Registry::global() {
 
 void Registry::observe_nfs_op(uint32_t op, const char* name, std::chrono::nanoseconds d) {
   if (op >= kMaxNfsOp) return;
-  nfs_[op].name.store(name, std::memory_order_relaxed);
+  // Written once: a store on every call would bounce the line between the
+  // I/O threads for nothing.
+  if (!nfs_[op].name.load(std::memory_order_relaxed)) nfs_[op].name.store(name, std::memory_order_relaxed);
   nfs_[op].latency.observe(d);
 }
 
