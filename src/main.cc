@@ -118,7 +118,8 @@ int main(int argc, char** argv) {
       ->envname("EFS_LOCAL_ARCHIVE_FIRST_BYTE_LATENCY")->capture_default_str();
 
   CLI11_PARSE(app, argc, argv);
-  if (!serve->parsed()) return control_rc;  // a control command ran (cli/control.h)
+  // A control command ran (cli/control.h); serve and efs-utils-config run below.
+  if (!serve->parsed() && !eu->parsed()) return control_rc;
 
   if (eu->parsed()) {
     efs::init_logging("warn");
