@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "http/message.h"
 
 namespace efs::throughput {
@@ -32,6 +34,12 @@ struct AdminInfo {
   // Throughput metering (admin_throughput.cc: burst-credits, throughput).
   throughput::Throttle* throttle = nullptr;
 };
+
+// The JSON answers every /_efs-local/ endpoint gives (admin.cc,
+// admin_lifecycle.cc, admin_throughput.cc): a body, and an error as
+// {"ErrorCode", "Message"}.
+http::Response admin_json(int status, const nlohmann::json& body);
+http::Response admin_error(int status, const std::string& code, const std::string& message);
 
 // True if the request is for /_efs-local/.
 bool is_admin_request(const http::Request& req);

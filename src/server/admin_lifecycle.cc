@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/ids.h"
+#include "server/admin.h"
 #include "metrics/prometheus.h"
 
 namespace efs::server {
@@ -13,17 +14,9 @@ using nlohmann::json;
 
 namespace {
 
-http::Response json_answer(int status, const json& body) {
-  http::Response r;
-  r.status = status;
-  r.set_header("Content-Type", "application/json");
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
 http::Response error(int status, const std::string& code, const std::string& message) {
   spdlog::info("/_efs-local/lifecycle/run: {}: {}", code, message);
-  return json_answer(status, {{"ErrorCode", code}, {"Message", message}});
+  return admin_error(status, code, message);
 }
 
 constexpr vfs::StorageClass kClasses[] = {vfs::StorageClass::standard, vfs::StorageClass::ia,
@@ -59,7 +52,7 @@ http::Response handle_lifecycle_run(const http::Request& req, LifecycleRunner& r
                             {"from", chunk::storage_class_name(m.from)},
                             {"to", chunk::storage_class_name(m.to)},
                             {"bytes", m.bytes}});
-  return json_answer(200, out);
+  return admin_json(200, out);
 }
 
 http::Response metrics_page(const MetricsSources& m) {

@@ -20,18 +20,6 @@ using nlohmann::json;
 
 namespace {
 
-http::Response reply(int status, const json& body) {
-  http::Response r;
-  r.status = status;
-  r.set_header("Content-Type", "application/json");
-  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-  return r;
-}
-
-http::Response refuse(int status, const std::string& code, const std::string& message) {
-  return reply(status, {{"ErrorCode", code}, {"Message", message}});
-}
-
 json stats_json(const std::string& id, const throughput::Stats& s) {
   return {{"FileSystemId", id},
           {"ThroughputMode", std::string(throughput::to_string(s.mode))},
@@ -57,27 +45,27 @@ std::optional<http::Response> handle_throughput_admin(const http::Request& req,
   const std::string fs_id = what.substr(kPrefix.size(), slash - kPrefix.size());
   const std::string leaf = what.substr(slash + 1);
   if (leaf != "burst-credits" && leaf != "throughput") return std::nullopt;
-  if (!throttle) return refuse(503, "ServiceUnavailable", "throughput metering is not running");
+  if (!throttle) return admin_error(503, "ServiceUnavailable", "throughput metering is not running");
 
   if (leaf == "throughput" || req.method == "GET") {
-    if (req.method != "GET") return refuse(405, "MethodNotAllowed", "use GET");
+    if (req.method != "GET") return admin_error(405, "MethodNotAllowed", "use GET");
     auto s = throttle->stats(fs_id);
-    if (!s) return refuse(404, "FileSystemNotFound", "File system '" + fs_id + "' does not exist.");
-    return reply(200, stats_json(fs_id, *s));
+    if (!s) return admin_error(404, "FileSystemNotFound", "File system '" + fs_id + "' does not exist.");
+    return admin_json(200, stats_json(fs_id, *s));
   }
-  if (req.method != "PUT") return refuse(405, "MethodNotAllowed", "use GET or PUT");
+  if (req.method != "PUT") return admin_error(405, "MethodNotAllowed", "use GET or PUT");
   json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object())
-    return refuse(400, "BadRequest", "body must be a JSON object");
+    return admin_error(400, "BadRequest", "body must be a JSON object");
   auto it = body.find("bytes");
   if (it == body.end() || !it->is_number() || !std::isfinite(it->get<double>()) ||
       it->get<double>() < 0)
-    return refuse(400, "BadRequest", "bytes must be a number of bytes, 0 or more");
+    return admin_error(400, "BadRequest", "bytes must be a number of bytes, 0 or more");
   auto set = throttle->set_burst_credits(fs_id, it->get<double>());
-  if (!set) return refuse(404, "FileSystemNotFound", "File system '" + fs_id + "' does not exist.");
+  if (!set) return admin_error(404, "FileSystemNotFound", "File system '" + fs_id + "' does not exist.");
   spdlog::info("throughput: burst credit balance of {} set to {} bytes", fs_id, *set);
   auto s = throttle->stats(fs_id);
-  return reply(200, stats_json(fs_id, *s));
+  return admin_json(200, stats_json(fs_id, *s));
 }
 
 }  // namespace efs::server
