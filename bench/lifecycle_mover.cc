@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/background.h"
 #include "common/clock.h"
 #include "common/disk.h"
 #include "common/ids.h"
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
   std::atomic<uint64_t> moved_bytes{0};
   double mover_secs = 0;
   std::thread mover([&] {
+    become_background_thread("bench mover");  // as the server's mover thread runs
     LifecyclePolicy p;
     p.ia_days = 1;
     auto t0 = std::chrono::steady_clock::now();

@@ -170,11 +170,11 @@ uint32_t segments_for(uint64_t size) {
 
 CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, uint64_t ino,
                                                         uint32_t seg, bool create) {
-  Key key{fs, ino, seg};
+  const KeyRef ref{fs, ino, seg};
   Shard& sh = shard_of(fs, ino);
   {
     std::lock_guard lk(sh.mu);
-    auto it = sh.open.find(key);
+    auto it = sh.open.find(ref);
     if (it != sh.open.end()) {
       sh.lru.splice(sh.lru.begin(), sh.lru, it->second.pos);
       return it->second.fd;
@@ -207,10 +207,10 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
     if (!f) disk_.close(*c);
     if (f) {
       std::lock_guard lk(sh.mu);
-      auto& dirs = sh.new_entries[InoKey{fs, ino}];
+      auto& dirs = slot(sh.new_entries, fs, ino);
       dirs.push_back(parent_of(p));
       for (auto it = made.rbegin(); it != made.rend(); ++it) dirs.push_back(parent_of(*it));
-      sh.dirty[InoKey{fs, ino}] |= uint64_t{1} << (seg & 63);
+      slot(sh.dirty, fs, ino) |= uint64_t{1} << (seg & 63);
     }
   }
   if (!f) {
@@ -219,14 +219,15 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
   }
   auto h = std::make_shared<Fd>(disk_, *f, c ? *c : -1);
   std::lock_guard lk(sh.mu);
-  auto it = sh.open.find(key);
+  auto it = sh.open.find(ref);
   if (it != sh.open.end()) {
     // Another thread opened it meanwhile: keep one descriptor.
     sh.lru.splice(sh.lru.begin(), sh.lru, it->second.pos);
     return it->second.fd;
   }
+  Key key{fs, ino, seg};
   sh.lru.push_front(key);
-  sh.open.emplace(key, Entry{h, sh.lru.begin()});
+  sh.open.emplace(std::move(key), Entry{h, sh.lru.begin()});
   while (sh.open.size() > max_open_) {
     sh.open.erase(sh.lru.back());
     sh.lru.pop_back();
@@ -237,7 +238,7 @@ CResult<std::shared_ptr<ChunkStore::Fd>> ChunkStore::fd(const std::string& fs, u
 void ChunkStore::forget(const std::string& fs, uint64_t ino, uint32_t seg) {
   Shard& sh = shard_of(fs, ino);
   std::lock_guard lk(sh.mu);
-  auto it = sh.open.find(Key{fs, ino, seg});
+  auto it = sh.open.find(KeyRef{fs, ino, seg});
   if (it == sh.open.end()) return;
   sh.lru.erase(it->second.pos);
   sh.open.erase(it);
@@ -258,18 +259,21 @@ void ChunkStore::forget_file_system(const std::string& fs) {
     std::erase_if(sh.new_entries, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.sync_failed, [&](const auto& kv) { return kv.first.fs == fs; });
     std::erase_if(sh.unsynced, [&](const auto& kv) { return kv.first.fs == fs; });
-    std::erase_if(sh.classes, [&](const auto& kv) { return kv.first.fs == fs; });
+    outside_standard_.fetch_sub(
+        std::erase_if(sh.classes, [&](const auto& kv) { return kv.first.fs == fs; }),
+        std::memory_order_release);
   }
 }
 
 void ChunkStore::mark_dirty(const std::string& fs, uint64_t ino, uint32_t seg) {
   Shard& sh = shard_of(fs, ino);
   std::lock_guard lk(sh.mu);
-  sh.dirty[InoKey{fs, ino}] |= uint64_t{1} << (seg & 63);
+  slot(sh.dirty, fs, ino) |= uint64_t{1} << (seg & 63);
 }
 
 CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
                            std::span<uint8_t> out) {
+  note_data_io();
   auto key = key_for(fs);
   if (!key) return fail(key.error());
   // A move's switch waits for this read (class_locks_).
@@ -295,6 +299,7 @@ CResult<> ChunkStore::read(const std::string& fs, uint64_t ino, uint64_t offset,
 
 CResult<> ChunkStore::write(const std::string& fs, uint64_t ino, uint64_t offset,
                             std::span<const uint8_t> data) {
+  note_data_io();
   auto key = key_for(fs);
   if (!key) return fail(key.error());
   std::lock_guard lock(inode_lock(fs, ino));
@@ -356,7 +361,7 @@ CResult<> ChunkStore::truncate(const std::string& fs, uint64_t ino, uint64_t siz
 void ChunkStore::note_unsynced(const std::string& fs, uint64_t ino, uint64_t first, uint64_t end) {
   Shard& sh = shard_of(fs, ino);
   std::lock_guard lk(sh.mu);
-  auto& m = sh.unsynced[InoKey{fs, ino}];
+  auto& m = slot(sh.unsynced, fs, ino);
   // Merge with every interval that overlaps or touches [first, end).
   auto it = m.upper_bound(first);
   if (it != m.begin() && std::prev(it)->second >= first) --it;
@@ -373,7 +378,7 @@ void ChunkStore::unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t f
   std::fill(out, out + n, false);
   Shard& sh = shard_of(fs, ino);
   std::lock_guard lk(sh.mu);
-  auto f = sh.unsynced.find(InoKey{fs, ino});
+  auto f = sh.unsynced.find(InoRef{fs, ino});
   if (f == sh.unsynced.end()) return;
   const auto& m = f->second;
   auto it = m.upper_bound(first);
@@ -440,7 +445,7 @@ CResult<> ChunkStore::sync_dirs(const std::string& fs, uint64_t ino) {
   Shard& sh = shard_of(fs, ino);
   {
     std::lock_guard lk(sh.mu);
-    auto it = sh.new_entries.find(InoKey{fs, ino});
+    auto it = sh.new_entries.find(InoRef{fs, ino});
     if (it == sh.new_entries.end()) return {};
     dirs = std::move(it->second);
     sh.new_entries.erase(it);
@@ -469,7 +474,7 @@ CResult<> ChunkStore::remove(const std::string& fs, uint64_t ino, uint64_t size)
     sh.new_entries.erase(InoKey{fs, ino});
     sh.sync_failed.erase(InoKey{fs, ino});
     sh.unsynced.erase(InoKey{fs, ino});
-    sh.classes.erase(InoKey{fs, ino});
+    if (sh.classes.erase(InoKey{fs, ino})) outside_standard_.fetch_sub(1, std::memory_order_release);
   }
   for (uint32_t seg = 0; seg < segments_for(size); ++seg) {
     forget(fs, ino, seg);

@@ -22,6 +22,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <list>
 #include <map>
@@ -30,6 +31,7 @@
 #include <shared_mutex>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -124,6 +126,9 @@ class ChunkStore {
   // current copy is untouched and still serves reads. The caller keeps
   // writes and truncates of the inode out until switch_class (the vfs holds
   // the inode's stripe lock). Returns the bytes copied.
+  // The copy runs at a lower priority than the data path: before each 1 MiB
+  // piece it waits while a READ or WRITE ran in the last few milliseconds,
+  // up to 50 ms per piece (so a busy store still moves >= ~20 MiB/s).
   CResult<uint64_t> copy_to_class(const std::string& fs, uint64_t ino, uint64_t size,
                                   StorageClass to);
   // Step 3 (after the class change committed in SQLite): reads and writes
@@ -147,7 +152,7 @@ class ChunkStore {
   std::string class_dir(StorageClass c, const std::string& fs) const;
   std::string path_in(StorageClass c, const std::string& fs, uint64_t ino, uint32_t seg) const;
   std::shared_mutex& class_lock(const std::string& fs, uint64_t ino) {
-    return class_locks_[InoKeyHash()(InoKey{fs, ino}) % class_locks_.size()];
+    return class_locks_[ino_hash(fs, ino) % class_locks_.size()];
   }
   // One segment's part of a read / write / truncate (chunk/block_io.cc).
   CResult<> read_piece(const std::string& fs, uint64_t ino, uint32_t seg, Fd* h, uint64_t in_seg,
@@ -161,7 +166,7 @@ class ChunkStore {
   void note_unsynced(const std::string& fs, uint64_t ino, uint64_t first, uint64_t end);
   void unsynced_blocks(const std::string& fs, uint64_t ino, uint64_t first, uint64_t n, bool* out);
   std::mutex& inode_lock(const std::string& fs, uint64_t ino) {
-    return inode_locks_[InoKeyHash()(InoKey{fs, ino}) % inode_locks_.size()];
+    return inode_locks_[ino_hash(fs, ino) % inode_locks_.size()];
   }
   ChunkStore(Disk& disk, std::string dir, std::size_t max_open);
   // The segment's path in the inode's current class.
@@ -189,6 +194,13 @@ class ChunkStore {
   // so no read opens a path of the old class after the switch, and none
   // still reads from it when the old copy goes.
   std::array<std::shared_mutex, 256> class_locks_;
+  // The data path's latest READ or WRITE (CLOCK_MONOTONIC_COARSE, ms), and
+  // the wait of background copies behind it (yield_to_data_path).
+  std::atomic<int64_t> last_data_io_ms_{0};
+  void note_data_io();
+  void yield_to_data_path();
+  // How many inodes of `classes` (all shards) are outside Standard.
+  std::atomic<std::size_t> outside_standard_{0};
   std::size_t max_open_;  // descriptors kept open, per shard
   struct Key {
     std::string fs;
@@ -196,9 +208,28 @@ class ChunkStore {
     uint32_t seg;
     bool operator==(const Key&) const = default;
   };
+  // Lookups by (fs, ino[, seg]) go through the *Ref views: the maps' hash
+  // and equality are transparent, so a READ finds its descriptor and class
+  // without copying the file system's id into a key (it is longer than
+  // std::string's inline buffer, so every copy was a heap allocation).
+  struct KeyRef {
+    std::string_view fs;
+    uint64_t ino;
+    uint32_t seg;
+  };
+  static std::size_t ino_hash(std::string_view fs, uint64_t ino) {
+    return std::hash<std::string_view>()(fs) ^ (std::hash<uint64_t>()(ino) * 31);
+  }
   struct KeyHash {
-    std::size_t operator()(const Key& k) const {
-      return std::hash<std::string>()(k.fs) ^ (std::hash<uint64_t>()(k.ino) * 31 + k.seg);
+    using is_transparent = void;
+    std::size_t operator()(const Key& k) const { return ino_hash(k.fs, k.ino) + k.seg; }
+    std::size_t operator()(const KeyRef& k) const { return ino_hash(k.fs, k.ino) + k.seg; }
+  };
+  struct KeyEq {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return a.ino == b.ino && a.seg == b.seg && std::string_view(a.fs) == std::string_view(b.fs);
     }
   };
   // Segments written or truncated since their last fdatasync, as a bit mask
@@ -208,11 +239,32 @@ class ChunkStore {
     uint64_t ino;
     bool operator==(const InoKey&) const = default;
   };
+  struct InoRef {
+    std::string_view fs;
+    uint64_t ino;
+  };
   struct InoKeyHash {
-    std::size_t operator()(const InoKey& k) const {
-      return std::hash<std::string>()(k.fs) ^ (std::hash<uint64_t>()(k.ino) * 31);
+    using is_transparent = void;
+    std::size_t operator()(const InoKey& k) const { return ino_hash(k.fs, k.ino); }
+    std::size_t operator()(const InoRef& k) const { return ino_hash(k.fs, k.ino); }
+  };
+  struct InoKeyEq {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return a.ino == b.ino && std::string_view(a.fs) == std::string_view(b.fs);
     }
   };
+  template <class Map>
+  using InoMap = std::unordered_map<InoKey, Map, InoKeyHash, InoKeyEq>;
+  // The entry of (fs, ino) in m, made (value-initialised) if missing; the
+  // key's string is built only then.
+  template <class V>
+  static V& slot(InoMap<V>& m, const std::string& fs, uint64_t ino) {
+    auto it = m.find(InoRef{fs, ino});
+    if (it == m.end()) it = m.emplace(InoKey{fs, ino}, V{}).first;
+    return it->second;
+  }
   struct Entry {
     std::shared_ptr<Fd> fd;
     std::list<Key>::iterator pos;
@@ -222,24 +274,24 @@ class ChunkStore {
   // inode (all its segments) lives in one shard.
   struct Shard {
     std::mutex mu;
-    std::unordered_map<InoKey, uint64_t, InoKeyHash> dirty;
+    InoMap<uint64_t> dirty;
     // Directories that got an entry for the inode since its last sync.
-    std::unordered_map<InoKey, std::vector<std::string>, InoKeyHash> new_entries;
+    InoMap<std::vector<std::string>> new_entries;
     // File blocks written since the inode's last successful sync, as
     // intervals start -> end: a block written again before a sync keeps
     // its durable checksum (docs/chunk-format.md, the "durable" slot).
-    std::unordered_map<InoKey, std::map<uint64_t, uint64_t>, InoKeyHash> unsynced;
+    InoMap<std::map<uint64_t, uint64_t>> unsynced;
     // Inodes whose fdatasync failed: their unsynced writes may be lost.
-    std::unordered_map<InoKey, int, InoKeyHash> sync_failed;
+    InoMap<int> sync_failed;
     // Inodes not in Standard (the rest are).
-    std::unordered_map<InoKey, StorageClass, InoKeyHash> classes;
+    InoMap<StorageClass> classes;
     std::list<Key> lru;  // front = most recently used
-    std::unordered_map<Key, Entry, KeyHash> open;
+    std::unordered_map<Key, Entry, KeyHash, KeyEq> open;
   };
   static constexpr std::size_t kShards = 16;
   std::array<Shard, kShards> shards_;
   Shard& shard_of(const std::string& fs, uint64_t ino) {
-    return shards_[InoKeyHash()(InoKey{fs, ino}) % kShards];
+    return shards_[ino_hash(fs, ino) % kShards];
   }
 };
 

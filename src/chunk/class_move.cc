@@ -14,8 +14,13 @@
 // each byte ends up in exactly one class.
 #include <spdlog/spdlog.h>
 
+#include <time.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <functional>
+#include <thread>
 #include <vector>
 
 #include "chunk/chunk_store.h"
@@ -38,7 +43,8 @@ uint32_t segments_of(uint64_t size) {
 // so it reads as zeros, as the original did: a zero block in a data file is
 // either a hole or zeros whose checksum the copied sidecar holds). Makes the
 // copy durable. Returns the bytes read.
-Status<uint64_t> copy_file(Disk& disk, const std::string& from, const std::string& to) {
+Status<uint64_t> copy_file(Disk& disk, const std::string& from, const std::string& to,
+                           const std::function<void()>& pace) {
   auto in = disk.open(from, false);
   if (!in) return fail(in.error());
   auto out = disk.open(to, true);
@@ -51,6 +57,7 @@ Status<uint64_t> copy_file(Disk& disk, const std::string& from, const std::strin
   uint64_t at = 0;
   Status<> s = disk.ftruncate(*out, 0);
   while (s) {
+    pace();
     auto n = disk.pread(*in, buf, at);
     if (!n) {
       s = fail(n.error());
@@ -74,22 +81,59 @@ Status<uint64_t> copy_file(Disk& disk, const std::string& from, const std::strin
   return at;
 }
 
+int64_t coarse_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
 }  // namespace
 
+void ChunkStore::note_data_io() {
+  // A store only when the millisecond changed: the line stays shared
+  // between the I/O threads instead of bouncing on every READ.
+  const int64_t now = coarse_ms();
+  if (last_data_io_ms_.load(std::memory_order_relaxed) != now)
+    last_data_io_ms_.store(now, std::memory_order_relaxed);
+}
+
+void ChunkStore::yield_to_data_path() {
+  // Quiet: no READ or WRITE for this long (the coarse clock ticks every 1-4
+  // ms). The cap keeps a move going on a store that is never idle.
+  constexpr int64_t kQuietMs = 5;
+  constexpr int kMaxWaitMs = 50;
+  for (int waited = 0; waited < kMaxWaitMs; waited += 2) {
+    if (coarse_ms() - last_data_io_ms_.load(std::memory_order_relaxed) >= kQuietMs) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+}
+
 StorageClass ChunkStore::storage_class(const std::string& fs, uint64_t ino) {
+  // Most stores hold nothing outside Standard: no lock then. A class change
+  // happens under the inode's class lock held exclusive (switch_class) or
+  // before any reader can see the inode (load at start), and readers hold it
+  // shared, so this count is current for them.
+  if (outside_standard_.load(std::memory_order_acquire) == 0) return StorageClass::standard;
   Shard& sh = shard_of(fs, ino);
   std::lock_guard lk(sh.mu);
-  auto it = sh.classes.find(InoKey{fs, ino});
+  auto it = sh.classes.find(InoRef{fs, ino});
   return it == sh.classes.end() ? StorageClass::standard : it->second;
 }
 
 void ChunkStore::set_storage_class(const std::string& fs, uint64_t ino, StorageClass c) {
   Shard& sh = shard_of(fs, ino);
   std::lock_guard lk(sh.mu);
-  if (c == StorageClass::standard)
-    sh.classes.erase(InoKey{fs, ino});
-  else
-    sh.classes[InoKey{fs, ino}] = c;
+  auto it = sh.classes.find(InoRef{fs, ino});
+  if (c == StorageClass::standard) {
+    if (it == sh.classes.end()) return;
+    sh.classes.erase(it);
+    outside_standard_.fetch_sub(1, std::memory_order_release);
+  } else if (it != sh.classes.end()) {
+    it->second = c;
+  } else {
+    sh.classes.emplace(InoKey{fs, ino}, c);
+    outside_standard_.fetch_add(1, std::memory_order_release);
+  }
 }
 
 CResult<uint64_t> ChunkStore::copy_to_class(const std::string& fs, uint64_t ino, uint64_t size,
@@ -100,6 +144,7 @@ CResult<uint64_t> ChunkStore::copy_to_class(const std::string& fs, uint64_t ino,
   const StorageClass from = storage_class(fs, ino);
   if (from == to) return uint64_t{0};
   uint64_t copied = 0;
+  const std::function<void()> pace = [this] { yield_to_data_path(); };
   std::vector<std::string> dirs_to_sync;
   for (uint32_t seg = 0; seg < segments_of(size); ++seg) {
     const std::string src = path_in(from, fs, ino, seg);
@@ -112,10 +157,10 @@ CResult<uint64_t> ChunkStore::copy_to_class(const std::string& fs, uint64_t ino,
     // The sidecar first, as fd() creates them: a data file without one is
     // only ever a version-1 file.
     if (disk_.exists(src + ".crc")) {
-      auto c = copy_file(disk_, src + ".crc", dst + ".crc");
+      auto c = copy_file(disk_, src + ".crc", dst + ".crc", pace);
       if (!c) return fail(disk_error(c.error()));
     }
-    auto d = copy_file(disk_, src, dst);
+    auto d = copy_file(disk_, src, dst, pace);
     if (!d) return fail(disk_error(d.error()));
     copied += *d;
   }

@@ -35,29 +35,55 @@ std::string label_value(const std::string& v) {
   return out;
 }
 
+namespace {
+
+std::size_t my_cell(std::size_t cells) {
+  static std::atomic<std::size_t> next{0};
+  thread_local const std::size_t mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine % cells;
+}
+
+// A bucket bound as people write it (5e-05, 0.1), not its nearest double.
+std::string bound(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
+}  // namespace
+
 void Histogram::observe(std::chrono::nanoseconds d) {
   const double s = std::chrono::duration<double>(d).count();
   std::size_t i = 0;
   while (i < kLatencyBuckets.size() && s > kLatencyBuckets[i]) ++i;
-  buckets_[i].fetch_add(1, std::memory_order_relaxed);
-  sum_ns_.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, d.count())),
-                    std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
+  Cell& c = cells_[my_cell(kCells)];
+  c.buckets[i].fetch_add(1, std::memory_order_relaxed);
+  c.sum_ns.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, d.count())),
+                     std::memory_order_relaxed);
+  c.count.fetch_add(1, std::memory_order_relaxed);
+}
+
+uint64_t Histogram::count() const {
+  uint64_t n = 0;
+  for (const Cell& c : cells_) n += c.count.load(std::memory_order_relaxed);
+  return n;
 }
 
 void Histogram::render(std::string& out, const std::string& name, const std::string& labels) const {
   // Prometheus buckets are cumulative.
-  uint64_t seen = 0;
+  // Read bucket by bucket while others record, the total of the cells can
+  // run ahead of the buckets read before it: _count is the last bucket's
+  // cumulative figure, so the page stays self-consistent.
+  uint64_t seen = 0, sum_ns = 0;
   for (std::size_t i = 0; i <= kLatencyBuckets.size(); ++i) {
-    seen += buckets_[i].load(std::memory_order_relaxed);
-    const std::string le = i < kLatencyBuckets.size() ? number(kLatencyBuckets[i]) : "+Inf";
+    for (const Cell& c : cells_) seen += c.buckets[i].load(std::memory_order_relaxed);
+    const std::string le = i < kLatencyBuckets.size() ? bound(kLatencyBuckets[i]) : "+Inf";
     out +=
         name + "_bucket{" + with(labels, "le=\"" + le + "\"") + "} " + std::to_string(seen) + "\n";
   }
-  out += name + "_sum" + braces(labels) + " " +
-         number(static_cast<double>(sum_ns_.load(std::memory_order_relaxed)) / 1e9) + "\n";
-  out += name + "_count" + braces(labels) + " " +
-         std::to_string(count_.load(std::memory_order_relaxed)) + "\n";
+  for (const Cell& c : cells_) sum_ns += c.sum_ns.load(std::memory_order_relaxed);
+  out += name + "_sum" + braces(labels) + " " + number(static_cast<double>(sum_ns) / 1e9) + "\n";
+  out += name + "_count" + braces(labels) + " " + std::to_string(seen) + "\n";
 }
 
 Registry& Registry::global() {

@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <future>
+
+#include "common/background.h"
 
 namespace efs::server {
 
@@ -64,16 +67,51 @@ void LifecycleRunner::start() {
   thread_ = std::thread([this] { loop(); });
 }
 
+template <class F>
+auto LifecycleRunner::on_mover_thread(F f) -> decltype(f()) {
+  // Before start() (unit tests) or on the mover thread itself: inline.
+  if (!thread_.joinable() || std::this_thread::get_id() == thread_.get_id()) return f();
+  std::packaged_task<decltype(f())()> task(f);
+  auto done = task.get_future();
+  bool queued = false;
+  {
+    std::lock_guard lk(mu_);
+    // Stopping: the thread may already be gone, so run it here.
+    if (!stop_) {
+      jobs_.emplace_back([&task] { task(); });
+      queued = true;
+    }
+  }
+  if (!queued) return f();
+  cv_.notify_all();
+  return done.get();
+}
+
 void LifecycleRunner::loop() {
+  // Every pass runs here, also those a request asks for (a clock advance,
+  // lifecycle/run: the request waits for it), so moves always run below the
+  // NFS I/O threads' priority.
+  become_background_thread("lifecycle");
   std::unique_lock lk(mu_);
   auto last_flush = std::chrono::steady_clock::now();
-  while (!stop_) {
+  for (;;) {
+    // Jobs first, also after stop: their callers are waiting.
+    while (!jobs_.empty()) {
+      auto job = std::move(jobs_.front());
+      jobs_.pop_front();
+      lk.unlock();
+      job();
+      lk.lock();
+    }
+    if (stop_) break;
     // The emulator clock runs at real speed between advances, which call
     // run_due themselves: sleeping until the due time in real seconds is
     // enough.
     const double until_due = next_due_ - clock_.now_epoch_seconds();
     const double wait = std::clamp(std::min(until_due, kFlushSeconds), 0.01, kFlushSeconds);
-    cv_.wait_for(lk, std::chrono::duration<double>(wait), [&] { return stop_ || recall_; });
+    cv_.wait_for(lk, std::chrono::duration<double>(wait),
+                 [&] { return stop_ || recall_ || !jobs_.empty(); });
+    if (!jobs_.empty()) continue;
     if (stop_) break;
     const bool recall = std::exchange(recall_, false);
     const bool due = clock_.now_epoch_seconds() >= next_due_;
@@ -94,25 +132,29 @@ void LifecycleRunner::loop() {
 }
 
 void LifecycleRunner::run_due() {
-  std::lock_guard run(run_mu_);
-  const double now = clock_.now_epoch_seconds();
-  {
-    std::lock_guard lk(mu_);
-    if (now < next_due_) return;
-    next_due_ = now + interval_;
-  }
-  (void)pass(std::nullopt, false);
+  on_mover_thread([this] {
+    std::lock_guard run(run_mu_);
+    const double now = clock_.now_epoch_seconds();
+    {
+      std::lock_guard lk(mu_);
+      if (now < next_due_) return;
+      next_due_ = now + interval_;
+    }
+    (void)pass(std::nullopt, false);
+  });
 }
 
 Result<std::vector<vfs::ClassMove>, Error> LifecycleRunner::run_now(
     const std::optional<std::string>& fs_id) {
   if (fs_id && !catalog_.snapshot()->file_system(*fs_id)) return fail(Error{"FileSystemNotFound"});
-  std::lock_guard run(run_mu_);
-  if (!fs_id) {
-    std::lock_guard lk(mu_);
-    next_due_ = clock_.now_epoch_seconds() + interval_;
-  }
-  return pass(fs_id, false);
+  return on_mover_thread([&]() -> Result<std::vector<vfs::ClassMove>, Error> {
+    std::lock_guard run(run_mu_);
+    if (!fs_id) {
+      std::lock_guard lk(mu_);
+      next_due_ = clock_.now_epoch_seconds() + interval_;
+    }
+    return pass(fs_id, false);
+  });
 }
 
 std::vector<vfs::ClassMove> LifecycleRunner::pass(const std::optional<std::string>& fs_id,

@@ -8,6 +8,8 @@
 //    AFTER_1_ACCESS, and writes), so a file read comes back within
 //    milliseconds rather than at the next pass;
 //  - on demand (run_now: POST /_efs-local/lifecycle/run).
+// Every pass runs on that thread, at a lower priority than NFS's threads
+// (common/background.h); a request that asks for one waits for it.
 // Every few seconds of real time it also writes the READ/WRITE lifecycle
 // timers noted in memory to SQLite (FileSystem::flush_access_times).
 // Passes never overlap. Each move is logged.
@@ -16,6 +18,8 @@
 #include <array>
 #include <atomic>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -52,6 +56,9 @@ class LifecycleRunner {
 
  private:
   void loop();
+  // Runs f on the mover's thread and waits for it (inline before start()).
+  template <class F>
+  auto on_mover_thread(F f) -> decltype(f());
   // One pass (run_mu_ held by the caller).
   std::vector<vfs::ClassMove> pass(const std::optional<std::string>& fs_id, bool recalls_only);
   void flush_all();
@@ -61,10 +68,11 @@ class LifecycleRunner {
   Clock& clock_;
   const double interval_;
   std::mutex run_mu_;  // one pass at a time
-  std::mutex mu_;      // guards the three below
+  std::mutex mu_;      // guards the four below
   std::condition_variable cv_;
   bool stop_ = false;
   bool recall_ = false;
+  std::deque<std::function<void()>> jobs_;  // passes requests wait for
   double next_due_ = 0;  // emulator epoch seconds
   std::array<std::atomic<uint64_t>, 9> transitions_{};
   std::atomic<uint64_t> bytes_moved_{0};

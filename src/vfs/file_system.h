@@ -237,8 +237,16 @@ class FileSystemImpl final : public FileSystem,
   // transaction every few seconds and before each lifecycle pass. A crash
   // loses at most that window of timer resets (a file may then move a few
   // seconds of idleness early, never lose data).
-  std::mutex access_mu_;  // guards accessed_ and recalls_
-  std::unordered_map<Ino, int64_t> accessed_;
+  // Sharded by inode: every READ and WRITE notes its file here, and one map
+  // behind one mutex per file system made 16 readers of different files
+  // queue on it.
+  struct alignas(64) AccessShard {
+    std::mutex mu;
+    std::unordered_map<Ino, int64_t> at;
+  };
+  std::array<AccessShard, 16> accessed_;
+  AccessShard& access_shard(Ino ino) { return accessed_[ino % accessed_.size()]; }
+  std::mutex access_mu_;  // guards recalls_
   // Files outside Standard that a READ (false) or WRITE (true) touched.
   std::unordered_map<Ino, bool> recalls_;
   LifecycleOptions lifecycle_;

@@ -57,17 +57,19 @@ int64_t class_value(StorageClass c) {
 StorageClass FileSystemImpl::note_access(Ino ino, bool wrote) {
   const StorageClass cls = chunks_.storage_class(id_, ino);
   const int64_t now = epoch_ms(clock_);
-  bool wake = false;
   {
-    std::lock_guard lk(access_mu_);
-    accessed_[ino] = now;
-    if (cls != StorageClass::standard) {
+    AccessShard& sh = access_shard(ino);
+    std::lock_guard lk(sh.mu);
+    sh.at[ino] = now;
+  }
+  if (cls != StorageClass::standard) {
+    {
+      std::lock_guard lk(access_mu_);
       bool& w = recalls_[ino];
       w = w || wrote;
-      wake = true;
     }
+    if (recall_wake_ && *recall_wake_) (*recall_wake_)();
   }
-  if (wake && recall_wake_ && *recall_wake_) (*recall_wake_)();
   return cls;
 }
 
@@ -85,9 +87,16 @@ bool FileSystemImpl::recalls_waiting() {
 
 Status<> FileSystemImpl::flush_access_times() {
   std::unordered_map<Ino, int64_t> batch;
-  {
-    std::lock_guard lk(access_mu_);
-    batch.swap(accessed_);
+  for (AccessShard& sh : accessed_) {
+    std::unordered_map<Ino, int64_t> part;
+    {
+      std::lock_guard lk(sh.mu);
+      part.swap(sh.at);
+    }
+    if (batch.empty())
+      batch.swap(part);
+    else
+      batch.insert(part.begin(), part.end());
   }
   if (batch.empty() || deleted_) return {};
   Errc e = write_tx([&](Tx& tx) {
@@ -107,9 +116,10 @@ Status<> FileSystemImpl::flush_access_times() {
   });
   if (e != Errc::ok) {
     // Put them back (newer ones noted meanwhile win): the next flush retries.
-    std::lock_guard lk(access_mu_);
     for (auto [ino, at] : batch) {
-      auto [it, fresh] = accessed_.emplace(ino, at);
+      AccessShard& sh = access_shard(ino);
+      std::lock_guard lk(sh.mu);
+      auto [it, fresh] = sh.at.emplace(ino, at);
       if (!fresh) it->second = std::max(it->second, at);
     }
     return fail(Error{"vfs " + id_ + ": cannot write lifecycle timers"});
@@ -203,8 +213,13 @@ std::optional<ClassMove> FileSystemImpl::move_file(Ino ino, StorageClass to, boo
   if (from == to) return std::nullopt;
   if (aging) {
     // Read or written since the pass looked: its timer started again.
+    {
+      AccessShard& sh = access_shard(ino);
+      std::lock_guard lk(sh.mu);
+      if (sh.at.count(ino)) return std::nullopt;
+    }
     std::lock_guard lk(access_mu_);
-    if (accessed_.count(ino) || recalls_.count(ino)) return std::nullopt;
+    if (recalls_.count(ino)) return std::nullopt;
   }
   const int64_t fs = table_.fs_num();
   auto drop_intent = [&] {
