@@ -1,11 +1,12 @@
 #include "cli/control.h"
 
+#include <nlohmann/json.hpp>
+
 #include <cmath>
 #include <cstdlib>
 #include <functional>
 #include <iostream>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <vector>
 
 #include "cli/http_client.h"
@@ -64,8 +65,7 @@ std::optional<json> call(const Common& c, const std::string& method, const std::
   if (r.status >= 300) {
     if (!(quiet_404 && r.status == 404)) {
       std::string code = doc.is_object() ? doc.value("ErrorCode", doc.value("__type", "")) : "";
-      std::string msg =
-          doc.is_object() ? doc.value("Message", doc.value("message", r.body)) : r.body;
+      std::string msg = doc.is_object() ? doc.value("Message", doc.value("message", r.body)) : r.body;
       std::cerr << "efs-local: " << method << " " << path << ": HTTP " << r.status
                 << (code.empty() ? "" : " " + code) << ": " << msg << "\n";
     }
@@ -80,9 +80,7 @@ std::optional<json> call(const Common& c, const std::string& method, const std::
   return doc;
 }
 
-void print_json(const json& j) {
-  std::cout << j.dump(2) << "\n";
-}
+void print_json(const json& j) { std::cout << j.dump(2) << "\n"; }
 
 std::string human_bytes(double b) {
   static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
@@ -109,8 +107,7 @@ void clock_commands(CLI::App& app, int* rc) {
   static Common c;
   static std::string by;
   auto* show = clock->add_subcommand("show", "Print the emulator clock (the default)");
-  auto* advance =
-      clock->add_subcommand("advance", "Move the clock forward (7d, 12h, 90m, 30s, 1d12h)");
+  auto* advance = clock->add_subcommand("advance", "Move the clock forward (7d, 12h, 90m, 30s, 1d12h)");
   for (auto* a : {clock, show, advance}) add_common(a, c);
   advance->add_option("duration", by, "How far, e.g. 7d")->required();
   auto run_show = [rc] {
@@ -165,9 +162,7 @@ void credits_commands(CLI::App& app, int* rc) {
   auto* set = cr->add_subcommand("set", "Set a file system's burst credit balance (bytes)");
   add_common(set, c);
   set->add_option("file-system-id", fs, "fs-...")->required();
-  set->add_option("bytes", bytes, "New balance in bytes")
-      ->required()
-      ->check(CLI::NonNegativeNumber);
+  set->add_option("bytes", bytes, "New balance in bytes")->required()->check(CLI::NonNegativeNumber);
   auto* show = cr->add_subcommand("show", "Print a file system's burst credit balance");
   add_common(show, c);
   show->add_option("file-system-id", fs, "fs-...")->required();
@@ -206,8 +201,7 @@ void mount_command(CLI::App& app, int* rc) {
   add_common(mc, c);
   mc->add_option("id", id, "fs-... or fsap-...")->required();
   mc->add_option("--mount-point", mount_point, "Where to mount")->capture_default_str();
-  mc->add_option("--vers", vers, "NFS version")
-      ->capture_default_str()
+  mc->add_option("--vers", vers, "NFS version")->capture_default_str()
       ->check(CLI::IsMember({"4.0", "4.1"}));
   mc->callback([rc] {
     auto health = call(c, "GET", "/_efs-local/health", nullptr, rc);
@@ -230,8 +224,7 @@ void mount_command(CLI::App& app, int* rc) {
         }
       if (source.empty()) source = nfs_host(c) + ":/" + id;
     } else {
-      std::cerr << "efs-local: " << id
-                << " is neither a file system (fs-...) nor an access point (fsap-...)\n";
+      std::cerr << "efs-local: " << id << " is neither a file system (fs-...) nor an access point (fsap-...)\n";
       *rc = 2;
       return;
     }
@@ -272,9 +265,8 @@ void status_command(CLI::App& app, int* rc) {
     json out = {{"clock", *clock}, {"FileSystems", json::array()}};
     std::string marker;
     for (;;) {  // every page
-      auto page =
-          call(c, "GET", "/2015-02-01/file-systems" + (marker.empty() ? "" : "?Marker=" + marker),
-               nullptr, rc);
+      auto page = call(c, "GET", "/2015-02-01/file-systems" + (marker.empty() ? "" : "?Marker=" + marker),
+                       nullptr, rc);
       if (!page) return;
       for (auto fs : page->value("FileSystems", json::array())) {
         const std::string id = fs.value("FileSystemId", "");
