@@ -11,7 +11,7 @@ build_pkgs=(g++ meson ninja-build ccache pkg-config cmake python3
 test_pkgs=(clang libclang-rt-14-dev awscli python3-boto3 python3-pytest python3-pytest-xdist
   libnfs-utils libnfs-dev nodejs npm sqlite3 curl
   qemu-system-x86 socat busybox-static cpio xz-utils
-  nfs-ganesha nfs-ganesha-vfs stunnel4)
+  nfs-ganesha nfs-ganesha-vfs stunnel4 chromium python3-yaml)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")
@@ -43,7 +43,8 @@ if [ $want_test = 1 ]; then
   here=$(cd "$(dirname "$0")/.." && pwd)
   js="$here/tests/integration/js"
   if [ -f "$js/package.json" ] && { [ ! -d "$js/node_modules/@aws-sdk/client-efs" ] ||
-    [ ! -d "$js/node_modules/@aws-sdk/client-kms" ]; }; then
+    [ ! -d "$js/node_modules/@aws-sdk/client-kms" ] ||
+    [ ! -d "$js/node_modules/playwright-core" ]; }; then
     echo "install-deps: npm install in tests/integration/js"
     (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
   fi

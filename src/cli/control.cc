@@ -237,6 +237,23 @@ void mount_command(CLI::App& app, int* rc) {
   });
 }
 
+// `efs-local health`: exit 0 once the server answers /_efs-local/health, so
+// a container's HEALTHCHECK or a CI wait loop needs no curl.
+void health_command(CLI::App& app, int* rc) {
+  auto* h = app.add_subcommand("health", "Check that a server answers (exit 0 healthy, 3 none)");
+  static Common c;
+  add_common(h, c);
+  h->callback([rc] {
+    auto j = call(c, "GET", "/_efs-local/health", nullptr, rc);
+    if (!j) return;
+    if (c.output == "json") return print_json(*j);
+    std::cout << j->value("status", "?") << ": efs-local " << j->value("version", "")
+              << ", NFS port " << j->value("nfs_port", json(0)).dump() << ", API port "
+              << j->value("api_port", json(0)).dump() << ", data in " << j->value("data_dir", "")
+              << "\n";
+  });
+}
+
 void status_command(CLI::App& app, int* rc) {
   auto* st = app.add_subcommand(
       "status", "File systems, mount targets, sizes by class, throughput and credits");
@@ -376,6 +393,7 @@ void add_control_commands(CLI::App& app, int* rc) {
   credits_commands(app, rc);
   mount_command(app, rc);
   status_command(app, rc);
+  health_command(app, rc);
   completion_command(app, rc);
 }
 

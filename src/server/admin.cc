@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
+#include "server/admin_ui.h"
 
 namespace efs::server {
 
@@ -93,6 +94,7 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
     return admin_json(200, m);
   }
   if (auto r = handle_throughput_admin(req, what, info.throttle)) return std::move(*r);
+  if (auto r = handle_ui(req, what)) return std::move(*r);  // the dashboard (admin_ui.h)
   return admin_error(404, "NotFound", "unknown emulator endpoint " + req.path);
 }
 
