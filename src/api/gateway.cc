@@ -172,6 +172,11 @@ http::Response Gateway::handle(const http::Request& request, const efs::RequestC
     if (scope && !efs::partition_of(scope->region)) return unknown_region("kms", scope->region, ctx);
     return kms_->handle(request, ctx);
   }
+  if (cloudwatch_ != nullptr && (service == "monitoring" || cloudwatch_->matches(request))) {
+    if (scope && !efs::partition_of(scope->region))
+      return unknown_region("monitoring", scope->region, ctx);
+    return cloudwatch_->handle(request, ctx);
+  }
   if (const auto* target = request.header("x-amz-target")) {
     auto dot = target->find('.');
     std::string prefix = target->substr(0, dot);
