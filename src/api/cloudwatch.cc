@@ -133,18 +133,22 @@ efs::ApiResult<json> CloudWatchService::call(const Operation& op, json input,
 }
 
 http::Response CloudWatchService::error(Protocol p, const efs::ServiceError& e,
-                                        const efs::RequestContext& ctx) const {
+                                        const efs::RequestContext& ctx,
+                                        const Operation* op) const {
   const int status = e.http_status == 0 ? 400 : e.http_status;
   if (p == Protocol::kQuery)
     return query_error_response(status, e.code, e.message, ctx.request_id, kXmlNamespace);
   // awsQueryCompatible: __type is the error shape's name, the query code
   // travels in x-amzn-query-error.
-  std::string type = e.code;
+  // Two shapes may share a code (ResourceNotFound: DashboardNotFoundError
+  // and ResourceNotFound): the operation's own errors come first.
+  std::string type;
+  if (op != nullptr)
+    for (const auto& name : op->errors)
+      if (const Shape* s = model_.shape(name); s && s->error_code == e.code) type = name;
   for (const auto& [name, shape] : model_.shapes())
-    if (shape.exception && shape.error_code == e.code) {
-      type = name;
-      break;
-    }
+    if (type.empty() && shape.exception && shape.error_code == e.code) type = name;
+  if (type.empty()) type = e.code;
   http::Response r;
   r.status = status;
   r.set_header("x-amzn-RequestId", ctx.request_id);
@@ -195,12 +199,12 @@ http::Response CloudWatchService::handle(const http::Request& request,
 
   http::Response response;
   std::string error_code;
+  const Operation* op = model_.operation(op_name);
   auto fail_with = [&](const efs::ServiceError& e) {
-    response = error(proto, e, ctx);
+    response = error(proto, e, ctx, op);
     error_code = e.code;
   };
   try {
-    const Operation* op = model_.operation(op_name);
     if (request.method != "POST" && !(proto == Protocol::kQuery && request.method == "GET")) {
       fail_with(error_of("InvalidAction", 400, "CloudWatch takes POST requests, not " + request.method));
     } else if (op == nullptr) {
@@ -214,8 +218,10 @@ http::Response CloudWatchService::handle(const http::Request& request,
       bool ok = true;
       if (proto == Protocol::kCbor) {
         if (!request.body.empty()) {
-          input = json::from_cbor(request.body, true, false, json::cbor_tag_handler_t::ignore);
-          if (input.is_discarded() || !input.is_object()) {
+          auto untagged = cbor_untag(request.body);
+          if (untagged)
+            input = json::from_cbor(*untagged, true, false, json::cbor_tag_handler_t::ignore);
+          if (!untagged || input.is_discarded() || !input.is_object()) {
             fail_with(error_of("SerializationException", 400,
                                "The request body is not a CBOR map"));
             ok = false;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "api/model.h"
@@ -46,8 +47,9 @@ class CloudWatchService {
   // Validates input against op's input shape and runs the handler.
   efs::ApiResult<nlohmann::json> call(const Operation& op, nlohmann::json input,
                                       const efs::RequestContext& ctx) const;
-  http::Response error(Protocol p, const efs::ServiceError& e,
-                       const efs::RequestContext& ctx) const;
+  // op: the operation answered, if known (its errors name the shape first).
+  http::Response error(Protocol p, const efs::ServiceError& e, const efs::RequestContext& ctx,
+                       const Operation* op = nullptr) const;
 
   const Model& model_;
   std::map<std::string, efs::JsonOperation> handlers_;
@@ -58,6 +60,10 @@ class CloudWatchService {
 // CBOR of `value` (member names) per `shape`: maps of structures, arrays,
 // text, integers, doubles, booleans, timestamps as tag 1 + epoch seconds.
 std::string cbor_encode(const Model& model, const Shape& shape, const nlohmann::json& value);
+// The CBOR item `in` without its tags (tag 1 of timestamps: nlohmann/json
+// reads only tags of 6 and above); nullopt if `in` is not exactly one
+// well-formed item.
+std::optional<std::string> cbor_untag(std::string_view in);
 // The query form's parameters as the input shape's JSON (member names);
 // violations are appended to errors.
 nlohmann::json query_decode(const Model& model, const Shape& shape,

@@ -127,6 +127,69 @@ void cbor_value(std::string& out, const Model& model, const Shape& shape, const 
   }
 }
 
+// Copies one CBOR data item from in[pos] to out without its tags (major
+// type 6). False on a truncated or malformed item, or one nested deeper
+// than the limit.
+bool untag_item(std::string_view in, std::size_t& pos, std::string& out, int depth) {
+  if (depth > 64 || pos >= in.size()) return false;
+  const auto initial = static_cast<uint8_t>(in[pos]);
+  const unsigned major = initial >> 5;
+  const unsigned info = initial & 0x1f;
+  const std::size_t start = pos++;
+  uint64_t arg = info;
+  if (info >= 24 && info <= 27) {
+    const std::size_t n = std::size_t{1} << (info - 24);
+    if (pos + n > in.size()) return false;
+    arg = 0;
+    for (std::size_t i = 0; i < n; ++i) arg = (arg << 8) | static_cast<uint8_t>(in[pos + i]);
+    pos += n;
+  } else if (info >= 28 && info <= 30) {
+    return false;
+  }
+  const bool indefinite = info == 31;
+  if (major == 6) {
+    if (indefinite) return false;
+    return untag_item(in, pos, out, depth + 1);  // the tag's content, untagged
+  }
+  out.append(in.substr(start, pos - start));
+  switch (major) {
+    case 0:
+    case 1:
+      return !indefinite;
+    case 7:
+      return !indefinite;  // a "break" outside an indefinite item is malformed
+    case 2:
+    case 3:
+      if (indefinite) {
+        while (pos < in.size() && static_cast<uint8_t>(in[pos]) != 0xff)
+          if (!untag_item(in, pos, out, depth + 1)) return false;
+        if (pos >= in.size()) return false;
+        out += in[pos++];
+        return true;
+      }
+      if (arg > in.size() - pos) return false;
+      out.append(in.substr(pos, arg));
+      pos += arg;
+      return true;
+    case 4:
+    case 5: {
+      if (indefinite) {
+        while (pos < in.size() && static_cast<uint8_t>(in[pos]) != 0xff)
+          if (!untag_item(in, pos, out, depth + 1)) return false;
+        if (pos >= in.size()) return false;
+        out += in[pos++];
+        return true;
+      }
+      const uint64_t items = major == 5 ? arg * 2 : arg;
+      if (items > in.size() - pos) return false;  // each item takes a byte at least
+      for (uint64_t i = 0; i < items; ++i)
+        if (!untag_item(in, pos, out, depth + 1)) return false;
+      return true;
+    }
+  }
+  return false;
+}
+
 // ---- query ----
 
 // The list indices N present under `prefix.member.N`.
@@ -282,6 +345,13 @@ void xml_value(std::string& out, const Model& model, const Shape& shape, const j
 std::string cbor_encode(const Model& model, const Shape& shape, const json& value) {
   std::string out;
   cbor_value(out, model, shape, value);
+  return out;
+}
+
+std::optional<std::string> cbor_untag(std::string_view in) {
+  std::string out;
+  std::size_t pos = 0;
+  if (!untag_item(in, pos, out, 0) || pos != in.size()) return std::nullopt;
   return out;
 }
 

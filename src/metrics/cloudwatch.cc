@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 namespace efs::metrics {
@@ -98,6 +99,13 @@ std::string comparison_words(const std::string& op) {
 std::string iso(double t) {
   return format_utc(Clock::time_point(std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(t))));
+}
+
+// 1.073741824E9, as CloudWatch writes numbers in state reasons.
+std::string number(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.10G", v);
+  return buf;
 }
 
 std::string alarm_arn(const AlarmRecord& a) {
@@ -495,9 +503,7 @@ void CloudWatch::evaluate_alarms(double now) {
       ++present;
       if (compare(op, *v, threshold)) {
         ++breaching;
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.6g", *v);
-        shown.push_back(std::string(buf) + " (" + iso(t) + ")");
+        shown.push_back(number(*v) + " (" + iso(t) + ")");
       }
     }
     const int64_t absent = n - present;
@@ -515,13 +521,13 @@ void CloudWatch::evaluate_alarms(double now) {
       reason = "Threshold Crossed: " + std::to_string(breaching) + " out of the last " +
                std::to_string(n) + " datapoints [" + list + "] " +
                (breaching == 1 ? "was " : "were ") + comparison_words(op) +
-               " the threshold (" + std::to_string(threshold) + ") (minimum " +
+               " the threshold (" + number(threshold) + ") (minimum " +
                std::to_string(m) + " datapoint" + (m == 1 ? "" : "s") + " for OK -> ALARM transition).";
     } else {
       state = "OK";
       reason = "Threshold Crossed: " + std::to_string(present - breaching + (missing_as == "notBreaching" ? absent : 0)) +
                " out of the last " + std::to_string(n) + " datapoints were not " +
-               comparison_words(op) + " the threshold (" + std::to_string(threshold) +
+               comparison_words(op) + " the threshold (" + number(threshold) +
                ") (minimum " + std::to_string(m) + " datapoint" + (m == 1 ? "" : "s") +
                " for ALARM -> OK transition).";
     }
