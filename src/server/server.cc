@@ -428,6 +428,7 @@ int serve(const Config& config) {
   // Lifecycle transitions are settled and published when they are due on the
   // emulator clock (efs/transition_timer.h), and at once after a clock advance.
   (*service)->start_transition_timer();
+  admin.clock_advancing = [&] { (*cloudwatch)->clock_advanced(); };
   admin.clock_advanced = [&] {
     (*service)->clock_advanced();
     lifecycle.run_due();  // what became due moves before the clock request answers
