@@ -43,7 +43,8 @@ if [ $want_test = 1 ]; then
   here=$(cd "$(dirname "$0")/.." && pwd)
   js="$here/tests/integration/js"
   if [ -f "$js/package.json" ] && { [ ! -d "$js/node_modules/@aws-sdk/client-efs" ] ||
-    [ ! -d "$js/node_modules/@aws-sdk/client-kms" ]; }; then
+    [ ! -d "$js/node_modules/@aws-sdk/client-kms" ] ||
+    [ ! -d "$js/node_modules/@aws-sdk/client-cloudwatch" ]; }; then
     echo "install-deps: npm install in tests/integration/js"
     (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
   fi

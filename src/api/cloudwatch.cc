@@ -133,8 +133,7 @@ efs::ApiResult<json> CloudWatchService::call(const Operation& op, json input,
 }
 
 http::Response CloudWatchService::error(Protocol p, const efs::ServiceError& e,
-                                        const efs::RequestContext& ctx,
-                                        const Operation* op) const {
+                                        const efs::RequestContext& ctx, const Operation* op) const {
   const int status = e.http_status == 0 ? 400 : e.http_status;
   if (p == Protocol::kQuery)
     return query_error_response(status, e.code, e.message, ctx.request_id, kXmlNamespace);
@@ -172,8 +171,8 @@ http::Response CloudWatchService::error(Protocol p, const efs::ServiceError& e,
   } else {
     r.set_header("Content-Type", kJsonType);
     r.set_header("x-amzn-ErrorType", type);
-    r.body = json{{"__type", type}, {"message", e.message}}.dump(
-        -1, ' ', false, json::error_handler_t::replace);
+    r.body = json{{"__type", type}, {"message", e.message}}.dump(-1, ' ', false,
+                                                                 json::error_handler_t::replace);
   }
   return r;
 }
@@ -185,7 +184,8 @@ http::Response CloudWatchService::handle(const http::Request& request,
   std::string op_name;
   if (request.path.rfind(kRpcPrefix, 0) == 0 || header_has(request, "smithy-protocol", "rpc-v2")) {
     proto = Protocol::kCbor;
-    if (request.path.rfind(kRpcPrefix, 0) == 0) op_name = request.path.substr(std::string(kRpcPrefix).size());
+    if (request.path.rfind(kRpcPrefix, 0) == 0)
+      op_name = request.path.substr(std::string(kRpcPrefix).size());
   } else if (const auto* t = request.header("x-amz-target")) {
     proto = Protocol::kJson;
     const std::string prefix = model_.target_prefix() + ".";
@@ -206,13 +206,13 @@ http::Response CloudWatchService::handle(const http::Request& request,
   };
   try {
     if (request.method != "POST" && !(proto == Protocol::kQuery && request.method == "GET")) {
-      fail_with(error_of("InvalidAction", 400, "CloudWatch takes POST requests, not " + request.method));
+      fail_with(
+          error_of("InvalidAction", 400, "CloudWatch takes POST requests, not " + request.method));
     } else if (op == nullptr) {
-      fail_with(error_of(proto == Protocol::kQuery ? "InvalidAction" : "UnknownOperationException",
-                         400,
-                         op_name.empty() ? "The request names no CloudWatch operation"
-                                         : "No operation " + op_name + " in CloudWatch " +
-                                               model_.api_version()));
+      fail_with(error_of(
+          proto == Protocol::kQuery ? "InvalidAction" : "UnknownOperationException", 400,
+          op_name.empty() ? "The request names no CloudWatch operation"
+                          : "No operation " + op_name + " in CloudWatch " + model_.api_version()));
     } else {
       json input = json::object();
       bool ok = true;
@@ -222,23 +222,25 @@ http::Response CloudWatchService::handle(const http::Request& request,
           if (untagged)
             input = json::from_cbor(*untagged, true, false, json::cbor_tag_handler_t::ignore);
           if (!untagged || input.is_discarded() || !input.is_object()) {
-            fail_with(error_of("SerializationException", 400,
-                               "The request body is not a CBOR map"));
+            fail_with(
+                error_of("SerializationException", 400, "The request body is not a CBOR map"));
             ok = false;
           }
         }
       } else if (proto == Protocol::kJson) {
-        const bool blank = std::all_of(request.body.begin(), request.body.end(),
-                                       [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+        const bool blank = std::all_of(request.body.begin(), request.body.end(), [](char c) {
+          return std::isspace(static_cast<unsigned char>(c));
+        });
         if (!blank) {
           if (!nesting_within(request.body, kMaxJsonDepth)) {
-            fail_with(error_of("SerializationException", 400, "Request body nests JSON too deeply"));
+            fail_with(
+                error_of("SerializationException", 400, "Request body nests JSON too deeply"));
             ok = false;
           } else {
             input = json::parse(request.body, nullptr, false);
             if (input.is_discarded() || !input.is_object()) {
-              fail_with(error_of("SerializationException", 400,
-                                 "The request body is not a JSON object"));
+              fail_with(
+                  error_of("SerializationException", 400, "The request body is not a JSON object"));
               ok = false;
             }
           }

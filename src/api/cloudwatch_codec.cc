@@ -62,7 +62,9 @@ void float64(std::string& out, double v) {
   for (int i = 7; i >= 0; --i) out += static_cast<char>((bits >> (8 * i)) & 0xff);
 }
 
-double number_of(const json& v) { return v.is_number() ? v.get<double>() : 0.0; }
+double number_of(const json& v) {
+  return v.is_number() ? v.get<double>() : 0.0;
+}
 
 void cbor_value(std::string& out, const Model& model, const Shape& shape, const json& v) {
   switch (shape.type) {
@@ -258,8 +260,8 @@ std::optional<json> query_value(const Model& model, const Shape& shape,
         const std::string e = p + std::to_string(n);
         auto k = params.find(e + ".key");
         if (k == params.end()) continue;
-        if (auto v =
-                query_value(model, *model.shape(shape.value), params, e + ".value", errors, depth + 1))
+        if (auto v = query_value(model, *model.shape(shape.value), params, e + ".value", errors,
+                                 depth + 1))
           out[k->second] = std::move(*v);
       }
       return out;

@@ -97,8 +97,8 @@ std::string comparison_words(const std::string& op) {
 }
 
 std::string iso(double t) {
-  return format_utc(Clock::time_point(std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(t))));
+  return format_utc(Clock::time_point(
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(t))));
 }
 
 // 1.073741824E9, as CloudWatch writes numbers in state reasons.
@@ -197,17 +197,19 @@ std::map<std::string, JsonOperation> CloudWatch::operations() {
   };
   std::map<std::string, JsonOperation> out;
   for (const auto& [name, m] : ops)
-    out[name] = [this, m](const RequestContext& ctx, const json& in) { return (this->*m)(ctx, in); };
+    out[name] = [this, m](const RequestContext& ctx, const json& in) {
+      return (this->*m)(ctx, in);
+    };
   return out;
 }
 
 ApiResult<json> CloudWatch::get_metric_statistics(const RequestContext&, const json& in) {
   const bool has_stats = in.contains("Statistics") && !in["Statistics"].empty();
   const bool has_ext = in.contains("ExtendedStatistics") && !in["ExtendedStatistics"].empty();
-  if (!has_stats && !has_ext) return missing("The parameter Statistics or ExtendedStatistics is required.");
+  if (!has_stats && !has_ext)
+    return missing("The parameter Statistics or ExtendedStatistics is required.");
   if (has_stats && has_ext)
-    return combination(
-        "The parameters Statistics and ExtendedStatistics are mutually exclusive.");
+    return combination("The parameters Statistics and ExtendedStatistics are mutually exclusive.");
   if (has_ext)
     return invalid(
         "efs-local does not compute percentiles: ExtendedStatistics is not supported, use "
@@ -261,8 +263,10 @@ ApiResult<json> CloudWatch::get_metric_data(const RequestContext&, const json& i
     if (!ids.insert(id).second)
       return invalid("The value " + id + " for parameter MetricDataQueries.Id is not unique.");
     if (q.contains("Expression"))
-      return invalid("efs-local does not evaluate metric math or Metrics Insights expressions "
-                     "(query '" + id + "'): use MetricStat queries.");
+      return invalid(
+          "efs-local does not evaluate metric math or Metrics Insights expressions "
+          "(query '" +
+          id + "'): use MetricStat queries.");
     if (!q.contains("MetricStat"))
       return missing("The parameter MetricDataQueries.member.MetricStat is required (query '" + id +
                      "').");
@@ -270,7 +274,8 @@ ApiResult<json> CloudWatch::get_metric_data(const RequestContext&, const json& i
     if (auto p = period_problem(ms.value("Period", int64_t{0})); !p.empty()) return invalid(p);
     const std::string stat = ms.value("Stat", "");
     if (!kStatistics.count(stat))
-      return invalid("The value " + stat + " for parameter MetricDataQueries.member.MetricStat.Stat "
+      return invalid("The value " + stat +
+                     " for parameter MetricDataQueries.member.MetricStat.Stat "
                      "is not supported: efs-local computes SampleCount, Average, Sum, Minimum, "
                      "Maximum.");
   }
@@ -333,7 +338,8 @@ ApiResult<json> CloudWatch::list_metrics(const RequestContext&, const json& in) 
         const std::string name = f.value("Name", "");
         auto d = std::find_if(s.metric.dims.begin(), s.metric.dims.end(),
                               [&](const auto& p) { return p.first == name; });
-        if (d == s.metric.dims.end() || (f.contains("Value") && f["Value"] != d->second)) ok = false;
+        if (d == s.metric.dims.end() || (f.contains("Value") && f["Value"] != d->second))
+          ok = false;
       }
     if (ok) match.push_back(&s);
   }
@@ -350,12 +356,14 @@ ApiResult<json> CloudWatch::list_metrics(const RequestContext&, const json& in) 
 
 ApiResult<json> CloudWatch::put_metric_alarm(const RequestContext& ctx, const json& in) {
   if (in.contains("Metrics") || in.contains("ThresholdMetricId"))
-    return invalid("efs-local evaluates alarms on one metric (Namespace, MetricName, Statistic): "
-                   "alarms on metric math (Metrics, ThresholdMetricId) are not supported.");
+    return invalid(
+        "efs-local evaluates alarms on one metric (Namespace, MetricName, Statistic): "
+        "alarms on metric math (Metrics, ThresholdMetricId) are not supported.");
   for (const char* m : {"Namespace", "MetricName", "Period", "Threshold"})
     if (!in.contains(m)) return missing(std::string("The parameter ") + m + " is required.");
   if (in.contains("Statistic") == in.contains("ExtendedStatistic"))
-    return combination("Exactly one of the parameters Statistic and ExtendedStatistic is required.");
+    return combination(
+        "Exactly one of the parameters Statistic and ExtendedStatistic is required.");
   if (in.contains("ExtendedStatistic"))
     return invalid("efs-local does not compute percentiles: use Statistic, not ExtendedStatistic.");
   const int64_t period = in.value("Period", int64_t{0});
@@ -366,7 +374,8 @@ ApiResult<json> CloudWatch::put_metric_alarm(const RequestContext& ctx, const js
     return invalid("DatapointsToAlarm must be between 1 and EvaluationPeriods (" +
                    std::to_string(evaluations) + ").");
   if (period * evaluations > 7 * 86400)
-    return invalid("The evaluation interval (Period times EvaluationPeriods) must not exceed 7 days.");
+    return invalid(
+        "The evaluation interval (Period times EvaluationPeriods) must not exceed 7 days.");
   const std::string op = in.value("ComparisonOperator", "");
   if (op.find("Threshold") != std::string::npos && op.find("Lower") != std::string::npos)
     return invalid("The comparison operator " + op +
@@ -482,8 +491,7 @@ void CloudWatch::evaluate_alarms(double now) {
     const std::string op = doc.value("ComparisonOperator", "");
     const std::string stat = doc.value("Statistic", "Average");
     const std::string missing_as = doc.value("TreatMissingData", "missing");
-    MetricId metric{doc.value("Namespace", ""), doc.value("MetricName", ""),
-                    dimensions_of(doc)};
+    MetricId metric{doc.value("Namespace", ""), doc.value("MetricName", ""), dimensions_of(doc)};
     // The newest N periods, aligned to the period, the current one included
     // (efs-local's points of the current minute are already its latest values).
     const double p = static_cast<double>(period);
@@ -512,34 +520,31 @@ void CloudWatch::evaluate_alarms(double now) {
     if (present == 0 && missing_as != "breaching" && missing_as != "notBreaching") {
       if (missing_as == "ignore") continue;
       state = "INSUFFICIENT_DATA";
-      reason = "Insufficient Data: " + std::to_string(n) + " datapoint" + (n == 1 ? " was" : "s were") +
-               " unknown.";
+      reason = "Insufficient Data: " + std::to_string(n) + " datapoint" +
+               (n == 1 ? " was" : "s were") + " unknown.";
     } else if (breaching >= m) {
       state = "ALARM";
       std::string list;
       for (const auto& s : shown) list += (list.empty() ? "" : ", ") + s;
       reason = "Threshold Crossed: " + std::to_string(breaching) + " out of the last " +
                std::to_string(n) + " datapoints [" + list + "] " +
-               (breaching == 1 ? "was " : "were ") + comparison_words(op) +
-               " the threshold (" + number(threshold) + ") (minimum " +
-               std::to_string(m) + " datapoint" + (m == 1 ? "" : "s") + " for OK -> ALARM transition).";
+               (breaching == 1 ? "was " : "were ") + comparison_words(op) + " the threshold (" +
+               number(threshold) + ") (minimum " + std::to_string(m) + " datapoint" +
+               (m == 1 ? "" : "s") + " for OK -> ALARM transition).";
     } else {
       state = "OK";
-      reason = "Threshold Crossed: " + std::to_string(present - breaching + (missing_as == "notBreaching" ? absent : 0)) +
+      reason = "Threshold Crossed: " +
+               std::to_string(present - breaching + (missing_as == "notBreaching" ? absent : 0)) +
                " out of the last " + std::to_string(n) + " datapoints were not " +
-               comparison_words(op) + " the threshold (" + number(threshold) +
-               ") (minimum " + std::to_string(m) + " datapoint" + (m == 1 ? "" : "s") +
+               comparison_words(op) + " the threshold (" + number(threshold) + ") (minimum " +
+               std::to_string(m) + " datapoint" + (m == 1 ? "" : "s") +
                " for ALARM -> OK transition).";
     }
     if (state == a.state) continue;
     spdlog::info("cloudwatch: alarm {} ({} {} {}) {} -> {}: {}", a.name, metric.name, stat, op,
                  a.state, state, reason);
-    json data = {{"version", "1.0"},
-                 {"queryDate", iso(now)},
-                 {"statistic", stat},
-                 {"period", period},
-                 {"threshold", threshold},
-                 {"evaluatedDatapoints", present}};
+    json data = {{"version", "1.0"}, {"queryDate", iso(now)},  {"statistic", stat},
+                 {"period", period}, {"threshold", threshold}, {"evaluatedDatapoints", present}};
     a.state = state;
     a.state_reason = reason;
     a.state_reason_data = data.dump();

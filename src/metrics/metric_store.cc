@@ -268,8 +268,8 @@ Status<> MetricStore::set_alarm_state(const AlarmRecord& a) {
     auto& q = c.stmt(
         "UPDATE metric_alarms SET state = ?, state_reason = ?, state_reason_data = ?, "
         "state_updated = ?, state_transitioned = ? WHERE account = ? AND region = ? AND name = ?");
-    q.bind_all(a.state, a.state_reason, a.state_reason_data, a.state_updated,
-               a.state_transitioned, a.account, a.region, a.name);
+    q.bind_all(a.state, a.state_reason, a.state_reason_data, a.state_updated, a.state_transitioned,
+               a.account, a.region, a.name);
     if (!q.run()) return fail(store_error("alarm state", q));
     return {};
   });

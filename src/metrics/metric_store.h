@@ -50,7 +50,7 @@ struct Aggregate {
 
 struct Point {
   MetricId metric;
-  std::string unit;  // CloudWatch StandardUnit: "Bytes", "Bytes/Second", "Percent", ...
+  std::string unit;    // CloudWatch StandardUnit: "Bytes", "Bytes/Second", "Percent", ...
   int64_t minute = 0;  // epoch seconds / 60 of the emulator clock
   Aggregate value;
 };

@@ -110,8 +110,8 @@ void Sampler::write_io(std::vector<Point>& out, const std::string& fs, int64_t m
     out.push_back(std::move(p));
   }
   if (general_purpose)
-    out.push_back(single(fs, "PercentIOLimit", "Percent", minute,
-                         percent_io_limit(st.io[1].sum, 60)));
+    out.push_back(
+        single(fs, "PercentIOLimit", "Percent", minute, percent_io_limit(st.io[1].sum, 60)));
 }
 
 void Sampler::pass_locked(double now) {

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "efs/catalog.h"
-#include "metrics/prometheus.h"
 #include "http/message.h"
+#include "metrics/prometheus.h"
 #include "server/lifecycle_runner.h"
 #include "vfs/vfs.h"
 

@@ -68,16 +68,23 @@ std::vector<metrics::FileSystemFigures> CloudWatchMetrics::figures() {
 
 std::vector<metrics::Family> CloudWatchMetrics::prometheus_families() {
   using metrics::Family;
-  Family balance{"efs_local_burst_credit_balance_bytes", "gauge",
-                 "BurstCreditBalance (AWS/EFS): burst credits of each file system.", {}};
-  Family permitted{"efs_local_permitted_throughput_bytes_per_second", "gauge",
-                   "PermittedThroughput (AWS/EFS): the metered throughput allowed now.", {}};
-  Family io{"efs_local_io_bytes_total", "counter",
+  Family balance{"efs_local_burst_credit_balance_bytes",
+                 "gauge",
+                 "BurstCreditBalance (AWS/EFS): burst credits of each file system.",
+                 {}};
+  Family permitted{"efs_local_permitted_throughput_bytes_per_second",
+                   "gauge",
+                   "PermittedThroughput (AWS/EFS): the metered throughput allowed now.",
+                   {}};
+  Family io{"efs_local_io_bytes_total",
+            "counter",
             "MeteredIOBytes, TotalIOBytes, DataReadIOBytes, DataWriteIOBytes, MetadataIOBytes "
             "(AWS/EFS) since the server started, by kind.",
             {}};
-  Family clients{"efs_local_client_connections", "gauge",
-                 "ClientConnections (AWS/EFS): connections that used each file system.", {}};
+  Family clients{"efs_local_client_connections",
+                 "gauge",
+                 "ClientConnections (AWS/EFS): connections that used each file system.",
+                 {}};
   auto snap = catalog_.snapshot();
   for (const auto& f : snap->file_systems()) {
     auto s = throttle_.stats(f.id);

@@ -25,12 +25,9 @@ namespace efs::server {
 
 class CloudWatchMetrics {
  public:
-  static Result<std::unique_ptr<CloudWatchMetrics>, Error> open(const std::string& data_dir,
-                                                                Clock& clock,
-                                                                throughput::Throttle& throttle,
-                                                                vfs::Vfs& vfs,
-                                                                const Catalog& catalog,
-                                                                meta::Db& meta_db);
+  static Result<std::unique_ptr<CloudWatchMetrics>, Error> open(
+      const std::string& data_dir, Clock& clock, throughput::Throttle& throttle, vfs::Vfs& vfs,
+      const Catalog& catalog, meta::Db& meta_db);
 
   metrics::CloudWatch& cloudwatch() { return *cloudwatch_; }
   // For another module's per-minute values (replication's TimeSinceLastSync).

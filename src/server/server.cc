@@ -334,7 +334,8 @@ int serve(const Config& config) {
   admin.throttle = &throttle;
   if (config.no_throttle) spdlog::info("throughput: --no-throttle: metering only, no reply is delayed");
   // CloudWatch's AWS/EFS metrics and alarms (server/cloudwatch_metrics.h).
-  auto cloudwatch = CloudWatchMetrics::open(data_dir, Clock::global(), throttle, v, **service, **db);
+  auto cloudwatch =
+      CloudWatchMetrics::open(data_dir, Clock::global(), throttle, v, **service, **db);
   if (!cloudwatch) {
     spdlog::error("cannot open the metric store: {}", cloudwatch.error().message);
     return 1;

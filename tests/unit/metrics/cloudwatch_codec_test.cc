@@ -52,7 +52,7 @@ TEST_CASE("CBOR: malformed items are refused, not overread") {
   CHECK(!cbor_untag(hex("9f01")));        // indefinite array, no break
   std::string deep(100, '\x81');
   deep += '\x01';
-  CHECK(!cbor_untag(deep));  // nested deeper than any shape
+  CHECK(!cbor_untag(deep));                                // nested deeper than any shape
   CHECK(cbor_untag(hex("bf6161c1fb41d0000000000000ff")));  // indefinite map, tagged double
 }
 
@@ -61,7 +61,7 @@ TEST_CASE("CBOR: output per shape, timestamps tagged, doubles as doubles") {
   json out = {{"Label", "BurstCreditBalance"},
               {"Datapoints", {{{"Timestamp", 1796196420.0}, {"Average", 5}, {"Unit", "Bytes"}}}}};
   std::string cbor = cbor_encode(m, *m.shape("GetMetricStatisticsOutput"), out);
-  CHECK(cbor.find(hex("c11a6b0fc844")) != std::string::npos);  // tag 1, whole seconds
+  CHECK(cbor.find(hex("c11a6b0fc844")) != std::string::npos);        // tag 1, whole seconds
   CHECK(cbor.find(hex("fb4014000000000000")) != std::string::npos);  // 5.0 as a double
   auto back = json::from_cbor(*cbor_untag(cbor));
   CHECK(back["Label"] == "BurstCreditBalance");

@@ -169,7 +169,8 @@ TEST_CASE("ListMetrics filters by name and dimensions") {
   auto all = f.cw.list_metrics(f.ctx, {{"Namespace", "AWS/EFS"}});
   REQUIRE(all.ok());
   CHECK(all->at("Metrics").size() == 2);
-  auto ia = f.cw.list_metrics(f.ctx, {{"Dimensions", {{{"Name", "StorageClass"}, {"Value", "IA"}}}}});
+  auto ia =
+      f.cw.list_metrics(f.ctx, {{"Dimensions", {{{"Name", "StorageClass"}, {"Value", "IA"}}}}});
   REQUIRE(ia->at("Metrics").size() == 1);
   CHECK(ia->at("Metrics")[0]["MetricName"] == "StorageBytes");
   CHECK(ia->at("Metrics")[0]["Dimensions"].size() == 2);
@@ -222,10 +223,14 @@ TEST_CASE("alarms: missing data, M out of N, and refused configurations") {
   CHECK(f.described()["StateValue"] == "ALARM");
 
   auto bad = [&](json in) {
-    json base = {{"AlarmName", "x"},           {"Namespace", "AWS/EFS"},
-                 {"MetricName", "BurstCreditBalance"}, {"Statistic", "Minimum"},
-                 {"Period", 60},               {"EvaluationPeriods", 1},
-                 {"Threshold", 1.0},           {"ComparisonOperator", "LessThanThreshold"}};
+    json base = {{"AlarmName", "x"},
+                 {"Namespace", "AWS/EFS"},
+                 {"MetricName", "BurstCreditBalance"},
+                 {"Statistic", "Minimum"},
+                 {"Period", 60},
+                 {"EvaluationPeriods", 1},
+                 {"Threshold", 1.0},
+                 {"ComparisonOperator", "LessThanThreshold"}};
     for (auto& [k, v] : in.items()) {
       if (v.is_null())
         base.erase(k);

@@ -46,9 +46,10 @@ TEST_CASE("points are stored by metric and minute, the latest write of a minute 
   auto store = MetricStore::open(dir.db());
   REQUIRE(store.ok());
   const int64_t now = 29'000'000;
-  REQUIRE((*store)->put({point(balance("fs-a"), now - 2, 10), point(balance("fs-a"), now - 1, 20),
-                         point(balance("fs-b"), now - 1, 99)},
-                        now)
+  REQUIRE((*store)
+              ->put({point(balance("fs-a"), now - 2, 10), point(balance("fs-a"), now - 1, 20),
+                     point(balance("fs-b"), now - 1, 99)},
+                    now)
               .ok());
   REQUIRE((*store)->put({point(balance("fs-a"), now - 1, 30)}, now).ok());
   auto pts = (*store)->points(balance("fs-a"), now - 10, now);
@@ -74,9 +75,10 @@ TEST_CASE("points older than the retention window are dropped") {
   auto store = MetricStore::open(dir.db());
   REQUIRE(store.ok());
   const int64_t now = 29'000'000;
-  REQUIRE((*store)->put({point(balance("fs-a"), now - kRetentionMinutes - 1, 1),
-                         point(balance("fs-a"), now - kRetentionMinutes, 2)},
-                        now)
+  REQUIRE((*store)
+              ->put({point(balance("fs-a"), now - kRetentionMinutes - 1, 1),
+                     point(balance("fs-a"), now - kRetentionMinutes, 2)},
+                    now)
               .ok());
   auto pts = (*store)->points(balance("fs-a"), 0, now);
   REQUIRE(pts.ok());

@@ -26,11 +26,12 @@ struct Fixture {
     fs.stats.permitted_throughput = 100 * kMiB;
     fs.stats.client_connections = 2;
     fs.total_bytes = fs.standard_bytes = 6144;
-    sampler = std::make_unique<Sampler>(*store, clock, [this] {
-      return std::vector<FileSystemFigures>{fs};
-    });
+    sampler = std::make_unique<Sampler>(*store, clock,
+                                        [this] { return std::vector<FileSystemFigures>{fs}; });
   }
-  int64_t minute() const { return static_cast<int64_t>(std::floor(clock.now_epoch_seconds() / 60)); }
+  int64_t minute() const {
+    return static_cast<int64_t>(std::floor(clock.now_epoch_seconds() / 60));
+  }
   std::vector<std::pair<int64_t, Aggregate>> points(const std::string& name, int64_t first,
                                                     int64_t last, Dimensions extra = {}) {
     Dimensions d{{"FileSystemId", fs.id}};
@@ -126,7 +127,8 @@ TEST_CASE("other modules publish per-minute values with their own dimensions") {
   Fixture f;
   f.sampler->add_source([](double) {
     Datum d;
-    d.metric = MetricId{kEfsNamespace, "TimeSinceLastSync",
+    d.metric = MetricId{kEfsNamespace,
+                        "TimeSinceLastSync",
                         {{"FileSystemId", "fs-0123456789abcdef0"},
                          {"DestinationFileSystemId", "fs-00000000000000001"}}};
     d.unit = "Seconds";
