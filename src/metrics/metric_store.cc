@@ -127,29 +127,58 @@ Result<std::unique_ptr<MetricStore>, Error> MetricStore::open(const std::string&
 }
 
 Status<> MetricStore::put(const std::vector<Point>& points, int64_t now_minute) {
-  return db_->write([&](meta::Conn& c) -> Status<> {
+  std::map<std::string, int64_t> known;
+  {
+    std::lock_guard lk(ids_mu_);
+    known = ids_;
+  }
+  std::map<std::string, int64_t> found;  // series made or first seen by this write
+  auto s = db_->write([&](meta::Conn& c) -> Status<> {
+    found.clear();
+    std::map<int64_t, int64_t> newest;  // series id -> newest minute written
     for (const auto& p : points) {
       const std::string dims = dimensions_key(p.metric.dims);
-      auto& up = c.stmt(
-          "INSERT INTO metric_series (namespace, metric_name, dimensions, unit, last_minute) "
-          "VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, metric_name, dimensions) DO UPDATE "
-          "SET last_minute = max(last_minute, excluded.last_minute), unit = excluded.unit "
-          "RETURNING id");
-      up.bind_all(p.metric.ns, p.metric.name, dims, p.unit, p.minute);
-      if (!up.step()) return fail(store_error("series", up));
-      const int64_t id = up.i64(0);
-      up.reset();
+      const std::string key = p.metric.ns + '\n' + p.metric.name + '\n' + dims;
+      int64_t id = 0;
+      if (auto it = known.find(key); it != known.end()) {
+        id = it->second;
+      } else if (auto f = found.find(key); f != found.end()) {
+        id = f->second;
+      } else {
+        auto& up = c.stmt(
+            "INSERT INTO metric_series (namespace, metric_name, dimensions, unit, last_minute) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT (namespace, metric_name, dimensions) DO UPDATE "
+            "SET unit = excluded.unit RETURNING id");
+        up.bind_all(p.metric.ns, p.metric.name, dims, p.unit, p.minute);
+        if (!up.step()) return fail(store_error("series", up));
+        id = up.i64(0);
+        up.reset();
+        found[key] = id;
+      }
+      auto& n = newest[id];
+      n = std::max(n, p.minute);
       auto& ins = c.stmt(
           "INSERT OR REPLACE INTO metric_points (series, minute, sum, minimum, maximum, "
           "sample_count) VALUES (?, ?, ?, ?, ?, ?)");
       ins.bind_all(id, p.minute, p.value.sum, p.value.min, p.value.max, p.value.count);
       if (!ins.run()) return fail(store_error("point", ins));
     }
+    for (const auto& [id, minute] : newest) {
+      auto& last =
+          c.stmt("UPDATE metric_series SET last_minute = max(last_minute, ?) WHERE id = ?");
+      last.bind_all(minute, id);
+      if (!last.run()) return fail(store_error("series", last));
+    }
     auto& old = c.stmt("DELETE FROM metric_points WHERE minute < ?");
     old.bind_all(now_minute - kRetentionMinutes);
     if (!old.run()) return fail(store_error("retention", old));
     return {};
   });
+  if (s.ok() && !found.empty()) {
+    std::lock_guard lk(ids_mu_);
+    ids_.merge(found);
+  }
+  return s;
 }
 
 Result<std::vector<std::pair<int64_t, Aggregate>>, Error> MetricStore::points(

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -106,6 +108,11 @@ class MetricStore {
  private:
   explicit MetricStore(std::unique_ptr<meta::Db> db) : db_(std::move(db)) {}
   std::unique_ptr<meta::Db> db_;
+  // metric_series ids by (namespace, name, dimensions key), filled once a
+  // write that made or found them committed: a clock advance writes
+  // thousands of points per metric, and each would otherwise upsert its series.
+  std::mutex ids_mu_;
+  std::map<std::string, int64_t> ids_;
 };
 
 // The canonical text of a dimension set in the store: JSON [[name, value], ...].

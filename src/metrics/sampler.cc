@@ -82,13 +82,22 @@ void Sampler::start() {
   thread_ = std::thread([this] {
     std::unique_lock lk(mu_);
     while (!stop_) {
-      cv_.wait_for(lk, std::chrono::duration<double>(kPassSeconds), [&] { return stop_; });
+      cv_.wait_for(lk, std::chrono::duration<double>(kPassSeconds), [&] { return stop_ || wake_; });
       if (stop_) break;
+      wake_ = false;
       lk.unlock();
       sample();
       lk.lock();
     }
   });
+}
+
+void Sampler::wake() {
+  {
+    std::lock_guard lk(mu_);
+    wake_ = true;
+  }
+  cv_.notify_all();
 }
 
 void Sampler::sample() {
@@ -109,7 +118,7 @@ void Sampler::write_io(std::vector<Point>& out, const std::string& fs, int64_t m
     p.value = st.io[i];
     out.push_back(std::move(p));
   }
-  if (general_purpose)
+  if (general_purpose && !st.io[1].empty())
     out.push_back(
         single(fs, "PercentIOLimit", "Percent", minute, percent_io_limit(st.io[1].sum, 60)));
 }
@@ -164,7 +173,6 @@ void Sampler::pass_locked(double now) {
         out.push_back(single(f.id, "BurstCreditBalance", "Bytes", g, std::max(0.0, b)));
         out.push_back(single(f.id, "PermittedThroughput", "Bytes/Second", g, permitted));
         out.push_back(single(f.id, "ClientConnections", "Count", g, s.client_connections));
-        if (f.general_purpose) out.push_back(single(f.id, "PercentIOLimit", "Percent", g, 0));
         if (g % kStorageEveryMinutes == 0) storage_points(out, f, g);
       }
       st.minute = minute;

@@ -3,8 +3,9 @@
 // the MetricStore as one point per metric and minute, the way EFS publishes
 // them to CloudWatch:
 //   BurstCreditBalance (Bytes), PermittedThroughput (Bytes/Second),
-//   ClientConnections (Count), PercentIOLimit (Percent, generalPurpose):
-//     one value a minute, the latest sample of that minute;
+//   ClientConnections (Count): one value a minute, the latest sample of
+//     that minute;
+//   PercentIOLimit (Percent, generalPurpose): for minutes with I/O;
 //   MeteredIOBytes, TotalIOBytes, DataReadIOBytes, DataWriteIOBytes,
 //   MetadataIOBytes (Bytes): the bytes of the minute, one sample per pass
 //     that saw I/O (EFS counts one sample per operation: efs-local's
@@ -80,6 +81,10 @@ class Sampler {
   void start();
   // One pass now. Passes are serialized; errors are logged.
   void sample();
+  // A pass soon, on the sampler's thread (after a clock advance: the
+  // minutes skipped are written without holding the clock request up; a
+  // read in the meantime runs its own pass, which waits for this one).
+  void wake();
 
  private:
   struct Counters {
@@ -107,6 +112,7 @@ class Sampler {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool wake_ = false;
   std::thread thread_;
 };
 

@@ -33,7 +33,10 @@ class CloudWatchMetrics {
   // For another module's per-minute values (replication's TimeSinceLastSync).
   metrics::Sampler& sampler() { return *sampler_; }
   void start() { sampler_->start(); }
-  void clock_advanced() { sampler_->sample(); }
+  // Before the clock moves: a pass, so the jump starts from the figures of
+  // the moment. After: a pass on the sampler's thread (Sampler::wake).
+  void clock_advancing() { sampler_->sample(); }
+  void clock_advanced() { sampler_->wake(); }
   // The AWS/EFS figures as they stand, for GET /_efs-local/metrics.
   std::vector<metrics::Family> prometheus_families();
 

@@ -429,13 +429,13 @@ int serve(const Config& config) {
   // Lifecycle transitions are settled and published when they are due on the
   // emulator clock (efs/transition_timer.h), and at once after a clock advance.
   (*service)->start_transition_timer();
-  admin.clock_advancing = [&] { (*cloudwatch)->clock_advanced(); };
+  admin.clock_advancing = [&] { (*cloudwatch)->clock_advancing(); };
   admin.clock_advanced = [&] {
     (*service)->clock_advanced();
     lifecycle.run_due();  // what became due moves before the clock request answers
     key_states.evaluate();  // a revocation delay or a deletion date may have passed
     throttle.clock_advanced();  // credits earned meanwhile
-    (*cloudwatch)->clock_advanced();  // the minutes passed, before the clock request answers
+    (*cloudwatch)->clock_advanced();  // the minutes skipped, written on the sampler's thread
   };
   every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
   every(io, std::chrono::milliseconds(1000), [&] { throttle.tick(); }, stopped);

@@ -166,6 +166,8 @@ def test_balance_falls_during_kernel_writes_and_rises_on_the_clock(cw_server):
     assert sum(d["Sum"] for d in written) >= 192 * MiB
     metered = stats(s, fid, "MeteredIOBytes", start, now + 60, stats=("Sum",))
     assert sum(d["Sum"] for d in metered) >= 192 * MiB
+    pct = stats(s, fid, "PercentIOLimit", start, now + 60, stats=("Maximum",))
+    assert pct and all(0 < d["Maximum"] <= 100 for d in pct), pct
     # Two hours on the clock: the minutes in between are there (computed,
     # not waited for), and the balance only rises, back to the cap.
     s.advance_clock(7200)
@@ -235,8 +237,9 @@ def test_get_metric_data_and_list_metrics(cw_server):
     listed = cli(s, "cloudwatch", "list-metrics", "--namespace", "AWS/EFS", "--dimensions",
                  f"Name=FileSystemId,Value={fid}", binary=pyenv_aws())["Metrics"]
     names = {m["MetricName"] for m in listed}
-    assert {"BurstCreditBalance", "PermittedThroughput", "ClientConnections",
-            "PercentIOLimit"} <= names, names
+    assert {"BurstCreditBalance", "PermittedThroughput", "ClientConnections"} <= names, names
+    # PercentIOLimit and the I/O metrics come with I/O, as at EFS: none was done here.
+    assert "PercentIOLimit" not in names and "DataWriteIOBytes" not in names, names
     for m in listed:
         assert m["Namespace"] == "AWS/EFS"
         assert {"Name": "FileSystemId", "Value": fid} in m["Dimensions"]
