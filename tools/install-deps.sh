@@ -44,7 +44,8 @@ if [ $want_test = 1 ]; then
   js="$here/tests/integration/js"
   if [ -f "$js/package.json" ] && { [ ! -d "$js/node_modules/@aws-sdk/client-efs" ] ||
     [ ! -d "$js/node_modules/@aws-sdk/client-kms" ] ||
-    [ ! -d "$js/node_modules/playwright-core" ]; }; then
+    [ ! -d "$js/node_modules/playwright-core" ] ||
+    [ ! -d "$js/node_modules/@aws-sdk/client-cloudwatch" ]; }; then
     echo "install-deps: npm install in tests/integration/js"
     (cd "$js" && npm install --no-audit --no-fund --loglevel=error)
   fi

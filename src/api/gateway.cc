@@ -139,8 +139,8 @@ http::Response unknown_region(const std::string& service, const std::string& reg
 http::Response not_emulated_response(const http::Request& request, const std::string& service,
                                      const std::string& detail, const std::string& request_id) {
   std::string message = "efs-local does not emulate " + service + " (" + detail +
-                        "); it answers EFS, KMS, the EC2 calls mount targets need and STS "
-                        "GetCallerIdentity.";
+                        "); it answers EFS, KMS, CloudWatch's AWS/EFS metrics and alarms, the EC2 "
+                        "calls mount targets need and STS GetCallerIdentity.";
   spdlog::info("api: {} request not emulated ({})", service, detail);
   http::Response r;
   r.status = 400;
@@ -171,6 +171,11 @@ http::Response Gateway::handle(const http::Request& request, const efs::RequestC
   if (kms_ != nullptr && (service == "kms" || kms_->matches(request))) {
     if (scope && !efs::partition_of(scope->region)) return unknown_region("kms", scope->region, ctx);
     return kms_->handle(request, ctx);
+  }
+  if (cloudwatch_ != nullptr && (service == "monitoring" || cloudwatch_->matches(request))) {
+    if (scope && !efs::partition_of(scope->region))
+      return unknown_region("monitoring", scope->region, ctx);
+    return cloudwatch_->handle(request, ctx);
   }
   if (const auto* target = request.header("x-amz-target")) {
     auto dot = target->find('.');

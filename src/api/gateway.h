@@ -10,6 +10,7 @@
 // endpoint at AWS and is refused before any service sees it (efs/regions.h).
 #pragma once
 
+#include "api/cloudwatch.h"
 #include "api/ec2_query.h"
 #include "api/json_rpc.h"
 #include "api/rest_json.h"
@@ -23,8 +24,11 @@ class Gateway {
  public:
   // kms: the KMS JSON 1.1 service (X-Amz-Target TrentService.*, SigV4
   // service "kms"); null answers KMS as not emulated.
-  Gateway(const RestJsonService& efs, Ec2QueryService& ec2, const JsonRpcService* kms = nullptr)
-      : efs_(efs), ec2_(ec2), kms_(kms) {}
+  // cloudwatch: CloudWatch in its three protocols (api/cloudwatch.h); null
+  // answers CloudWatch as not emulated.
+  Gateway(const RestJsonService& efs, Ec2QueryService& ec2, const JsonRpcService* kms = nullptr,
+          const CloudWatchService* cloudwatch = nullptr)
+      : efs_(efs), ec2_(ec2), kms_(kms), cloudwatch_(cloudwatch) {}
 
   // Never throws; every failure is an error response in the protocol of
   // the service the request was meant for.
@@ -34,6 +38,7 @@ class Gateway {
   const RestJsonService& efs_;
   Ec2QueryService& ec2_;
   const JsonRpcService* kms_;
+  const CloudWatchService* cloudwatch_;
   StsQueryService sts_;
 };
 

@@ -95,7 +95,8 @@ void Registry::observe_nfs_op(uint32_t op, const char* name, std::chrono::nanose
   if (op >= kMaxNfsOp) return;
   // Written once: a store on every call would bounce the line between the
   // I/O threads for nothing.
-  if (!nfs_[op].name.load(std::memory_order_relaxed)) nfs_[op].name.store(name, std::memory_order_relaxed);
+  if (!nfs_[op].name.load(std::memory_order_relaxed))
+    nfs_[op].name.store(name, std::memory_order_relaxed);
   nfs_[op].latency.observe(d);
 }
 

@@ -67,6 +67,7 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
         it->get<double>() > 100.0 * 365 * 86400)
       return admin_error(400, "BadRequest", "advance_seconds must be a number between 0 and 3153600000");
     auto d = std::chrono::duration<double>(it->get<double>());
+    if (info.clock_advancing) info.clock_advancing();
     Clock::global().advance(std::chrono::duration_cast<Clock::duration>(d));
     if (info.clock_advanced) info.clock_advanced();
     spdlog::info("clock advanced by {} s, now {}", it->get<double>(),

@@ -31,6 +31,9 @@ struct AdminInfo {
   // Runs after POST /_efs-local/clock moved the clock, before the reply: the
   // EFS model settles what became due and republishes its catalog.
   std::function<void()> clock_advanced;
+  // Runs before POST /_efs-local/clock moves the clock: the CloudWatch
+  // sampler takes the figures as they stand before the jump.
+  std::function<void()> clock_advancing;
   // Throughput metering (admin_throughput.cc: burst-credits, throughput).
   throughput::Throttle* throttle = nullptr;
 };

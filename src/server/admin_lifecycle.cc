@@ -97,6 +97,8 @@ http::Response metrics_page(const MetricsSources& m) {
   extra.push_back(std::move(moves));
   extra.push_back(std::move(moved_bytes));
   extra.push_back(std::move(conns));
+  if (m.more)
+    for (auto& f : m.more()) extra.push_back(std::move(f));
   http::Response r;
   r.status = 200;
   r.set_header("Content-Type", metrics::kContentType);

@@ -10,6 +10,7 @@
 
 #include "efs/catalog.h"
 #include "http/message.h"
+#include "metrics/prometheus.h"
 #include "server/lifecycle_runner.h"
 #include "vfs/vfs.h"
 
@@ -23,6 +24,8 @@ struct MetricsSources {
   const LifecycleRunner& lifecycle;
   std::function<std::size_t()> nfs_connections;
   std::function<std::size_t()> http_connections;
+  // More families (the AWS/EFS figures of server/cloudwatch_metrics.h).
+  std::function<std::vector<metrics::Family>()> more = nullptr;
 };
 // The whole page: NFS and API latency histograms (metrics/prometheus.h),
 // storage bytes per file system and class (SizeInBytes' arithmetic),

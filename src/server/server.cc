@@ -33,6 +33,7 @@
 #include "rpc/dispatcher.h"
 #include "server/admin.h"
 #include "server/admin_lifecycle.h"
+#include "server/cloudwatch_metrics.h"
 #include "server/key_state.h"
 #include "tls/nfs_tls.h"
 #include "throughput/throttle.h"
@@ -290,8 +291,10 @@ int serve(const Config& config) {
   api::Ec2QueryService ec2_api(**network);
   api::JsonRpcService kms_api(api::kms_model());
   for (auto& [name, op] : (*kms_service)->operations()) kms_api.add(name, timed_op("kms", name, op));
-  // EFS, KMS, EC2, STS; names the services not emulated.
-  api::Gateway gateway(efs_api, ec2_api, &kms_api);
+  // CloudWatch: its operations are added once the throughput meters exist.
+  api::CloudWatchService cloudwatch_api;
+  // EFS, KMS, EC2, STS, CloudWatch; names the services not emulated.
+  api::Gateway gateway(efs_api, ec2_api, &kms_api, &cloudwatch_api);
 
   AdminInfo admin;
   admin.version = EFS_LOCAL_VERSION;
@@ -330,6 +333,16 @@ int serve(const Config& config) {
   nfs.set_throttle(&throttle);
   admin.throttle = &throttle;
   if (config.no_throttle) spdlog::info("throughput: --no-throttle: metering only, no reply is delayed");
+  // CloudWatch's AWS/EFS metrics and alarms (server/cloudwatch_metrics.h).
+  auto cloudwatch =
+      CloudWatchMetrics::open(data_dir, Clock::global(), throttle, v, **service, **db);
+  if (!cloudwatch) {
+    spdlog::error("cannot open the metric store: {}", cloudwatch.error().message);
+    return 1;
+  }
+  for (auto& [name, op] : (*cloudwatch)->cloudwatch().operations())
+    cloudwatch_api.add(name, timed_op("cloudwatch", name, op));
+  (*cloudwatch)->start();
   if (config.throughput_scale != 1.0)
     spdlog::info("throughput: every limit scaled by {}", config.throughput_scale);
   rpc::Dispatcher dispatcher;
@@ -404,7 +417,8 @@ int serve(const Config& config) {
   admin.metrics_page = [&] {
     return metrics_page(MetricsSources{v, **service, lifecycle,
                                        [&] { return rpc_server.connection_count(); },
-                                       [&] { return http_server.connection_count(); }});
+                                       [&] { return http_server.connection_count(); },
+                                       [&] { return (*cloudwatch)->prometheus_families(); }});
   };
 
   MountTargetListeners mt_listeners(rpc_server, **service, config.listen, *nfs_port);
@@ -415,11 +429,13 @@ int serve(const Config& config) {
   // Lifecycle transitions are settled and published when they are due on the
   // emulator clock (efs/transition_timer.h), and at once after a clock advance.
   (*service)->start_transition_timer();
+  admin.clock_advancing = [&] { (*cloudwatch)->clock_advancing(); };
   admin.clock_advanced = [&] {
     (*service)->clock_advanced();
     lifecycle.run_due();  // what became due moves before the clock request answers
     key_states.evaluate();  // a revocation delay or a deletion date may have passed
     throttle.clock_advanced();  // credits earned meanwhile
+    (*cloudwatch)->clock_advanced();  // the minutes skipped, written on the sampler's thread
   };
   every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
   every(io, std::chrono::milliseconds(1000), [&] { throttle.tick(); }, stopped);

@@ -362,7 +362,7 @@ def test_sts_get_caller_identity(server):
     ("dynamodb", lambda c: c.list_tables(), "DynamoDB"),
     ("s3", lambda c: c.list_buckets(), "S3"),
     ("sqs", lambda c: c.list_queues(), "SQS"),
-    ("cloudwatch", lambda c: c.list_metrics(), "CloudWatch"),
+    ("events", lambda c: c.list_rules(), "EventBridge"),
     ("secretsmanager", lambda c: c.list_secrets(), "Secrets Manager"),
     ("sns", lambda c: c.list_topics(), "SNS"),
     ("logs", lambda c: c.describe_log_groups(), "CloudWatch Logs"),
