@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "efs/internal.h"
@@ -46,14 +47,15 @@ ExportedFileSystem exported(const Record& fs) {
     // compiles (an older build's) denies everything rather than nothing.
     auto p = iam::Policy::parse(fs.doc["Policy"].get<std::string>());
     if (!p) {
-      spdlog::error("efs: {}: the stored file system policy does not compile; denying all NFS access",
-                    fs.id);
+      spdlog::error(
+          "efs: {}: the stored file system policy does not compile; denying all NFS access", fs.id);
       p = iam::Policy::parse(R"({"Statement":[]})");
     }
     e.policy = std::make_shared<const ExportPolicy>(ExportPolicy{std::move(*p), e.arn});
   }
   e.throughput_mode = fs.doc.value("ThroughputMode", "bursting");
   e.provisioned_mibps = fs.doc.value("ProvisionedThroughputInMibps", 0.0);
+  e.read_only = fs.doc.value("ReplicationOverwriteProtection", "") == "REPLICATING";
   if (auto it = fs.doc.find("LifecyclePolicies"); it != fs.doc.end() && it->is_array()) {
     for (const auto& p : *it) {
       if (!p.is_object()) continue;
@@ -134,9 +136,14 @@ void Service::publish_catalog_locked() {
     const double created_before = now() - delay_seconds();
     // "notified": the data plane has created the root before we export it.
     std::set<std::string> exported_fs;
+    std::map<std::string, std::string> replicated;  // source -> destination
+    for (const auto& rep : store::list_all(c, kind::kReplication))
+      replicated[rep.id] = rep.parent_id;
     for (const auto& fs : store::exportable(c, kind::kFileSystem, created_before, true)) {
       if (usable(state_of(fs))) {
         file_systems.push_back(exported(fs));
+        if (auto it = replicated.find(fs.id); it != replicated.end())
+          file_systems.back().replication_destination = it->second;
         exported_fs.insert(fs.id);
       }
     }

@@ -43,6 +43,13 @@ struct ExportedFileSystem {
   std::optional<int> transition_to_ia_days = std::nullopt;
   std::optional<int> transition_to_archive_days = std::nullopt;
   bool transition_to_primary_on_access = false;
+  // The destination of a replication (ReplicationOverwriteProtection
+  // REPLICATING): NFS changes answer NFS4ERR_ROFS, as on EFS, while the
+  // replicator (server/replication_runner.h) writes to it through the vfs.
+  bool read_only = false;
+  // A replication source: the file system its replication copies to ("" if
+  // none).
+  std::string replication_destination{};
 };
 
 struct PosixUser {
@@ -136,6 +143,14 @@ struct DataPlane {
   std::function<void(const std::string& fs_id)> file_system_deleted;
   // Mount targets were created or deleted: re-read snapshot()->mount_targets().
   std::function<void()> mount_targets_changed;
+  // A replication configuration was created: the replicator looks at
+  // Service::replication_jobs() again.
+  std::function<void()> replications_changed;
+  // DeleteReplicationConfiguration of source -> dest began (it shows
+  // DELETING): the replicator stops (a sync in flight is cut short at its
+  // next step) and lets go of both ends. True when done; false leaves the
+  // configuration DELETING for the replicator to finish later.
+  std::function<bool(const std::string& source, const std::string& dest)> replication_deleting;
   // Current metered size of a file system.
   std::function<MeteredSize(const std::string& fs_id)> metered_size;
 };

@@ -45,13 +45,28 @@ shapes::ReplicationConfigurationDescription Service::describe_replication(const 
   out.OriginalSourceFileSystemArn = source_arn;
   out.CreationTime = rep.created_at;
   out.SourceFileSystemOwnerId = rep.account;
-  bool enabled = now() >= rep.created_at + delay_seconds();
+  // The status follows the replicator (server/replication_runner.h): ENABLING
+  // until its first sync completed, ENABLED after, PAUSED or ERROR as it
+  // reported (with a StatusMessage), DELETING once a delete was asked for.
   shapes::Destination dest;
-  dest.Status = enabled ? shapes::ReplicationStatus::ENABLED : shapes::ReplicationStatus::ENABLING;
+  const auto& d = rep.doc;
+  std::optional<double> last;
+  if (auto it = d.find("LastReplicatedTimestamp"); it != d.end() && it->is_number())
+    last = it->get<double>();
+  const std::string reported = d.value("ReplicatorStatus", "");
+  if (d.value("Deleting", false)) {
+    dest.Status = shapes::ReplicationStatus::DELETING;
+  } else if (reported == "PAUSED" || reported == "ERROR") {
+    dest.Status =
+        reported == "PAUSED" ? shapes::ReplicationStatus::PAUSED : shapes::ReplicationStatus::ERROR;
+    if (d.contains("StatusMessage")) dest.StatusMessage = d["StatusMessage"].get<std::string>();
+  } else {
+    dest.Status = last ? shapes::ReplicationStatus::ENABLED : shapes::ReplicationStatus::ENABLING;
+  }
   dest.FileSystemId = rep.parent_id;
   dest.Region = rep.token;
   dest.OwnerId = rep.account;
-  if (enabled) dest.LastReplicatedTimestamp = rep.created_at + delay_seconds();
+  if (last) dest.LastReplicatedTimestamp = *last;
   if (rep.doc.contains("RoleArn")) dest.RoleArn = rep.doc["RoleArn"].get<std::string>();
   out.Destinations.push_back(std::move(dest));
   return out;
@@ -148,6 +163,7 @@ ApiResult<shapes::ReplicationConfigurationDescription> Service::CreateReplicatio
     return json::object();
   });
   if (!done.ok()) return fail(done.error());
+  if (data_plane_.replications_changed) data_plane_.replications_changed();
   return std::move(*out);
 }
 
@@ -187,12 +203,29 @@ ApiResult<nlohmann::json> Service::DeleteReplicationConfiguration(
     const RequestContext& ctx, const shapes::DeleteReplicationConfigurationRequest& in) {
   // DeletionMode is accepted and not needed: both ends live in this one
   // efs-local, so deleting the configuration always removes it everywhere.
-  return in_write([&](meta::Conn& c) -> ApiResult<json> {
+  // The configuration shows DELETING until the replicator has stopped and
+  // let go of the destination (DataPlane::replication_deleting); then it goes
+  // and the destination is writable (finish_replication_delete), before this
+  // call answers unless the replicator could not let go yet. Without a data
+  // plane (unit tests of the model) it goes at once.
+  const bool async = static_cast<bool>(data_plane_.replication_deleting);
+  std::string source, destination;
+  auto done = in_write([&](meta::Conn& c) -> ApiResult<json> {
     // Either end may delete the configuration (EFS API reference).
     auto fs = require_file_system(c, ctx, in.SourceFileSystemId, "SourceFileSystemId");
     if (!fs.ok()) return fail(fs.error());
     auto rep = replication_of(c, fs->id);
     if (!rep) return replication_not_found(fs->id);
+    source = rep->id;
+    destination = rep->parent_id;
+    if (async) {
+      if (!rep->doc.value("Deleting", false)) {
+        rep->doc["Deleting"] = true;
+        store::update(c, *rep);
+        spdlog::info("efs: deleting replication {} -> {}", rep->id, rep->parent_id);
+      }
+      return json::object();
+    }
     store::remove(c, kind::kReplication, rep->id);
     // The destination becomes writable again and protected from overwrite.
     if (auto dest = store::get(c, kind::kFileSystem, rep->parent_id)) {
@@ -203,6 +236,103 @@ ApiResult<nlohmann::json> Service::DeleteReplicationConfiguration(
     spdlog::info("efs: deleted replication {} -> {}", rep->id, rep->parent_id);
     return json::object();
   });
+  if (!done.ok()) return fail(done.error());
+  if (async && data_plane_.replication_deleting(source, destination)) {
+    if (auto f = finish_replication_delete(source); !f)
+      spdlog::error("efs: replication {}: {}", source, f.error().message);
+  }
+  return json::object();
+}
+
+// ---- The replicator's side ----
+
+Result<std::vector<Service::ReplicationJob>, Error> Service::replication_jobs() {
+  std::vector<ReplicationJob> jobs;
+  auto r = in_read([&](meta::Conn& c) -> ApiResult<json> {
+    for (const auto& rep : store::list_all(c, kind::kReplication)) {
+      ReplicationJob j;
+      j.source = rep.id;
+      j.destination = rep.parent_id;
+      j.created_at = rep.created_at;
+      if (auto it = rep.doc.find("LastReplicatedTimestamp"); it != rep.doc.end() && it->is_number())
+        j.last_replicated = it->get<double>();
+      j.deleting = rep.doc.value("Deleting", false);
+      jobs.push_back(std::move(j));
+    }
+    return json();
+  });
+  if (!r.ok()) return fail(Error{r.error().message});
+  return jobs;
+}
+
+namespace {
+
+// A change to one replication record by the replicator; nothing if it is gone.
+template <class Fn>
+Status<> change_replication(
+    const std::function<ApiResult<json>(const std::function<ApiResult<json>(meta::Conn&)>&)>& write,
+    const std::string& source, Fn fn) {
+  auto r = write([&](meta::Conn& c) -> ApiResult<json> {
+    auto rep = store::get(c, kind::kReplication, source);
+    if (!rep) return json();
+    if (fn(c, *rep)) store::update(c, *rep);
+    return json();
+  });
+  if (!r.ok()) return fail(Error{r.error().message});
+  return {};
+}
+
+}  // namespace
+
+Status<> Service::replication_synced(const std::string& source, double began) {
+  return change_replication(
+      [this](const auto& fn) { return in_write(fn); }, source,
+      [&](meta::Conn&, Record& rep) {
+        auto& d = rep.doc;
+        if (d.value("LastReplicatedTimestamp", 0.0) >= began && !d.contains("ReplicatorStatus"))
+          return false;
+        d["LastReplicatedTimestamp"] = std::max(began, d.value("LastReplicatedTimestamp", 0.0));
+        d.erase("ReplicatorStatus");
+        d.erase("StatusMessage");
+        return true;
+      });
+}
+
+Status<> Service::replication_status(const std::string& source, const std::string& status,
+                                     const std::string& message) {
+  return change_replication(
+      [this](const auto& fn) { return in_write(fn); }, source,
+      [&](meta::Conn&, Record& rep) {
+        auto& d = rep.doc;
+        if (d.value("ReplicatorStatus", "") == status && d.value("StatusMessage", "") == message)
+          return false;
+        if (status.empty()) {
+          d.erase("ReplicatorStatus");
+          d.erase("StatusMessage");
+        } else {
+          d["ReplicatorStatus"] = status;
+          d["StatusMessage"] = message;
+          spdlog::warn("efs: replication {} -> {}: {}: {}", rep.id, rep.parent_id, status, message);
+        }
+        return true;
+      });
+}
+
+Status<> Service::finish_replication_delete(const std::string& source) {
+  return change_replication([this](const auto& fn) { return in_write(fn); }, source,
+                            [&](meta::Conn& c, Record& rep) {
+                              store::remove(c, kind::kReplication, rep.id);
+                              // The destination becomes writable again and protected from
+                              // overwrite.
+                              if (auto dest = store::get(c, kind::kFileSystem, rep.parent_id)) {
+                                dest->doc["ReplicationOverwriteProtection"] =
+                                    json(shapes::ReplicationOverwriteProtection::ENABLED);
+                                store::update(c, *dest);
+                              }
+                              spdlog::info("efs: deleted replication {} -> {}", rep.id,
+                                           rep.parent_id);
+                              return false;
+                            });
 }
 
 }  // namespace efs

@@ -29,9 +29,9 @@
 #include "common/clock.h"
 #include "common/published.h"
 #include "common/result.h"
+#include "ec2/network.h"
 #include "efs/catalog.h"
 #include "efs/error.h"
-#include "ec2/network.h"
 #include "efs/record.h"
 #include "efs/transition_timer.h"
 #include "efs_shapes.h"
@@ -148,6 +148,27 @@ class Service : public Catalog {
       const RequestContext& ctx, const shapes::DescribeReplicationConfigurationsRequest& in);
   ApiResult<json> DeleteReplicationConfiguration(
       const RequestContext& ctx, const shapes::DeleteReplicationConfigurationRequest& in);
+  // ---- Replication's data plane (replication.cc; server/replication_runner.h) ----
+  struct ReplicationJob {
+    std::string source;       // fs-... (the configuration's id)
+    std::string destination;  // fs-...
+    double created_at = 0;
+    std::optional<double> last_replicated;  // epoch seconds of the last completed sync
+    bool deleting = false;                  // DeleteReplicationConfiguration is running
+  };
+  // Every replication configuration (any account and Region).
+  Result<std::vector<ReplicationJob>, Error> replication_jobs();
+  // A sync that began at `began` (epoch seconds) completed: every change
+  // before it is on the destination (LastReplicatedTimestamp); the status
+  // becomes ENABLED.
+  Status<> replication_synced(const std::string& source, double began);
+  // PAUSED or ERROR with a StatusMessage; "" clears it (ENABLED or ENABLING).
+  Status<> replication_status(const std::string& source, const std::string& status,
+                              const std::string& message);
+  // The data plane finished a DeleteReplicationConfiguration: the
+  // configuration goes and the destination is writable again.
+  Status<> finish_replication_delete(const std::string& source);
+
   ApiResult<shapes::DescribeAccountPreferencesResponse> DescribeAccountPreferences(
       const RequestContext& ctx, const shapes::DescribeAccountPreferencesRequest& in);
   ApiResult<shapes::PutAccountPreferencesResponse> PutAccountPreferences(

@@ -71,7 +71,10 @@ struct CurrentFh {
   // The file system policy as of the catalog snapshot this handle was
   // decoded with (null: none, full access); policy_gate.h evaluates it.
   std::shared_ptr<const efs::ExportPolicy> policy;
-  std::vector<uint8_t> wire;                 // the nfs_fh4 bytes (GETFH)
+  // The export is a replication destination as of that snapshot: changes
+  // answer NFS4ERR_ROFS (policy_gate.h).
+  bool read_only = false;
+  std::vector<uint8_t> wire;  // the nfs_fh4 bytes (GETFH)
 
   bool set() const { return kind != FhKind::none; }
   bool is_pseudo() const { return kind == FhKind::pseudo_root; }
@@ -100,7 +103,7 @@ struct Compound {
   vfs::Cred cred;
 
   CurrentFh current, saved;
-  PolicyGate gate;  // the file system policy's decision for current's export
+  PolicyGate gate;                         // the file system policy's decision for current's export
   std::size_t op_index = 0, op_count = 0;  // position of the op being executed
 
   // RFC 8881 16.2.3.1.2: the current stateid (maintained by the state ops).

@@ -184,6 +184,7 @@ NResult<CurrentFh> Exports::fs_root(const efs::CatalogSnapshot& snap, std::strin
   CurrentFh fh;
   fh.kind = FhKind::file_system;
   fh.policy = exported->policy;
+  fh.read_only = exported->read_only;
   fh.ino = fs->root();
   fh.export_root = fh.ino;
   fh.fs = std::move(fs);
@@ -227,6 +228,7 @@ NResult<CurrentFh> Exports::access_point_root(const efs::CatalogSnapshot& snap,
   fh.access_point_id = ap.id;
   fh.posix_user = ap.posix_user;
   fh.policy = exported->policy;
+  fh.read_only = exported->read_only;
   fh.fs = std::move(fs);
   fill_wire(fh);
   return fh;
@@ -286,6 +288,7 @@ NResult<CurrentFh> Exports::from_wire(std::span<const uint8_t> bytes) {
   if (!exported) return fail(NFS4ERR_STALE);
   // The policy of this snapshot: a changed policy applies from the next PUTFH.
   fh.policy = exported->policy;
+  fh.read_only = exported->read_only;
   if (kind == FhKind::access_point) {
     fh.access_point_id = unpack_access_point_id(prefix.subspan<1, 9>());
     const auto* ap = snap->access_point(fh.access_point_id);
@@ -334,6 +337,7 @@ CurrentFh Exports::child(const CurrentFh& parent, vfs::Ino ino) {
   fh.access_point_id = parent.access_point_id;
   fh.posix_user = parent.posix_user;
   fh.policy = parent.policy;
+  fh.read_only = parent.read_only;
   fill_wire(fh);
   return fh;
 }

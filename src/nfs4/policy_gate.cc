@@ -51,9 +51,10 @@ iam::Request nfs_request(const Compound& c, const efs::ExportPolicy& p, const st
 bool allowed(const Compound& c, const efs::ExportPolicy& p, const char* action) {
   auto d = p.policy.evaluate(nfs_request(c, p, std::string("elasticfilesystem:") + action));
   if (!d.allowed())
-    spdlog::debug("nfs4: policy of {}: {} {} ({})", p.fs_arn, action,
-                  d.effect == iam::Effect::deny ? "denied by statement" : "not allowed by any statement",
-                  d.statement.empty() ? "implicit deny" : d.statement);
+    spdlog::debug(
+        "nfs4: policy of {}: {} {} ({})", p.fs_arn, action,
+        d.effect == iam::Effect::deny ? "denied by statement" : "not allowed by any statement",
+        d.statement.empty() ? "implicit deny" : d.statement);
   return d.allowed();
 }
 
@@ -128,14 +129,23 @@ const ExportAccess& PolicyGate::access(const Compound& c) {
 
 nfsstat4 gate_op(Compound& c, uint32_t op) {
   if (!c.current.in_fs() || fh_free(op)) return NFS4_OK;
+  // A replication destination is read-only to NFS clients (EFS user guide,
+  // "Replication": writes to a destination fail) until the replication is
+  // deleted. One flag of the handle's snapshot.
+  if (c.current.read_only && writes(op)) {
+    spdlog::debug("nfs4: xid {:#x}: op {} refused on replication destination {}: NFS4ERR_ROFS",
+                  c.call.xid, op, c.current.fs->id());
+    return NFS4ERR_ROFS;
+  }
   // A client certificate naming an access point confines the connection to
   // it (efs-utils' accesspoint= mount option): a handle of the file system
   // export or of another access point, however obtained, is refused.
-  if (const auto* id = c.call.identity.get(); id && !id->access_point_id.empty() &&
-                                              c.current.access_point_id != id->access_point_id) {
-    spdlog::info("nfs4: xid {:#x}: the client certificate names {}; a handle of {} refused",
-                 c.call.xid, id->access_point_id,
-                 c.current.access_point_id.empty() ? c.current.fs->id() : c.current.access_point_id);
+  if (const auto* id = c.call.identity.get();
+      id && !id->access_point_id.empty() && c.current.access_point_id != id->access_point_id) {
+    spdlog::info(
+        "nfs4: xid {:#x}: the client certificate names {}; a handle of {} refused", c.call.xid,
+        id->access_point_id,
+        c.current.access_point_id.empty() ? c.current.fs->id() : c.current.access_point_id);
     return NFS4ERR_ACCESS;
   }
   if (!c.current.policy) return NFS4_OK;
@@ -152,6 +162,11 @@ nfsstat4 gate_op(Compound& c, uint32_t op) {
 }
 
 nfsstat4 gate_write(Compound& c, const char* what) {
+  if (c.current.read_only && c.current.in_fs()) {
+    spdlog::debug("nfs4: xid {:#x}: {} refused on replication destination {}: NFS4ERR_ROFS",
+                  c.call.xid, what, c.current.fs->id());
+    return NFS4ERR_ROFS;
+  }
   if (!c.current.policy || !c.current.in_fs() || c.gate.access(c).write) return NFS4_OK;
   log_refusal(c, "ClientWrite", what);
   return NFS4ERR_ACCESS;

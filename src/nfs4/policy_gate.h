@@ -19,6 +19,8 @@
 //    write or create: no ClientWrite -> NFS4ERR_ACCESS;
 //  - in the credential: no ClientRootAccess -> uid 0 becomes 65534/65534,
 //    as the AUTH_SYS root squash EFS applies.
+// A replication destination (CurrentFh::read_only) answers NFS4ERR_ROFS to
+// the same set of changes, policy or not.
 // No policy: EFS's default, all three allowed. Each handle carries the policy
 // of the catalog snapshot it was decoded with, so a PutFileSystemPolicy
 // applies to a mounted client from its next COMPOUND.

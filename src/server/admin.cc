@@ -1,7 +1,8 @@
 #include "server/admin.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
 
 #include "common/clock.h"
 #include "server/admin_ui.h"
@@ -37,7 +38,9 @@ http::Response admin_error(int status, const std::string& code, const std::strin
   return admin_json(status, {{"ErrorCode", code}, {"Message", message}});
 }
 
-bool is_admin_request(const http::Request& req) { return req.path.rfind("/_efs-local/", 0) == 0; }
+bool is_admin_request(const http::Request& req) {
+  return req.path.rfind("/_efs-local/", 0) == 0;
+}
 
 http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
   const std::string what = req.path.substr(std::string("/_efs-local/").size());
@@ -45,13 +48,12 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
     if (req.method != "GET" && req.method != "HEAD")
       return admin_error(405, "MethodNotAllowed", "use GET");
     auto up = std::chrono::steady_clock::now() - info.started;
-    return admin_json(
-        200, {{"status", "ok"},
-              {"version", info.version},
-              {"data_dir", info.data_dir},
-              {"api_port", info.api_port},
-              {"nfs_port", info.nfs_port},
-              {"uptime_seconds", std::chrono::duration<double>(up).count()}});
+    return admin_json(200, {{"status", "ok"},
+                            {"version", info.version},
+                            {"data_dir", info.data_dir},
+                            {"api_port", info.api_port},
+                            {"nfs_port", info.nfs_port},
+                            {"uptime_seconds", std::chrono::duration<double>(up).count()}});
   }
   if (what == "clock") {
     if (req.method == "GET") return admin_json(200, clock_state());
@@ -65,7 +67,8 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
     auto it = body.find("advance_seconds");
     if (it == body.end() || !it->is_number() || it->get<double>() < 0 ||
         it->get<double>() > 100.0 * 365 * 86400)
-      return admin_error(400, "BadRequest", "advance_seconds must be a number between 0 and 3153600000");
+      return admin_error(400, "BadRequest",
+                         "advance_seconds must be a number between 0 and 3153600000");
     auto d = std::chrono::duration<double>(it->get<double>());
     if (info.clock_advancing) info.clock_advancing();
     Clock::global().advance(std::chrono::duration_cast<Clock::duration>(d));
@@ -82,6 +85,10 @@ http::Response handle_admin(const http::Request& req, const AdminInfo& info) {
   if (what == "lifecycle/run") {
     if (info.lifecycle_run) return info.lifecycle_run(req);
     return admin_error(503, "ServiceUnavailable", "the lifecycle mover is not running");
+  }
+  if (what == "replication/run") {
+    if (info.replication_run) return info.replication_run(req);
+    return admin_error(503, "ServiceUnavailable", "the replicator is not running");
   }
   if (what == "status") {
     // What /_efs-local/metrics served before it became Prometheus text.

@@ -4,10 +4,9 @@
 
 #include <chrono>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "http/message.h"
 
@@ -28,6 +27,8 @@ struct AdminInfo {
   // GET /_efs-local/metrics and POST /_efs-local/lifecycle/run.
   std::function<http::Response()> metrics_page;
   std::function<http::Response(const http::Request&)> lifecycle_run;
+  // POST /_efs-local/replication/run (server/admin_replication.h).
+  std::function<http::Response(const http::Request&)> replication_run;
   // Runs after POST /_efs-local/clock moved the clock, before the reply: the
   // EFS model settles what became due and republishes its catalog.
   std::function<void()> clock_advanced;

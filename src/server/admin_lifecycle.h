@@ -24,7 +24,8 @@ struct MetricsSources {
   const LifecycleRunner& lifecycle;
   std::function<std::size_t()> nfs_connections;
   std::function<std::size_t()> http_connections;
-  // More families (the AWS/EFS figures of server/cloudwatch_metrics.h).
+  // More families from other parts of the server (the AWS/EFS figures of
+  // server/cloudwatch_metrics.h, replication lag).
   std::function<std::vector<metrics::Family>()> more = nullptr;
 };
 // The whole page: NFS and API latency histograms (metrics/prometheus.h),

@@ -22,6 +22,7 @@ std::string validate(const Config& c) {
     return "--throughput-scale must be between 0.001 and 1000000";
   if (!(c.provisioned_capacity >= 0)) return "--provisioned-capacity must not be negative";
   if (!(c.lifecycle_interval >= 1)) return "--lifecycle-interval must be at least 1 second";
+  if (!(c.replication_interval >= 1)) return "--replication-interval must be at least 1 second";
   if (c.ia_first_byte_latency_ms < 0 || c.ia_first_byte_latency_ms > 60000)
     return "--ia-first-byte-latency must be between 0 and 60000 ms";
   if (c.archive_first_byte_latency_ms < 0 || c.archive_first_byte_latency_ms > 60000)

@@ -64,6 +64,9 @@ struct Config {
   double lifecycle_interval = 3600;
   int64_t ia_first_byte_latency_ms = 0;
   int64_t archive_first_byte_latency_ms = 0;
+  // Replication (server/replication_runner.h): emulator-clock seconds
+  // between syncs of each replication (EFS's 15-minute recovery point).
+  double replication_interval = 900;
 };
 
 // Checks values that flags cannot check by type. Empty string if fine.

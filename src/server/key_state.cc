@@ -23,7 +23,9 @@ kms::EncryptionContext context_of(const std::string& fs_id) {
   return {{"aws:elasticfilesystem:filesystem:id", fs_id}};
 }
 
-std::string errno_text(int e) { return std::strerror(e); }
+std::string errno_text(int e) {
+  return std::strerror(e);
+}
 
 // Writes bytes to path durably: a temporary file (0600) fsynced, renamed
 // over path, and the directory fsynced, so a crash leaves the old file or
@@ -74,8 +76,7 @@ std::optional<kms::Bytes> read_file(const std::string& path) {
 
 KeyStateMonitor::KeyStateMonitor(vfs::Vfs& vfs, kms::Service& kms, Clock& clock,
                                  std::string data_dir, double revocation_delay)
-    : vfs_(vfs), kms_(kms), clock_(clock), dir_(data_dir + "/data-keys"),
-      delay_(revocation_delay) {
+    : vfs_(vfs), kms_(kms), clock_(clock), dir_(data_dir + "/data-keys"), delay_(revocation_delay) {
   ::mkdir(dir_.c_str(), 0700);
 }
 
@@ -92,7 +93,7 @@ bool KeyStateMonitor::refused(const std::string& fs_id) {
 void KeyStateMonitor::file_system_available(const std::string& fs_id, bool encrypted,
                                             const std::string& key_arn) {
   if (!encrypted) return;
-  struct stat st{};
+  struct stat st {};
   if (::stat(key_file(fs_id).c_str(), &st) == 0) {
     adopt(fs_id, key_arn);
     return;
@@ -106,7 +107,8 @@ void KeyStateMonitor::file_system_available(const std::string& fs_id, bool encry
   auto made = kms_.generate_data_key_for_efs(key_arn, vfs::Vfs::kDataKeyBytes, context_of(fs_id));
   if (!made) return fail_closed(made.error().message);
   auto& [plain, blob] = *made;
-  if (auto s = write_durably(dir_, key_file(fs_id), blob); !s) return fail_closed(s.error().message);
+  if (auto s = write_durably(dir_, key_file(fs_id), blob); !s)
+    return fail_closed(s.error().message);
   if (auto s = vfs_.set_data_key(fs_id, std::span<const uint8_t, vfs::Vfs::kDataKeyBytes>(
                                             plain.data(), vfs::Vfs::kDataKeyBytes));
       !s)
@@ -121,13 +123,14 @@ void KeyStateMonitor::file_system_available(const std::string& fs_id, bool encry
 }
 
 void KeyStateMonitor::adopt(const std::string& fs_id, const std::string& key_arn) {
-  struct stat st{};
+  struct stat st {};
   if (::stat(key_file(fs_id).c_str(), &st) != 0) {
     // Created encrypted by an efs-local from before data keys: its chunks
     // are plaintext and stay so (README, "Encryption").
-    spdlog::warn("kms: encrypted file system {} has no data key (created by an older "
-                 "efs-local): its data stays unencrypted at rest",
-                 fs_id);
+    spdlog::warn(
+        "kms: encrypted file system {} has no data key (created by an older "
+        "efs-local): its data stays unencrypted at rest",
+        fs_id);
     return;
   }
   std::lock_guard lk(mu_);
@@ -144,6 +147,13 @@ void KeyStateMonitor::file_system_deleted(const std::string& fs_id) {
     spdlog::info("kms: data key of deleted file system {} removed", fs_id);
 }
 
+std::optional<std::string> KeyStateMonitor::key_unusable(const std::string& fs_id) {
+  std::lock_guard lk(mu_);
+  auto it = watched_.find(fs_id);
+  if (it == watched_.end()) return std::nullopt;
+  return it->second.unusable;
+}
+
 void KeyStateMonitor::evaluate() {
   std::lock_guard lk(mu_);
   for (auto& [fs_id, w] : watched_) evaluate_locked(fs_id, w);
@@ -153,7 +163,8 @@ std::optional<std::string> KeyStateMonitor::register_key(const std::string& fs_i
   auto blob = read_file(key_file(fs_id));
   if (!blob) return "cannot read its wrapped data key " + key_file(fs_id);
   auto plain = kms_.decrypt_for_efs(w.key_arn, *blob, context_of(fs_id));
-  if (!plain) return "its data key does not unwrap under " + w.key_arn + ": " + plain.error().message;
+  if (!plain)
+    return "its data key does not unwrap under " + w.key_arn + ": " + plain.error().message;
   if (plain->size() != vfs::Vfs::kDataKeyBytes)
     return "its wrapped data key " + key_file(fs_id) + " has the wrong length";
   auto s = vfs_.set_data_key(
@@ -183,6 +194,7 @@ void KeyStateMonitor::evaluate_locked(const std::string& fs_id, Watched& w) {
                " is pending deletion (CancelKeyDeletion and EnableKey restore access)";
   }
 
+  w.unusable = unusable;
   std::optional<std::string> refuse;
   if (!unusable) {
     w.unusable_since.reset();
@@ -192,9 +204,10 @@ void KeyStateMonitor::evaluate_locked(const std::string& fs_id, Watched& w) {
     if (!w.unusable_since) {
       w.unusable_since = now;
       if (delay_ > 0 && w.registered && !gone)
-        spdlog::warn("kms: file system {}: {}; its data stays readable for {} s "
-                     "(--kms-revocation-delay)",
-                     fs_id, *unusable, delay_);
+        spdlog::warn(
+            "kms: file system {}: {}; its data stays readable for {} s "
+            "(--kms-revocation-delay)",
+            fs_id, *unusable, delay_);
     }
     // Without a registered data key there is nothing to read with; with
     // one, it keeps working until the revocation delay has passed.

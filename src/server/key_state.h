@@ -55,6 +55,10 @@ class KeyStateMonitor {
 
   // The file the wrapped data key of fs_id is stored in.
   std::string key_file(const std::string& fs_id) const;
+  // Why fs_id's KMS key cannot be used now (disabled, pending deletion,
+  // deleted), from the last evaluate(); nullopt when it can or fs_id is not
+  // encrypted. Replication pauses on it (server/replication_runner.h).
+  std::optional<std::string> key_unusable(const std::string& fs_id);
   // Tests: whether fs_id's gate is closed now.
   bool refused(const std::string& fs_id);
 
@@ -63,6 +67,7 @@ class KeyStateMonitor {
     std::string key_arn;
     bool registered = false;               // the chunk store holds its data key
     std::optional<double> unusable_since;  // emulator-clock seconds
+    std::optional<std::string> unusable;   // why, while unusable
     std::optional<std::string> refused;    // the gate's reason, when closed
   };
   // Unwraps the stored blob and registers it; the reason it could not.

@@ -1,6 +1,5 @@
 #include "server/server.h"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include <asio.hpp>
@@ -8,6 +7,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
@@ -25,19 +25,21 @@
 #include "efs/service.h"
 #include "http/server.h"
 #include "kms/service.h"
-#include "metrics/prometheus.h"
 #include "meta/db.h"
+#include "metrics/prometheus.h"
 #include "net/partition_bind.h"
 #include "net/rpc_server.h"
 #include "nfs4/server.h"
 #include "rpc/dispatcher.h"
 #include "server/admin.h"
 #include "server/admin_lifecycle.h"
+#include "server/admin_replication.h"
 #include "server/cloudwatch_metrics.h"
 #include "server/key_state.h"
-#include "tls/nfs_tls.h"
-#include "throughput/throttle.h"
 #include "server/lifecycle_runner.h"
+#include "server/replication_runner.h"
+#include "throughput/throttle.h"
+#include "tls/nfs_tls.h"
 #include "vfs/vfs.h"
 
 #ifndef EFS_LOCAL_VERSION
@@ -256,6 +258,16 @@ int serve(const Config& config) {
     auto f = v.file_system(id);
     return f ? f->metered_size() : MeteredSize{6144, 6144, 0, 0};
   };
+  // Replication (server/replication_runner.h): the runner exists once the
+  // service does; until then there is no configuration to tell it about.
+  std::atomic<ReplicationRunner*> replicator{nullptr};
+  plane.replications_changed = [&replicator] {
+    if (auto* r = replicator.load()) r->wake();
+  };
+  plane.replication_deleting = [&replicator](const std::string& src, const std::string& dest) {
+    auto* r = replicator.load();
+    return r && r->deleting(src, dest);
+  };
   plane.mount_targets_changed = [&io, &mount_targets_changed] {
     asio::post(io, [&mount_targets_changed] {
       if (mount_targets_changed) mount_targets_changed();
@@ -279,8 +291,9 @@ int serve(const Config& config) {
     if (f.encrypted && !f.kms_key_id.empty()) key_states.adopt(f.id, f.kms_key_id);
   // A key state change re-checks the gates soon after, on an io thread (the
   // listener runs inside KMS's request: it must not call back into KMS).
-  (*kms_service)->on_key_state_change(
-      [&io, &key_states] { asio::post(io, [&key_states] { key_states.evaluate(); }); });
+  (*kms_service)->on_key_state_change([&io, &key_states] {
+    asio::post(io, [&key_states] { key_states.evaluate(); });
+  });
 
   // Management API: EFS rest-json, EC2 query, emulator endpoints.
   const auto& model = api::efs_model();
@@ -290,7 +303,8 @@ int serve(const Config& config) {
     spdlog::warn("EFS operation {} has no handler", name);
   api::Ec2QueryService ec2_api(**network);
   api::JsonRpcService kms_api(api::kms_model());
-  for (auto& [name, op] : (*kms_service)->operations()) kms_api.add(name, timed_op("kms", name, op));
+  for (auto& [name, op] : (*kms_service)->operations())
+    kms_api.add(name, timed_op("kms", name, op));
   // CloudWatch: its operations are added once the throughput meters exist.
   api::CloudWatchService cloudwatch_api;
   // EFS, KMS, EC2, STS, CloudWatch; names the services not emulated.
@@ -332,7 +346,8 @@ int serve(const Config& config) {
       });
   nfs.set_throttle(&throttle);
   admin.throttle = &throttle;
-  if (config.no_throttle) spdlog::info("throughput: --no-throttle: metering only, no reply is delayed");
+  if (config.no_throttle)
+    spdlog::info("throughput: --no-throttle: metering only, no reply is delayed");
   // CloudWatch's AWS/EFS metrics and alarms (server/cloudwatch_metrics.h).
   auto cloudwatch =
       CloudWatchMetrics::open(data_dir, Clock::global(), throttle, v, **service, **db);
@@ -414,11 +429,35 @@ int serve(const Config& config) {
   admin.lifecycle_run = [&lifecycle](const http::Request& req) {
     return handle_lifecycle_run(req, lifecycle);
   };
+  ReplicationRunner replication(
+      v, meta_db, **service, Clock::global(), config.replication_interval,
+      [&key_states](const std::string& id) { return key_states.key_unusable(id); });
+  replicator = &replication;
+  replication.start();
+  // CloudWatch's TimeSinceLastSync (AWS/EFS, FileSystemId +
+  // DestinationFileSystemId), per minute like the other figures.
+  (*cloudwatch)->sampler().add_source([&replication](double) {
+    std::vector<metrics::Datum> out;
+    for (const auto& lag : replication.lags())
+      out.push_back(metrics::Datum{metrics::MetricId{"AWS/EFS",
+                                                     "TimeSinceLastSync",
+                                                     {{"DestinationFileSystemId", lag.destination},
+                                                      {"FileSystemId", lag.source}}},
+                                   "Seconds", lag.seconds_since_last_sync});
+    return out;
+  });
+  admin.replication_run = [&replication](const http::Request& req) {
+    return handle_replication_run(req, replication);
+  };
   admin.metrics_page = [&] {
     return metrics_page(MetricsSources{v, **service, lifecycle,
                                        [&] { return rpc_server.connection_count(); },
                                        [&] { return http_server.connection_count(); },
-                                       [&] { return (*cloudwatch)->prometheus_families(); }});
+                                       [&] {
+                                         auto more = (*cloudwatch)->prometheus_families();
+                                         more.push_back(replication_lag_family(replication));
+                                         return more;
+                                       }});
   };
 
   MountTargetListeners mt_listeners(rpc_server, **service, config.listen, *nfs_port);
@@ -432,14 +471,18 @@ int serve(const Config& config) {
   admin.clock_advancing = [&] { (*cloudwatch)->clock_advancing(); };
   admin.clock_advanced = [&] {
     (*service)->clock_advanced();
-    lifecycle.run_due();  // what became due moves before the clock request answers
-    key_states.evaluate();  // a revocation delay or a deletion date may have passed
-    throttle.clock_advanced();  // credits earned meanwhile
+    lifecycle.run_due();              // what became due moves before the clock request answers
+    key_states.evaluate();            // a revocation delay or a deletion date may have passed
+    replication.run_due();            // syncs that became due, before the clock request answers
+    throttle.clock_advanced();        // credits earned meanwhile
     (*cloudwatch)->clock_advanced();  // the minutes skipped, written on the sampler's thread
   };
-  every(io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
-  every(io, std::chrono::milliseconds(1000), [&] { throttle.tick(); }, stopped);
-  every(io, std::chrono::milliseconds(1000), [&] { key_states.evaluate(); }, stopped);
+  every(
+      io, std::chrono::milliseconds(1000), [&] { nfs.tick(); }, stopped);
+  every(
+      io, std::chrono::milliseconds(1000), [&] { throttle.tick(); }, stopped);
+  every(
+      io, std::chrono::milliseconds(1000), [&] { key_states.evaluate(); }, stopped);
 
   // Shutdown: stop accepting and close connections, then let the io_context
   // run dry so that requests in flight finish and every coroutine ends before

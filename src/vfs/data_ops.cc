@@ -11,7 +11,9 @@ namespace efs::vfs {
 
 namespace {
 
-Errc chunk_errc(const chunk::ChunkError& e) { return errc_of_errno(e.err); }
+Errc chunk_errc(const chunk::ChunkError& e) {
+  return errc_of_errno(e.err);
+}
 
 Errc data_type_check(const Inode& n) {
   if (n.type == FileType::dir) return Errc::isdir;
@@ -47,9 +49,10 @@ Errc FileSystemImpl::check_data_access(const char* op, Ino ino) {
   auto now = std::chrono::steady_clock::now();
   if (now - last_refusal_log_ >= kRefusalLogInterval) {
     if (refusals_unlogged_)
-      spdlog::error("vfs {}: {} of inode {} refused with NFS4ERR_IO: {} ({} more refused since "
-                    "the last such line)",
-                    id_, op, ino, refused_reason_, refusals_unlogged_);
+      spdlog::error(
+          "vfs {}: {} of inode {} refused with NFS4ERR_IO: {} ({} more refused since "
+          "the last such line)",
+          id_, op, ino, refused_reason_, refusals_unlogged_);
     else
       spdlog::error("vfs {}: {} of inode {} refused with NFS4ERR_IO: {}", id_, op, ino,
                     refused_reason_);
@@ -62,6 +65,15 @@ Errc FileSystemImpl::check_data_access(const char* op, Ino ino) {
 }
 
 VResult<ReadResult> FileSystemImpl::read(Ino ino, uint64_t offset, uint32_t count) {
+  return read_data(ino, offset, count, true);
+}
+
+VResult<ReadResult> FileSystemImpl::read_for_copy(Ino ino, uint64_t offset, uint32_t count) {
+  return read_data(ino, offset, count, false);
+}
+
+VResult<ReadResult> FileSystemImpl::read_data(Ino ino, uint64_t offset, uint32_t count,
+                                              bool noted) {
   if (Errc e = check_data_access("READ", ino); e != Errc::ok) return fail(e);
   auto n = get_inode(ino);
   if (!n) return fail(n.error());
@@ -74,7 +86,7 @@ VResult<ReadResult> FileSystemImpl::read(Ino ino, uint64_t offset, uint32_t coun
   uint64_t len = std::min<uint64_t>(count, n->size - offset);
   // READ resets the file's lifecycle timer (in memory) and may recall it
   // from IA / Archive (lifecycle_ops.cc); those classes may add latency.
-  first_byte_wait(note_access(ino, false));
+  if (noted) first_byte_wait(note_access(ino, false));
   out.data.resize(len);
   if (auto r = chunks_.read(id_, ino, offset, out.data); !r) {
     spdlog::error("vfs {}: read inode {}: {}", id_, ino, r.error().message);
@@ -143,15 +155,17 @@ VResult<WriteResult> FileSystemImpl::write(Ino ino, uint64_t offset, std::span<c
   if (stable != Stability::unstable) {
     if (auto r = chunks_.sync(id_, ino); !r) return fail(chunk_errc(r.error()));
   }
-  Errc e = write_tx([&](Tx& tx) {
-    Inode row;
-    if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;
-    row.size = std::max(row.size, new_size);
-    row.mtime = row.ctime = now;
-    if (kill_set_id) row.mode &= ~set_id_bits_to_clear(row.mode);
-    ++row.change;
-    return store(tx, row);
-  }, false, /*synced=*/stable != Stability::unstable);
+  Errc e = write_tx(
+      [&](Tx& tx) {
+        Inode row;
+        if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;
+        row.size = std::max(row.size, new_size);
+        row.mtime = row.ctime = now;
+        if (kill_set_id) row.mode &= ~set_id_bits_to_clear(row.mode);
+        ++row.change;
+        return store(tx, row);
+      },
+      false, /*synced=*/stable != Stability::unstable);
   if (e != Errc::ok) return fail(e);
   // An UNSTABLE write that cleared set-ID bits made its metadata durable,
   // but not its data.
@@ -172,11 +186,13 @@ VResult<bool> FileSystemImpl::commit(Ino ino) {
     return fail(chunk_errc(r.error()));
   }
   if (!pending(ino)) return true;
-  Errc e = write_tx([&](Tx& tx) {
-    Inode row;
-    if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;  // folds the overlay
-    return store(tx, row);
-  }, false, /*synced=*/true);
+  Errc e = write_tx(
+      [&](Tx& tx) {
+        Inode row;
+        if (Errc le = load(tx.c, ino, row); le != Errc::ok) return le;  // folds the overlay
+        return store(tx, row);
+      },
+      false, /*synced=*/true);
   if (e != Errc::ok) return fail(e);
   return true;
 }
@@ -278,22 +294,24 @@ VResult<Attr> FileSystemImpl::setattr(const Cred& cred, Ino ino, const SetAttr& 
   // Truncation frees space, so it may use the space reserve on a full disk
   // (docs/full-disk.md); any other change of attributes may not.
   const bool frees = attrs.size.has_value();
-  Errc e = write_tx([&](Tx& tx) {
-    if (Errc le = load(tx.c, ino, out); le != Errc::ok) return le;
-    if (attrs.empty()) return Errc::ok;
-    uint64_t old_size = out.size;
-    if (Errc ae = apply_setattr(tx, cred, out, attrs, false); ae != Errc::ok) return ae;
-    if (attrs.size && *attrs.size != old_size) {
-      // Drop stored bytes past the smaller of the two sizes, so growing
-      // exposes zeros (bytes past the stored end read as zeros). Done before
-      // the row commits: a crash in between leaves the old size over bytes
-      // that read as zeros, never stale bytes under a new size.
-      uint64_t cut = std::min(old_size, *attrs.size);
-      if (auto r = chunks_.truncate(id_, ino, cut, old_size); !r) return chunk_errc(r.error());
-      if (auto r = chunks_.sync(id_, ino); !r) return chunk_errc(r.error());
-    }
-    return store(tx, out);
-  }, frees, /*synced=*/frees);
+  Errc e = write_tx(
+      [&](Tx& tx) {
+        if (Errc le = load(tx.c, ino, out); le != Errc::ok) return le;
+        if (attrs.empty()) return Errc::ok;
+        uint64_t old_size = out.size;
+        if (Errc ae = apply_setattr(tx, cred, out, attrs, false); ae != Errc::ok) return ae;
+        if (attrs.size && *attrs.size != old_size) {
+          // Drop stored bytes past the smaller of the two sizes, so growing
+          // exposes zeros (bytes past the stored end read as zeros). Done before
+          // the row commits: a crash in between leaves the old size over bytes
+          // that read as zeros, never stale bytes under a new size.
+          uint64_t cut = std::min(old_size, *attrs.size);
+          if (auto r = chunks_.truncate(id_, ino, cut, old_size); !r) return chunk_errc(r.error());
+          if (auto r = chunks_.sync(id_, ino); !r) return chunk_errc(r.error());
+        }
+        return store(tx, out);
+      },
+      frees, /*synced=*/frees);
   if (e != Errc::ok) return fail(e);
   // A size change is a write to the data: it resets the lifecycle timer
   // (and recalls a file outside Standard); other attributes do not.

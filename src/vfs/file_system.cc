@@ -20,8 +20,7 @@ Errc check_name(std::string_view name) {
 }
 
 FileSystemImpl::FileSystemImpl(meta::Db& db, GroupCommit& commits, chunk::ChunkStore& chunks,
-                               std::string id, int64_t num, uint32_t generation,
-                               const Clock& clock)
+                               std::string id, int64_t num, uint32_t generation, const Clock& clock)
     : db_(db),
       commits_(commits),
       chunks_(chunks),
@@ -43,16 +42,14 @@ FileSystemImpl::StripeLock::~StripeLock() {
   for (auto it = held_.rbegin(); it != held_.rend(); ++it) fs_.stripes_[*it].unlock();
 }
 
-Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space,
-                              bool synced) {
+Errc FileSystemImpl::write_tx(const std::function<Errc(Tx&)>& fn, bool frees_space, bool synced) {
   Errc e = write_tx_once(fn, synced);
   if (e != Errc::nospc || !frees_space) return e;
   // SQLite needs WAL space even to delete rows: take slices of the space
   // reserve until the retry fits. Space the operation frees lets the reserve
   // be made whole again.
   while (e == Errc::nospc && db_.release_space_reserve()) {
-    spdlog::warn("vfs {}: disk full; retrying an operation that frees space with the reserve",
-                 id_);
+    spdlog::warn("vfs {}: disk full; retrying an operation that frees space with the reserve", id_);
     e = write_tx_once(fn, synced);
   }
   db_.restore_space_reserve();
@@ -68,20 +65,22 @@ Errc FileSystemImpl::write_tx_once(const std::function<Errc(Tx&)>& fn, bool sync
   // (metadata_cache.h); seq is its place in commit order.
   uint64_t seq = 0;
   Journal journal;
-  auto s = commits_.run([&](meta::Conn& c) -> Status<> {
-    if (cache_) seq = cache_->begin_write();
-    JournalScope scope(journal, table_.fs_num());
-    Tx tx{c, {}, {}};
-    // Table helpers report a failed statement as Errc::io without its cause;
-    // the connection counts statements that failed for lack of space.
-    const uint64_t full_before = c.disk_full_errors();
-    e = fn(tx);
-    if (e == Errc::io && c.disk_full_errors() != full_before) e = Errc::nospc;
-    if (e != Errc::ok) return fail(Error{"vfs operation failed"});
-    stored = std::move(tx.stored);
-    dropped = std::move(tx.dropped_data);
-    return {};
-  }, synced);
+  auto s = commits_.run(
+      [&](meta::Conn& c) -> Status<> {
+        if (cache_) seq = cache_->begin_write();
+        JournalScope scope(journal, table_.fs_num());
+        Tx tx{c, {}, {}};
+        // Table helpers report a failed statement as Errc::io without its cause;
+        // the connection counts statements that failed for lack of space.
+        const uint64_t full_before = c.disk_full_errors();
+        e = fn(tx);
+        if (e == Errc::io && c.disk_full_errors() != full_before) e = Errc::nospc;
+        if (e != Errc::ok) return fail(Error{"vfs operation failed"});
+        stored = std::move(tx.stored);
+        dropped = std::move(tx.dropped_data);
+        return {};
+      },
+      synced);
   // Before the overlays go (below): a reader that finds none finds the row.
   if (seq) cache_->finish_write(seq, s ? std::optional<Journal>(std::move(journal)) : std::nullopt);
   if (!s) {
@@ -155,6 +154,8 @@ Errc FileSystemImpl::load(meta::Conn& c, Ino ino, Inode& out, Errc missing) {
 
 Errc FileSystemImpl::store(Tx& tx, const Inode& n) {
   if (!table_.put(tx.c, n)) return Errc::io;
+  if (log_changes_.load(std::memory_order_relaxed))
+    if (Errc e = log_change(tx, n.ino); e != Errc::ok) return e;
   if (n.type == FileType::reg) tx.stored.emplace_back(n.ino, n.change);
   return Errc::ok;
 }

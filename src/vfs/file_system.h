@@ -79,6 +79,14 @@ class FileSystemImpl final : public FileSystem,
   VResult<std::vector<ClassMove>> run_lifecycle(const LifecyclePolicy& policy,
                                                 bool recalls_only) override;
   bool recalls_waiting() override;
+  Status<> set_change_log(bool on) override;
+  bool change_log_on() const override { return log_changes_.load(std::memory_order_acquire); }
+  VResult<ChangeLogRead> read_change_log(uint64_t after) override;
+  Status<> trim_change_log(uint64_t upto) override;
+  VResult<ReadResult> read_for_copy(Ino ino, uint64_t offset, uint32_t count) override;
+  // For Vfs, before the file system is first used: whether its change log
+  // is on, and where its sequence continues (change_log.cc).
+  Status<> load_change_log();
 
   // For Vfs: the generation every handle of this file system carries.
   uint32_t generation() const { return generation_; }
@@ -148,6 +156,11 @@ class FileSystemImpl final : public FileSystem,
     FileSystemImpl& fs_;
     std::vector<std::size_t> held_;
   };
+
+  // Records n in the change log (store() calls it while the log is on).
+  Errc log_change(Tx& tx, Ino ino);
+  // read() and read_for_copy(); `noted`: a client's READ (lifecycle timer).
+  VResult<ReadResult> read_data(Ino ino, uint64_t offset, uint32_t count, bool noted);
 
   // Called in a write transaction, with n's stripe locked, when the last
   // name of non-directory n goes: erases it, or, if it is a held regular
@@ -251,6 +264,12 @@ class FileSystemImpl final : public FileSystem,
   std::unordered_map<Ino, bool> recalls_;
   LifecycleOptions lifecycle_;
   std::function<void()>* recall_wake_ = nullptr;
+
+  // The change log (change_log.cc): on/off, and the next seq to hand out.
+  // Seqs are taken inside write transactions, which run one at a time in
+  // commit order, so they grow in commit order.
+  std::atomic<bool> log_changes_{false};
+  std::atomic<uint64_t> next_change_seq_{1};
 
   // Open holds per inode, and the held inodes whose last name is gone.
   std::mutex holds_mu_;

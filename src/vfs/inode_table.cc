@@ -8,7 +8,7 @@
 namespace efs::vfs {
 
 const std::vector<std::string>& schema_migrations() {
-  // Versions 1 to 3. Never edit a shipped migration: append a new one.
+  // Versions 1 to 4. Never edit a shipped migration: append a new one.
   static const std::vector<std::string> m = {
       R"sql(
 CREATE TABLE vfs_file_systems(
@@ -70,6 +70,31 @@ CREATE TABLE vfs_lifecycle_moves(
   from_class INTEGER NOT NULL,
   to_class INTEGER NOT NULL,
   PRIMARY KEY(fs, ino)) WITHOUT ROWID;
+)sql",
+      // Version 4: replication (docs/schema-vfs.md). The change log of
+      // replication sources (a row in vfs_change_logs: the log is on), and
+      // each destination's pairing and map from source to own inodes.
+      R"sql(
+CREATE TABLE vfs_change_logs(
+  fs INTEGER PRIMARY KEY,
+  trimmed_upto INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE vfs_changes(
+  fs INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  PRIMARY KEY(fs, ino)) WITHOUT ROWID;
+CREATE INDEX vfs_changes_by_seq ON vfs_changes(fs, seq);
+CREATE TABLE vfs_replicas(
+  dest INTEGER PRIMARY KEY,
+  source INTEGER NOT NULL,
+  synced INTEGER NOT NULL DEFAULT 0,
+  synced_seq INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE vfs_replica_inodes(
+  dest INTEGER NOT NULL,
+  src_ino INTEGER NOT NULL,
+  dest_ino INTEGER NOT NULL,
+  src_change INTEGER NOT NULL,
+  PRIMARY KEY(dest, src_ino)) WITHOUT ROWID;
 )sql",
   };
   return m;
@@ -172,7 +197,8 @@ Status<std::optional<Inode>> InodeTable::get(meta::Conn& c, Ino ino) const {
 
 Status<> InodeTable::put(meta::Conn& c, const Inode& n) const {
   static const std::string kSql = std::string("INSERT OR REPLACE INTO vfs_inodes(fs, ") +
-                                  kInodeColumns + ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
+                                  kInodeColumns +
+                                  ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)";
   auto& s = c.stmt(kSql);
   s.bind_all(fs_, static_cast<int64_t>(n.ino), static_cast<int64_t>(n.type), n.mode, n.nlink, n.uid,
              n.gid, static_cast<int64_t>(n.size), n.atime.sec, n.atime.nsec, n.mtime.sec,

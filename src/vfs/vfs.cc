@@ -93,7 +93,9 @@ class VfsImpl final : public Vfs {
       for (const char* sql :
            {"DELETE FROM vfs_dirents WHERE fs = ?", "DELETE FROM vfs_inodes WHERE fs = ?",
             "DELETE FROM vfs_orphans WHERE fs = ?", "DELETE FROM vfs_lifecycle WHERE fs = ?",
-            "DELETE FROM vfs_lifecycle_moves WHERE fs = ?",
+            "DELETE FROM vfs_lifecycle_moves WHERE fs = ?", "DELETE FROM vfs_changes WHERE fs = ?",
+            "DELETE FROM vfs_change_logs WHERE fs = ?", "DELETE FROM vfs_replicas WHERE dest = ?",
+            "DELETE FROM vfs_replica_inodes WHERE dest = ?",
             "DELETE FROM vfs_file_systems WHERE num = ?"}) {
         auto& d = c.stmt(sql);
         d.bind_all(num);
@@ -191,6 +193,10 @@ class VfsImpl final : public Vfs {
     if (!s || !found) return nullptr;
     auto fs = std::make_shared<FileSystemImpl>(db_, commits_, *chunks_, fs_id, num, gen, clock_);
     fs->attach_cache(&cache_);
+    if (auto l = fs->load_change_log(); !l) {
+      spdlog::error("vfs: {}: {}", fs_id, l.error().message);
+      return nullptr;
+    }
     fs->set_lifecycle(lifecycle_, &recall_wake_);
     if (auto r = refused_.find(fs_id); r != refused_.end()) fs->set_data_access(r->second);
     by_id_.emplace(fs_id, fs);
@@ -202,11 +208,11 @@ class VfsImpl final : public Vfs {
   GroupCommit commits_;
   LifecycleOptions lifecycle_;
   std::function<void()> recall_wake_;  // Vfs::on_recall
-  MetadataCache cache_;  // shared by all file systems: one entry budget
+  MetadataCache cache_;                // shared by all file systems: one entry budget
   std::unique_ptr<chunk::ChunkStore> chunks_;
   uint64_t verifier_;
   const HandleKey handle_key_;  // signs file handles (file_handle.h)
-  std::shared_mutex mu_;  // guards by_id_ and refused_
+  std::shared_mutex mu_;        // guards by_id_ and refused_
   std::unordered_map<std::string, std::shared_ptr<FileSystemImpl>> by_id_;
   // Closed data-access gates by file system (set_data_access), also of file
   // systems not opened yet.
@@ -235,8 +241,8 @@ Status<> free_orphans(meta::Db& db, chunk::ChunkStore& chunks) {
         " JOIN vfs_file_systems f ON f.num = o.fs"
         " LEFT JOIN vfs_inodes i ON i.fs = o.fs AND i.ino = o.ino");
     while (q.step()) {
-      found.push_back(Orphan{q.i64(0), q.text(1), static_cast<Ino>(q.i64(2)),
-                             static_cast<uint64_t>(q.i64(3))});
+      found.push_back(
+          Orphan{q.i64(0), q.text(1), static_cast<Ino>(q.i64(2)), static_cast<uint64_t>(q.i64(3))});
     }
     std::string err = q.error();
     q.reset();

@@ -78,16 +78,16 @@ struct Time {
 };
 
 struct Attr {
-  Ino ino = 0;             // fileid
+  Ino ino = 0;  // fileid
   FileType type = FileType::reg;
-  uint32_t mode = 0;       // permission bits only (07777)
+  uint32_t mode = 0;  // permission bits only (07777)
   uint32_t nlink = 1;
   uint32_t uid = 0;
   uint32_t gid = 0;
-  uint64_t size = 0;       // bytes; for a symlink its target's length
-  uint64_t space_used = 0; // bytes allocated (metered)
+  uint64_t size = 0;        // bytes; for a symlink its target's length
+  uint64_t space_used = 0;  // bytes allocated (metered)
   Time atime, mtime, ctime, btime;
-  uint64_t change = 0;     // changes on every modification of the object
+  uint64_t change = 0;  // changes on every modification of the object
 };
 
 struct Cred {
@@ -123,7 +123,7 @@ struct ChangeInfo {
 enum class CreateMode { unchecked, guarded, exclusive };
 
 struct CreateResult {
-  Attr attr;          // the new (or, for UNCHECKED/EXCLUSIVE replay, existing) object
+  Attr attr;  // the new (or, for UNCHECKED/EXCLUSIVE replay, existing) object
   bool created = true;
   ChangeInfo dir;
 };
@@ -272,6 +272,29 @@ class FileSystem {
   // True if a READ or WRITE touched a file outside Standard since the last
   // run_lifecycle.
   virtual bool recalls_waiting() = 0;
+
+  // ---- Change log (vfs/change_log.cc; table vfs_changes) ----
+  // What a replication copies next (vfs/replica_sync.h). While the log is
+  // on, every change of an inode's row also records (inode, seq) in the same
+  // transaction, seq growing in commit order; a name added or removed
+  // changes its directory's row, so it is logged too. Off (the default),
+  // changes cost nothing more than a flag check. The setting is stored and
+  // survives restarts. Turning it on runs in the serial order of writes:
+  // every change that commits after set_change_log(true) returns is logged.
+  virtual Status<> set_change_log(bool on) = 0;
+  virtual bool change_log_on() const = 0;
+  struct ChangeLogRead {
+    // Every change with seq <= upto committed before this read; the
+    // inodes changed with after < seq <= upto, each once, oldest first.
+    uint64_t upto = 0;
+    std::vector<Ino> inodes;
+  };
+  virtual VResult<ChangeLogRead> read_change_log(uint64_t after) = 0;
+  // Forgets the entries with seq <= upto (a completed sync copied them).
+  virtual Status<> trim_change_log(uint64_t upto) = 0;
+  // READ without the lifecycle side effects (the timer reset and recall):
+  // the replicator's reads are not a client's access.
+  virtual VResult<ReadResult> read_for_copy(Ino ino, uint64_t offset, uint32_t count) = 0;
 };
 
 struct LifecycleOptions {

@@ -178,7 +178,22 @@ TEST_CASE("replication: a new destination in another Region, describe from both 
   auto from_dest = h.ops["DescribeReplicationConfigurations"](eu, {{"FileSystemId", dest}});
   REQUIRE(from_dest.ok());
   CHECK((*from_dest)["Replications"][0]["SourceFileSystemId"] == src);
-  CHECK((*from_dest)["Replications"][0]["Destinations"][0]["Status"] == "ENABLED");
+  // ENABLING until the replicator reports a completed sync.
+  CHECK((*from_dest)["Replications"][0]["Destinations"][0]["Status"] == "ENABLING");
+  CHECK(!(*from_dest)["Replications"][0]["Destinations"][0].contains("LastReplicatedTimestamp"));
+  REQUIRE(h.service->replication_synced(src, 1700000000.0).ok());
+  auto synced = h.ok("DescribeReplicationConfigurations", {{"FileSystemId", src}});
+  CHECK(synced["Replications"][0]["Destinations"][0]["Status"] == "ENABLED");
+  CHECK(synced["Replications"][0]["Destinations"][0]["LastReplicatedTimestamp"] == 1700000000.0);
+  REQUIRE(h.service->replication_status(src, "PAUSED", "key disabled").ok());
+  auto paused = h.ok("DescribeReplicationConfigurations", {{"FileSystemId", src}});
+  CHECK(paused["Replications"][0]["Destinations"][0]["Status"] == "PAUSED");
+  CHECK(paused["Replications"][0]["Destinations"][0]["StatusMessage"] == "key disabled");
+  auto jobs = h.service->replication_jobs();
+  REQUIRE(jobs.ok());
+  REQUIRE(jobs->size() == 1);
+  CHECK((*jobs)[0].destination == dest);
+  CHECK((*jobs)[0].last_replicated == 1700000000.0);
   CHECK(h.ok("DescribeReplicationConfigurations")["Replications"].size() == 1);
 
   CHECK(h.err("CreateReplicationConfiguration",

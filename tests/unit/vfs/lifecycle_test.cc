@@ -470,7 +470,9 @@ TEST_CASE(
   Ino b = write_file(f, "old", big);
   REQUIRE(f.db->write([](efs::meta::Conn& c) -> efs::Status<> {
                 return c.exec(
-                    "DROP TABLE vfs_lifecycle; DROP TABLE vfs_lifecycle_moves;"
+                    "DROP TABLE vfs_lifecycle; DROP TABLE vfs_lifecycle_moves; DROP TABLE "
+                    "vfs_changes; DROP TABLE vfs_change_logs; DROP TABLE vfs_replicas; DROP TABLE "
+                    "vfs_replica_inodes;"
                     " UPDATE schema_versions SET version = 2 WHERE module = 'vfs';");
               })
               .ok());

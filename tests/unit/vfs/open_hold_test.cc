@@ -15,7 +15,9 @@ std::string read_all(FileSystem& fs, Ino ino) {
   return std::string(r->data.begin(), r->data.end());
 }
 
-uint64_t metered(FileSystem& fs) { return fs.metered_size().total; }
+uint64_t metered(FileSystem& fs) {
+  return fs.metered_size().total;
+}
 
 // Data files of the chunk store (any inode; not its FORMAT file, not the
 // checksum sidecars of format v2, docs/chunk-format.md).
@@ -135,11 +137,12 @@ TEST_CASE("vfs schema: a version 1 data dir (no vfs_orphans) opens and gains the
   Fixture f;
   Ino ino = f.mkfile("kept");
   REQUIRE(f.db->write([](efs::meta::Conn& c) -> efs::Status<> {
-                 return c.exec(
-                     "DROP TABLE vfs_orphans; DROP TABLE vfs_lifecycle;"
-                     " DROP TABLE vfs_lifecycle_moves;"
-                     " UPDATE schema_versions SET version = 1 WHERE module = 'vfs';");
-               })
+                return c.exec(
+                    "DROP TABLE vfs_orphans; DROP TABLE vfs_lifecycle;"
+                    " DROP TABLE vfs_lifecycle_moves; DROP TABLE vfs_changes; DROP TABLE "
+                    "vfs_change_logs; DROP TABLE vfs_replicas; DROP TABLE vfs_replica_inodes;"
+                    " UPDATE schema_versions SET version = 1 WHERE module = 'vfs';");
+              })
               .ok());
   f.reopen();
   CHECK(f.fs->getattr(ino).ok());
