@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Makes the minimal root file system the container image is meant to hold:
-# the efs-local binary (and, for a dynamically linked one, the shared
-# libraries ldd names), /data owned by the non-root user 10001 and /tmp.
-#   bash tools/container-rootfs.sh BINARY DIR
-# tests/integration/test_container.py runs efs-local from it with chroot,
-# as user 10001, since no container engine runs on the build machine
-# (podman 4.3 there fails in crun's setrlimit).
+# Makes the minimal root file system the container image holds: the
+# efs-local binary (and, for a dynamically linked one, the shared libraries
+# ldd names), CA data, /data owned by the non-root user 10001 and /tmp.
+#   bash tools/container-rootfs.sh [--image] BINARY DIR
+# The Dockerfile calls it with --image (the container runtime provides /dev).
+# Without it the root file system also gets the two device nodes efs-local
+# opens, so that tests/integration/test_container.py can run it by chroot.
 set -euo pipefail
+image=0
+if [ "${1:-}" = "--image" ]; then image=1; shift; fi
 bin=$1 dir=$2
 rm -rf "$dir"
 mkdir -p "$dir/usr/local/bin" "$dir/data" "$dir/tmp" "$dir/etc/ssl/certs"
@@ -21,9 +23,11 @@ fi
 [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$dir/etc/ssl/certs/"
 # A container runtime gives /dev; a bare chroot needs the two efs-local
 # opens (Crypto++ reads /dev/urandom for keys and IDs).
-mkdir -p "$dir/dev"
-mknod -m 666 "$dir/dev/urandom" c 1 9
-mknod -m 666 "$dir/dev/null" c 1 3
+if [ $image = 0 ]; then
+  mkdir -p "$dir/dev"
+  mknod -m 666 "$dir/dev/urandom" c 1 9
+  mknod -m 666 "$dir/dev/null" c 1 3
+fi
 chmod 1777 "$dir/tmp"
 chown 10001:10001 "$dir/data"
 du -sh "$dir" | awk '{print "rootfs " $1}'

@@ -11,7 +11,8 @@ build_pkgs=(g++ meson ninja-build ccache pkg-config cmake python3
 test_pkgs=(clang libclang-rt-14-dev awscli python3-boto3 python3-pytest python3-pytest-xdist
   libnfs-utils libnfs-dev nodejs npm sqlite3 curl
   qemu-system-x86 socat busybox-static cpio xz-utils
-  nfs-ganesha nfs-ganesha-vfs stunnel4 chromium python3-yaml)
+  nfs-ganesha nfs-ganesha-vfs stunnel4 chromium python3-yaml
+  podman buildah runc slirp4netns)
 
 pkgs=("${build_pkgs[@]}")
 [ $want_test = 1 ] && pkgs+=("${test_pkgs[@]}")

@@ -38,6 +38,11 @@ count_meson() {  # adds meson test's Ok/Fail counts from its log
 note "build"
 [ -f build/build.ninja ] || meson setup build >/dev/null || exit 1
 ninja -C build || { echo "build failed"; exit 1; }
+# The static configuration (meson -Dstatic=true) the Dockerfile builds;
+# tests/integration/test_image.py makes the image from this binary.
+[ -f build-static/build.ninja ] ||
+  meson setup build-static -Dstatic=true --buildtype=release >/dev/null || exit 1
+ninja -C build-static efs-local || { echo "static build failed"; exit 1; }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 

@@ -49,7 +49,11 @@ int connect_to(const Endpoint& ep, std::string* error) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   const std::string port = std::to_string(ep.port);
-  if (int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+  // "localhost" is loopback (RFC 6761). Saying so here keeps it working in the
+  // static binary (-Dstatic=true), whose getaddrinfo cannot load NSS modules
+  // to read /etc/hosts; numeric addresses need no NSS.
+  const std::string host = ep.host == "localhost" ? "127.0.0.1" : ep.host;
+  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
     *error = "cannot resolve " + ep.host + ": " + gai_strerror(rc);
     return -1;
   }

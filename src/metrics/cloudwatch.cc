@@ -196,8 +196,9 @@ std::map<std::string, JsonOperation> CloudWatch::operations() {
       {"DeleteAlarms", &CloudWatch::delete_alarms},
   };
   std::map<std::string, JsonOperation> out;
-  for (const auto& [name, m] : ops)
-    out[name] = [this, m](const RequestContext& ctx, const json& in) {
+  // (clang 14 cannot capture a structured binding, hence the pair.)
+  for (const auto& op : ops)
+    out[op.first] = [this, m = op.second](const RequestContext& ctx, const json& in) {
       return (this->*m)(ctx, in);
     };
   return out;

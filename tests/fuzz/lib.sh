@@ -29,7 +29,8 @@ fuzz_gen_nfs4_xdr() {
 # src/api/meson.build and src/meson.build make them.
 fuzz_gen_api() {
   python3 "$root/tools/embed.py" "$out/gen/embedded_models.cc" efs_model_json "$root/spec/efs-2015-02-01.json" \
-    kms_model_json "$root/spec/kms-2014-11-01.json"
+    kms_model_json "$root/spec/kms-2014-11-01.json" \
+    cloudwatch_model_json "$root/spec/monitoring-2010-08-01.json"
   python3 "$root/tools/apigen/apigen.py" "$root/spec/efs-2015-02-01.json" --header "$out/gen/efs_shapes.h" \
     --source "$out/gen/efs_shapes.cc" --namespace efs::shapes --include efs_shapes.h
 }

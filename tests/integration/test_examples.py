@@ -178,3 +178,8 @@ def test_publish_image_workflow():
     steps = wf["jobs"]["image"]["steps"]
     push = [s for s in steps if s.get("uses", "").startswith("docker/build-push-action")]
     assert push and push[0]["with"]["file"] == "Dockerfile" and push[0]["with"]["push"] is True
+    # The file it builds is there, and the smoke test's port is one the image exposes.
+    dockerfile = (ROOT / push[0]["with"]["context"] / push[0]["with"]["file"]).read_text()
+    assert re.search(r"^EXPOSE 2049 2050$", dockerfile, re.M)
+    smoke = [s for s in steps if "docker run" in s.get("run", "")]
+    assert smoke and "-p 2050:2050" in smoke[0]["run"]
