@@ -4,7 +4,7 @@
 // processed as 4 KiB blocks with their own tweak or nonce, as the store does.
 // Prints MiB/s per line; the numbers and the choice: docs/chunk-format.md.
 //
-//   ./build-rel/bench/chunk_cipher [seconds per case, default 0.5] [store]
+//   ./build-release/bench/chunk_cipher [seconds per case, default 0.5] [store]
 #include <crypto++/aes.h>
 #include <crypto++/crc.h>
 #include <crypto++/gcm.h>

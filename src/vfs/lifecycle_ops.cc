@@ -15,6 +15,7 @@
 
 #include <map>
 #include <thread>
+#include <unordered_set>
 
 #include "vfs/file_system.h"
 #include "vfs/lifecycle_recovery.h"
@@ -142,9 +143,12 @@ VResult<std::vector<ClassMove>> FileSystemImpl::run_lifecycle(const LifecyclePol
     std::lock_guard lk(access_mu_);
     recalls.swap(recalls_);
   }
+  std::unordered_set<Ino> recalling;
   for (auto [ino, wrote] : recalls) {
-    if (auto to = recall_on_access(policy, chunks_.storage_class(id_, ino), wrote))
+    if (auto to = recall_on_access(policy, chunks_.storage_class(id_, ino), wrote)) {
       plan.push_back({ino, *to, false});
+      recalling.insert(ino);
+    }
   }
   if (!recalls_only && policy.moves_files()) {
     const int64_t now = epoch_ms(clock_);
@@ -156,7 +160,11 @@ VResult<std::vector<ClassMove>> FileSystemImpl::run_lifecycle(const LifecyclePol
       q.bind(1, table_.fs_num());
       while (q.step()) {
         const Ino ino = static_cast<Ino>(q.i64(0));
-        if (recalls.count(ino)) continue;  // just accessed
+        // Coming back this pass. Other accessed files age by the timer just
+        // flushed: an access noted while a file was in IA but recorded after
+        // a recall had brought it back must not hold it in Standard on the
+        // next pass (a clock advance may have made it due again since).
+        if (recalling.count(ino)) continue;
         // Never read or written since it was made: its timer starts at birth.
         const int64_t last = q.is_null(4) ? q.i64(2) * 1000 : q.i64(4);
         FileFacts f;

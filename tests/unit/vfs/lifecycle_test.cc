@@ -352,17 +352,20 @@ TEST_CASE(
     CHECK(aged->size() == 2);
     CHECK(where(f, b) == std::vector<std::string>{"ia"});
     paused = false;
-    while (!f.fs->recalls_waiting()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    auto back = f.fs->run_lifecycle(p, true);
-    REQUIRE(back.ok());
-    recalled += static_cast<int>(back->size());
-    // Both accessed by now: a second recall pass brings back whichever the
-    // first did not see yet.
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    auto rest = f.fs->run_lifecycle(p, true);
-    REQUIRE(rest.ok());
-    recalled += static_cast<int>(rest->size());
+    // Recall passes until both files came back: the reader and the writer
+    // touch them in their own time (under ASan on two busy cores a few
+    // milliseconds were not always enough), so wait for the outcome, not
+    // for a fixed delay.
+    int this_round = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (this_round < 2 && std::chrono::steady_clock::now() < deadline) {
+      while (!f.fs->recalls_waiting() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      auto back = f.fs->run_lifecycle(p, true);
+      REQUIRE(back.ok());
+      this_round += static_cast<int>(back->size());
+    }
+    recalled += this_round;
   }
   wait_parked();
   stop = true;
