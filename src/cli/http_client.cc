@@ -49,11 +49,12 @@ int connect_to(const Endpoint& ep, std::string* error) {
   hints.ai_socktype = SOCK_STREAM;
   addrinfo* res = nullptr;
   const std::string port = std::to_string(ep.port);
-  // "localhost" is loopback (RFC 6761). Saying so here keeps it working in the
-  // static binary (-Dstatic=true), whose getaddrinfo cannot load NSS modules
-  // to read /etc/hosts; numeric addresses need no NSS.
-  const std::string host = ep.host == "localhost" ? "127.0.0.1" : ep.host;
-  if (int rc = getaddrinfo(host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+  int rc = getaddrinfo(ep.host.c_str(), port.c_str(), &hints, &res);
+  // "localhost" is loopback (RFC 6761). The static binary (-Dstatic=true)
+  // cannot load the NSS modules that read /etc/hosts, so where it finds no
+  // answer, 127.0.0.1 is the one (numeric addresses need no NSS).
+  if (rc != 0 && ep.host == "localhost") rc = getaddrinfo("127.0.0.1", port.c_str(), &hints, &res);
+  if (rc != 0) {
     *error = "cannot resolve " + ep.host + ": " + gai_strerror(rc);
     return -1;
   }

@@ -17,17 +17,19 @@ A client on the host then uses the API (AWS CLI) and mounts a file system
 (libnfs); the image's HEALTHCHECK passes; the data survives a new container
 on the same volume.
 """
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+import types
 import urllib.request
 
 import pytest
 
-from conftest import ROOT, free_port
+from conftest import ROOT, aws_cli, free_port, wait_state
 
 STATIC_BIN = ROOT / "build-static" / "efs-local"
 TOOLS = ("buildah", "podman", "runc", "slirp4netns")
@@ -38,13 +40,6 @@ must_run = os.environ.get("CI") == "true"
 if not must_run:
     pytestmark = pytest.mark.skipif(bool(missing) or not STATIC_BIN.exists() or os.geteuid() != 0,
                                     reason=f"needs root, {TOOLS} and build-static/efs-local")
-
-
-def cli_env():
-    env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test",
-               AWS_DEFAULT_REGION="us-east-1")
-    env.pop("AWS_DATA_PATH", None)
-    return env
 
 
 class Engine:
@@ -78,6 +73,27 @@ def wait_health(api, container, engine):
     raise AssertionError("no health answer: " + engine.podman("logs", container, check=False).stdout)
 
 
+NAME = "efs-local-test"
+VOLUME = "efsdata"
+
+
+@contextlib.contextmanager
+def container(engine, tag):
+    """Runs the image with its ports published on free loopback ports and the
+    data volume mounted; yields (an object aws_cli takes, the NFS port) once
+    health answers; stops and removes the container after."""
+    api, nfs = free_port(), free_port()
+    engine.podman("run", "-d", "--name", NAME, *Engine.RUN, "-p", f"127.0.0.1:{api}:2050",
+                  "-p", f"127.0.0.1:{nfs}:2049", "-v", f"{VOLUME}:/data", tag)
+    try:
+        health = wait_health(api, NAME, engine)
+        assert health["data_dir"] == "/data" and health["nfs_port"] == 2049, health
+        yield types.SimpleNamespace(endpoint=f"http://127.0.0.1:{api}"), nfs
+    finally:
+        engine.podman("stop", "-t", "10", NAME, check=False)
+        engine.podman("rm", "-f", NAME, check=False)
+
+
 def test_image_serves_nfs_and_api_from_a_volume(tmp_path):
     assert not missing, f"missing {missing}"
     assert STATIC_BIN.exists(), "the test command builds build-static/efs-local"
@@ -105,64 +121,37 @@ def test_image_serves_nfs_and_api_from_a_volume(tmp_path):
     print(f"image size {size_mib:.1f} MiB")
     assert size_mib < 40, size_mib  # one static binary and CA data
 
-    api, nfs = free_port(), free_port()
-    publish = ["-p", f"127.0.0.1:{api}:2050", "-p", f"127.0.0.1:{nfs}:2049", "-v", "efsdata:/data"]
-    name = "efs-local-test"
-    eng.podman("run", "-d", "--name", name, *Engine.RUN, *publish, tag)
     try:
-        health = wait_health(api, name, eng)
-        assert health["data_dir"] == "/data" and health["nfs_port"] == 2049, health
-        # Inside, it runs as the image's user, not root.
-        top = eng.podman("top", name, "user").stdout.split()
-        assert "10001" in top, top
-        hc = eng.podman("healthcheck", "run", name, check=False)
-        assert hc.returncode == 0, hc.stdout + hc.stderr
+        with container(eng, tag) as (endpoint, nfs):
+            # Inside, it runs as the image's user, not root.
+            top = eng.podman("top", NAME, "user").stdout.split()
+            assert "10001" in top, top
+            hc = eng.podman("healthcheck", "run", NAME, check=False)
+            assert hc.returncode == 0, hc.stdout + hc.stderr
 
-        endpoint = f"http://127.0.0.1:{api}"
-        fs = subprocess.run(["aws", "--endpoint-url", endpoint, "efs", "create-file-system",
-                             "--creation-token", "image", "--query", "FileSystemId", "--output", "text"],
-                            env=cli_env(), check=True, capture_output=True, text=True,
-                            timeout=60).stdout.strip()
-        assert fs.startswith("fs-")
-        for _ in range(100):  # the image keeps EFS's creating state (1 s by default)
-            state = subprocess.run(["aws", "--endpoint-url", endpoint, "efs", "describe-file-systems",
-                                    "--file-system-id", fs, "--query", "FileSystems[0].LifeCycleState",
-                                    "--output", "text"], env=cli_env(), check=True,
-                                   capture_output=True, text=True, timeout=60).stdout.strip()
-            if state == "available":
-                break
-            time.sleep(0.1)
-        assert state == "available", state
-        src = tmp_path / "hello.txt"
-        src.write_text("into the container\n")
-        url = f"nfs://127.0.0.1/{fs}/hello.txt?version=4&nfsport={nfs}"
-        subprocess.run(["nfs-cp", str(src), url], check=True, capture_output=True, timeout=60)
-        got = subprocess.run(["nfs-cat", url], check=True, capture_output=True, text=True,
-                             timeout=60).stdout
-        assert got == "into the container\n"
-    finally:
-        eng.podman("stop", "-t", "10", name, check=False)
-        eng.podman("rm", "-f", name, check=False)
+            fs = aws_cli(endpoint, "efs", "create-file-system", "--creation-token", "image")["FileSystemId"]
+            assert fs.startswith("fs-")
+            # The image keeps EFS's creating state (1 s by default).
+            wait_state(lambda: aws_cli(endpoint, "efs", "describe-file-systems", "--file-system-id", fs)
+                       ["FileSystems"][0]["LifeCycleState"], "available")
+            src = tmp_path / "hello.txt"
+            src.write_text("into the container\n")
+            url = f"nfs://127.0.0.1/{fs}/hello.txt?version=4&nfsport={nfs}"
+            subprocess.run(["nfs-cp", str(src), url], check=True, capture_output=True, timeout=60)
+            got = subprocess.run(["nfs-cat", url], check=True, capture_output=True, text=True,
+                                 timeout=60).stdout
+            assert got == "into the container\n"
 
-    # A new container on the same volume finds the file system and its file.
-    api2, nfs2 = free_port(), free_port()
-    publish = ["-p", f"127.0.0.1:{api2}:2050", "-p", f"127.0.0.1:{nfs2}:2049", "-v", "efsdata:/data"]
-    eng.podman("run", "-d", "--name", name, *Engine.RUN, *publish, tag)
-    try:
-        wait_health(api2, name, eng)
-        out = subprocess.run(["aws", "--endpoint-url", f"http://127.0.0.1:{api2}", "efs",
-                              "describe-file-systems", "--query", "FileSystems[].FileSystemId",
-                              "--output", "text"], env=cli_env(), check=True, capture_output=True,
-                             text=True, timeout=60).stdout.split()
-        assert out == [fs]
-        # The new server gives the first one's client a grace period (RFC 7530
-        # 9.6.2) in which OPEN waits, so the file is listed, not read.
-        url = f"nfs://127.0.0.1/{fs}/?version=4&nfsport={nfs2}"
-        got = subprocess.run(["nfs-ls", url], check=True, capture_output=True, text=True,
-                             timeout=60).stdout
-        assert "hello.txt" in got and " 19 " in f" {got} ", got
+        # A new container on the same volume finds the file system and its file.
+        with container(eng, tag) as (endpoint, nfs):
+            out = aws_cli(endpoint, "efs", "describe-file-systems")["FileSystems"]
+            assert [f["FileSystemId"] for f in out] == [fs]
+            # The new server gives the first one's client a grace period (RFC
+            # 7530 9.6.2) in which OPEN waits, so the file is listed, not read.
+            url = f"nfs://127.0.0.1/{fs}/?version=4&nfsport={nfs}"
+            got = subprocess.run(["nfs-ls", url], check=True, capture_output=True, text=True,
+                                 timeout=60).stdout
+            assert "hello.txt" in got and " 19 " in f" {got} ", got
     finally:
-        eng.podman("stop", "-t", "10", name, check=False)
-        eng.podman("rm", "-f", name, check=False)
-        eng.podman("volume", "rm", "-f", "efsdata", check=False)
+        eng.podman("volume", "rm", "-f", VOLUME, check=False)
         shutil.rmtree(eng.runroot, ignore_errors=True)
