@@ -35,6 +35,7 @@
 #include "server/admin_lifecycle.h"
 #include "server/admin_replication.h"
 #include "server/cloudwatch_metrics.h"
+#include "server/clock_store.h"
 #include "server/key_state.h"
 #include "server/lifecycle_runner.h"
 #include "server/replication_runner.h"
@@ -178,6 +179,15 @@ int serve(const Config& config) {
     spdlog::error("cannot open database: {}", db.error().message);
     return 1;
   }
+  // The clock continues where the last run left it (server/clock_store.h).
+  if (auto s = restore_clock(**db, Clock::global()); !s) {
+    spdlog::error("cannot restore the emulator clock: {}", s.error().message);
+    return 1;
+  }
+  if (Clock::global().offset().count() != 0)
+    spdlog::info("emulator clock restored: {} ({} s ahead of real time)",
+                 format_utc(Clock::global().now()),
+                 std::chrono::duration_cast<std::chrono::seconds>(Clock::global().offset()).count());
   // Timestamps from the process clock (moved by POST /_efs-local/clock), file
   // data on the host disk.
   vfs::VfsOptions vfs_opts;
@@ -470,6 +480,9 @@ int serve(const Config& config) {
   (*service)->start_transition_timer();
   admin.clock_advancing = [&] { (*cloudwatch)->clock_advancing(); };
   admin.clock_advanced = [&] {
+    if (auto s = save_clock(**db, Clock::global()); !s)  // before anything records the new time
+      spdlog::error("clock: the advance is not saved and will be lost on restart: {}",
+                    s.error().message);
     (*service)->clock_advanced();
     lifecycle.run_due();              // what became due moves before the clock request answers
     key_states.evaluate();            // a revocation delay or a deletion date may have passed

@@ -361,8 +361,8 @@ def test_metrics_survive_a_restart(tmp_path):
         set_credits(s, fid, TiB)
         now = emu_now(s)
         assert stats(s, fid, "BurstCreditBalance", now - 300, now + 60)
-        # Closes the minute: the restart starts a new one (and the clock, the
-        # credits and the meters start over, as they do in efs-local).
+        # Closes the minute: the restart starts a new one (the clock goes on
+        # from where it was; the credits and the meters start over).
         s.advance_clock(120)
         s.restart()
         dps = stats(s, fid, "BurstCreditBalance", now - 300, now + 400)

@@ -196,6 +196,32 @@ def test_lifecycle_run_answers_what_moved(tmp_path):
         s.stop()
 
 
+def test_idle_days_count_across_a_restart(tmp_path):
+    """The emulator clock continues after a restart: four idle days before it and four after
+    make eight, so the file goes to IA. (A clock back at real time after the restart left the
+    file's last access four days in the future, and it stayed in Standard.)"""
+    s = Server(tmp_path / "data").start()
+    try:
+        efs = make_client(s)
+        fid = new_fs(efs)
+        efs.put_lifecycle_configuration(FileSystemId=fid,
+                                        LifecyclePolicies=[{"TransitionToIA": "AFTER_7_DAYS"}])
+        guest(s, "head -c 262144 /dev/urandom > /mnt/f; sync", fid)
+        ino = inodes(s, fid)["f"]
+        s.advance_clock(4 * DAY)
+        ahead = s.admin("GET", "clock")["offset_seconds"]
+        assert ahead >= 4 * DAY
+        s.kill9()  # the advance was saved when it was answered, not at shutdown
+        s.start()
+        assert s.admin("GET", "clock")["offset_seconds"] == pytest.approx(ahead)
+        assert where(s, fid, ino) == ["standard"]
+        s.advance_clock(4 * DAY)
+        assert where(s, fid, ino) == ["ia"]
+        assert "emulator clock restored" in s.log_path.read_text(errors="replace")
+    finally:
+        s.stop()
+
+
 def test_kill9_during_a_batch_of_moves(tmp_path):
     s = Server(tmp_path / "data").start()
     try:
