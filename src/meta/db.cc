@@ -188,6 +188,16 @@ Result<std::unique_ptr<Db>, Error> Db::open(const std::string& path, const DbOpt
   auto w = d->open_conn(false);
   if (!w) return fail(w.error());
   d->writer_ = std::move(*w);
+  // Checkpoints on a thread of their own (on_wal_commit); without that
+  // connection (cannot open it), SQLite's auto-checkpoint stays on.
+  if (auto ck = d->open_conn(false)) {
+    d->checkpointer_conn_ = std::move(*ck);
+    sqlite3_wal_hook(d->writer_->raw(), &Db::on_wal_commit, d.get());
+    d->checkpointer_ = std::thread([db = d.get()] { db->checkpoint_loop(); });
+  } else {
+    spdlog::warn("db: no checkpoint connection for {} ({}): checkpoints run on commits",
+                 path, ck.error().message);
+  }
   // IF NOT EXISTS: an existing data dir is opened without writing, so a
   // start-up on a full disk gets this far.
   auto s = d->writer_->exec(
@@ -219,8 +229,64 @@ void Db::restore_space_reserve() {
 }
 
 Db::~Db() {
+  stop_checkpointer();
   idle_readers_.clear();
   writer_.reset();
+}
+
+int Db::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+  auto* d = static_cast<Db*>(self);
+  if (pages >= kWalPagesWriterCheckpoint) {
+    // The checkpointer is far behind: do it here, as SQLite would.
+    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+  if (pages >= kWalPagesCheckpoint) {
+    {
+      std::lock_guard lk(d->ckpt_mu_);
+      if (d->ckpt_wanted_) return SQLITE_OK;
+      d->ckpt_wanted_ = true;
+    }
+    d->ckpt_cv_.notify_one();
+  }
+  return SQLITE_OK;
+}
+
+void Db::checkpoint_loop() {
+  std::unique_lock lk(ckpt_mu_);
+  for (;;) {
+    ckpt_cv_.wait(lk, [&] { return ckpt_wanted_ || ckpt_stop_; });
+    if (ckpt_stop_) return;
+    lk.unlock();
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(checkpointer_conn_->raw(), nullptr,
+                                       SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK) background_checkpoints_.fetch_add(1);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      // A full disk, say: the WAL keeps the data; the next commit past the
+      // threshold asks again.
+      spdlog::warn("db: checkpoint of {} failed: {}", path_,
+                   sqlite3_errmsg(checkpointer_conn_->raw()));
+    }
+    lk.lock();
+    // Commits during the run did not ask again (the flag was set). If the
+    // WAL could not be emptied (a reader still uses its end), the next
+    // commit finds it still past the threshold and asks once more, as
+    // SQLite's auto-checkpoint retries on every commit.
+    ckpt_wanted_ = false;
+  }
+}
+
+void Db::stop_checkpointer() {
+  if (!checkpointer_.joinable()) return;
+  {
+    std::lock_guard lk(ckpt_mu_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_one();
+  checkpointer_.join();
+  if (writer_) sqlite3_wal_hook(writer_->raw(), nullptr, nullptr);
+  checkpointer_conn_.reset();
 }
 
 Status<> Db::write(const std::function<Status<>(Conn&)>& fn) {

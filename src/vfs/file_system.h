@@ -190,6 +190,9 @@ class FileSystemImpl final : public FileSystem,
   // row() with the overlay applied (as load(), outside a transaction).
   Errc current(Ino ino, Inode& out, Errc missing);
   bool caching() const { return cache_ && cache_->enabled(); }
+  // The inode `name` in `dir` points to now (0: none), a hint taken before
+  // a namespace change locks its stripes (namespace_ops.cc).
+  Ino peek(Ino dir, std::string_view name);
   VResult<Attr> lookup_uncached(const Cred& cred, Ino dir, std::string_view name);
   VResult<ReaddirResult> readdir_uncached(const Cred& cred, Ino dir, uint64_t cookie,
                                           uint32_t max_entries);

@@ -243,26 +243,42 @@ VResult<ChangeInfo> FileSystemImpl::link(const Cred& cred, Ino target, Ino dir,
   return ci;
 }
 
-namespace {
-
 // The inode a name currently points to, read outside any transaction so its
-// stripe can be locked first; 0 if none. The transaction re-checks it.
-Ino peek(meta::Db& db, const InodeTable& t, Ino dir, std::string_view name) {
-  Ino out = 0;
-  (void)db.read([&](meta::Conn& c) -> Status<> {
-    auto r = t.find(c, dir, name);
-    if (r && *r) out = (*r)->child;
+// stripe can be locked first; 0 if none. Only a hint (the transaction
+// re-checks it and retries on a change), so the metadata cache answers when
+// it knows the name: a remove or rename then reads no SQLite before its
+// transaction. A miss reads SQLite and fills the cache as LOOKUP does.
+Ino FileSystemImpl::peek(Ino dir, std::string_view name) {
+  if (caching()) {
+    DirentRow entry;
+    switch (cache_->name(table_.fs_num(), dir, name, entry)) {
+      case MetadataCache::Name::present:
+        return entry.child;
+      case MetadataCache::Name::absent:
+        return 0;
+      case MetadataCache::Name::unknown:
+        break;
+    }
+  }
+  const uint64_t ticket = cache_ ? cache_->ticket() : 0;
+  std::optional<DirentRow> found;
+  bool read = false;
+  (void)db_.read([&](meta::Conn& c) -> Status<> {
+    auto r = table_.find(c, dir, name);
+    if (r) {
+      found = std::move(*r);
+      read = true;
+    }
     return {};
   });
-  return out;
+  if (read && caching()) cache_->fill_name(table_.fs_num(), dir, name, found, ticket);
+  return found ? found->child : 0;
 }
-
-}  // namespace
 
 VResult<ChangeInfo> FileSystemImpl::remove(const Cred& cred, Ino dir, std::string_view name) {
   if (Errc e = check_name(name); e != Errc::ok) return fail(e);
   for (int attempt = 0; attempt < kRaceRetries; ++attempt) {
-    Ino expected = peek(db_, table_, dir, name);
+    Ino expected = peek(dir, name);
     StripeLock lock(*this, {expected});
     ChangeInfo ci;
     bool raced = false;
@@ -316,8 +332,8 @@ VResult<RenameResult> FileSystemImpl::rename(const Cred& cred, Ino src_dir,
   if (Errc e = check_name(src_name); e != Errc::ok) return fail(e);
   if (Errc e = check_name(dst_name); e != Errc::ok) return fail(e);
   for (int attempt = 0; attempt < kRaceRetries; ++attempt) {
-    Ino src_expected = peek(db_, table_, src_dir, src_name);
-    Ino dst_expected = peek(db_, table_, dst_dir, dst_name);
+    Ino src_expected = peek(src_dir, src_name);
+    Ino dst_expected = peek(dst_dir, dst_name);
     StripeLock lock(*this, {src_expected, dst_expected});
     RenameResult res;
     bool raced = false;

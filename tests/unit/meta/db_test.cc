@@ -2,7 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 using namespace efs;
 
@@ -61,4 +63,46 @@ TEST_CASE("a failed write rolls back") {
                return {};
              }).ok());
   CHECK(n == 0);
+}
+
+TEST_CASE("WAL checkpoints run on the background thread, and every commit survives") {
+  auto path = temp_db();
+  constexpr int kRows = 400;  // 16 KiB each: about 1,600 WAL pages, past the threshold
+  const std::string blob(16384, 'x');
+  {
+    auto db = meta::Db::open(path);
+    REQUIRE(db.ok());
+    REQUIRE((*db)->ensure_schema("ck", {"CREATE TABLE b(i INTEGER PRIMARY KEY, v BLOB)"}).ok());
+    for (int i = 0; i < kRows; ++i) {
+      REQUIRE((*db)->write([&](meta::Conn& c) -> Status<> {
+                   if (!c.stmt("INSERT INTO b(i, v) VALUES(?, ?)").bind_all(i, blob).run())
+                     return fail(Error{"insert"});
+                   return {};
+                 }).ok());
+    }
+    for (int waited = 0; (*db)->background_checkpoints() == 0 && waited < 500; ++waited)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    CHECK((*db)->background_checkpoints() >= 1);
+    // Readers see every row while checkpoints run.
+    int64_t n = 0;
+    REQUIRE((*db)->read([&](meta::Conn& c) -> Status<> {
+                 auto& s = c.stmt("SELECT count(*) FROM b");
+                 if (s.step()) n = s.i64(0);
+                 return {};
+               }).ok());
+    CHECK(n == kRows);
+  }
+  auto db = meta::Db::open(path);
+  REQUIRE(db.ok());
+  int64_t n = 0;
+  std::string check;
+  REQUIRE((*db)->read([&](meta::Conn& c) -> Status<> {
+               auto& s = c.stmt("SELECT count(*) FROM b WHERE length(v) = 16384");
+               if (s.step()) n = s.i64(0);
+               auto& ic = c.stmt("PRAGMA integrity_check");
+               if (ic.step()) check = ic.text(0);
+               return {};
+             }).ok());
+  CHECK(n == kRows);
+  CHECK(check == "ok");
 }
