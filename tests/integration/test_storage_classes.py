@@ -52,6 +52,15 @@ def policy_cli(server, fid, *rules):
                    "--lifecycle-policies", json.dumps(list(rules)))
 
 
+def fs_with_ia_after_7_days(server):
+    """A new file system whose lifecycle policy sends files to IA after 7 days."""
+    efs = make_client(server)
+    fid = new_fs(efs)
+    efs.put_lifecycle_configuration(FileSystemId=fid,
+                                    LifecyclePolicies=[{"TransitionToIA": "AFTER_7_DAYS"}])
+    return fid
+
+
 def guest(server, script, fid):
     r = kernel_client(f"127.0.0.1:{server.nfs_port}", script, export=f"/{fid}", timeout=240)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -180,10 +189,7 @@ def test_lifecycle_run_answers_what_moved(tmp_path):
     # A long interval: only lifecycle/run moves files.
     s = Server(tmp_path / "data", extra_args=["--lifecycle-interval", str(400 * DAY)]).start()
     try:
-        efs = make_client(s)
-        fid = new_fs(efs)
-        efs.put_lifecycle_configuration(FileSystemId=fid,
-                                        LifecyclePolicies=[{"TransitionToIA": "AFTER_7_DAYS"}])
+        fid = fs_with_ia_after_7_days(s)
         guest(s, "head -c 262144 /dev/urandom > /mnt/f; sync", fid)
         s.advance_clock(8 * DAY)
         ino = inodes(s, fid)["f"]
@@ -202,10 +208,7 @@ def test_idle_days_count_across_a_restart(tmp_path):
     file's last access four days in the future, and it stayed in Standard.)"""
     s = Server(tmp_path / "data").start()
     try:
-        efs = make_client(s)
-        fid = new_fs(efs)
-        efs.put_lifecycle_configuration(FileSystemId=fid,
-                                        LifecyclePolicies=[{"TransitionToIA": "AFTER_7_DAYS"}])
+        fid = fs_with_ia_after_7_days(s)
         guest(s, "head -c 262144 /dev/urandom > /mnt/f; sync", fid)
         ino = inodes(s, fid)["f"]
         s.advance_clock(4 * DAY)
@@ -225,10 +228,7 @@ def test_idle_days_count_across_a_restart(tmp_path):
 def test_kill9_during_a_batch_of_moves(tmp_path):
     s = Server(tmp_path / "data").start()
     try:
-        efs = make_client(s)
-        fid = new_fs(efs)
-        efs.put_lifecycle_configuration(FileSystemId=fid,
-                                        LifecyclePolicies=[{"TransitionToIA": "AFTER_7_DAYS"}])
+        fid = fs_with_ia_after_7_days(s)
         # 24 files of 1 MiB + i * 4 KiB, written by the kernel client.
         out = guest(s, "for i in $(seq 0 23); do head -c $((1048576 + i * 4096)) /dev/urandom "
                     "> /mnt/f$i; done; sync; cd /mnt; sha256sum f*", fid)
@@ -258,7 +258,7 @@ def test_kill9_during_a_batch_of_moves(tmp_path):
             assert cat.returncode == 0
             assert hashlib.sha256(cat.stdout).hexdigest() == digest, n
         assert 0 < in_ia, partly
-        size = size_in_bytes(efs, fid)
+        size = size_in_bytes(make_client(s), fid)
         assert size["ValueInIA"] == sum(1024 * 1024 + int(n[1:]) * 4096
                                         for n in files if where(s, fid, ino[n]) == ["ia"])
         assert "lifecycle recovery" in s.tail(400) or in_ia == len(files)
