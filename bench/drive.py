@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import re
 import statistics
 import subprocess
 import sys
@@ -39,6 +40,8 @@ RETRIES = int(ENV.get("RETRIES", "0" if QUICK else "2"))
 WORK = ENV.get("BENCH_DIR") or os.path.join(ROOT, "build", "bench-work")
 JSONL = ENV.get("BENCH_JSON") or os.path.join(WORK, "results.jsonl")
 PERF = ENV.get("PERF") == "1"
+# ONLY: a regular expression; only figures whose label it matches are run.
+ONLY = re.compile(ENV.get("ONLY", ""))
 BENCH = os.path.join(ROOT, "build", "bench", "nfsbench")
 GIB = 1 << 30
 
@@ -267,52 +270,42 @@ def table(bench, figs, out):
     return lines
 
 
-ENC_HEADER = ["| figure | encrypted | unencrypted | encrypted / unencrypted | encrypted min–max "
-              "| unencrypted min–max | spreads |",
-              "|---|---:|---:|---:|---:|---:|---|"]
-
-
-def encryption_table(bench, figs, out):
-    """The data figures on efs-local's encrypted file system against its
-    unencrypted one, measured in the same run (issue 15's target: >= 0.85)."""
-    lines = list(ENC_HEADER)
+def pair_table(bench, figs, out, kind, a, b, heads, wanted):
+    """Server a against server b (two ways of running efs-local) on the
+    figures where wanted(fig), measured in the same run: medians, a / b,
+    each min–max, and whether the spreads overlap ("noise")."""
+    lines = [f"| figure | {heads[0]} | {heads[1]} | {heads[0]} / {heads[1]} | {heads[0]} min–max "
+             f"| {heads[1]} min–max | spreads |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     for fig in figs:
-        if not fig.data:
+        if not wanted(fig) or a not in bench.runs[fig.label]:
             continue
         per = bench.runs[fig.label]
-        e = [r["value"] for r in per["efs-enc"]]
-        u = [r["value"] for r in per["efs"]]
-        em, um = statistics.median(e), statistics.median(u)
-        ratio = em / um if um else 0.0
-        verdict = "1 run" if len(e) < 2 else ("noise" if max(min(e), min(u)) <= min(max(e), max(u)) else "apart")
-        lines.append(f"| {fig.label} | {num(em)} | {num(um)} | {ratio:.2f} | {spread(e)} | {spread(u)} | {verdict} |")
-        out.write(json.dumps({"type": "encryption", "figure": fig.label, "encrypted_median": em,
-                              "unencrypted_median": um, "ratio": ratio}) + "\n")
+        x = [r["value"] for r in per[a]]
+        y = [r["value"] for r in per[b]]
+        xm, ym = statistics.median(x), statistics.median(y)
+        ratio = xm / ym if ym else 0.0
+        verdict = "1 run" if len(x) < 2 else ("noise" if max(min(x), min(y)) <= min(max(x), max(y)) else "apart")
+        lines.append(f"| {fig.label} | {num(xm)} | {num(ym)} | {ratio:.2f} | {spread(x)} | {spread(y)} | {verdict} |")
+        out.write(json.dumps({"type": kind, "figure": fig.label, a + "_median": xm, b + "_median": ym,
+                              "ratio": ratio}) + "\n")
     return lines
 
 
-TLS_HEADER = ["| figure | TLS (stunnel) | plain | TLS / plain | TLS min–max | plain min–max | spreads |",
-              "|---|---:|---:|---:|---:|---:|---|"]
-
-
-def tls_table(bench, figs, out):
-    """The sequential figures through stunnel (TLS to efs-local's NFS port,
-    as efs-utils mounts) against plain on the same port and file system, in
-    the same run (issue 12's target: >= 0.70)."""
-    lines = list(TLS_HEADER)
-    for fig in figs:
-        if not fig.tls:
-            continue
-        per = bench.runs[fig.label]
-        t = [r["value"] for r in per["efs-tls"]]
-        p = [r["value"] for r in per["efs"]]
-        tm, pm = statistics.median(t), statistics.median(p)
-        ratio = tm / pm if pm else 0.0
-        verdict = "1 run" if len(t) < 2 else ("noise" if max(min(t), min(p)) <= min(max(t), max(p)) else "apart")
-        lines.append(f"| {fig.label} | {num(tm)} | {num(pm)} | {ratio:.2f} | {spread(t)} | {spread(p)} | {verdict} |")
-        out.write(json.dumps({"type": "tls", "figure": fig.label, "tls_median": tm,
-                              "plain_median": pm, "ratio": ratio}) + "\n")
-    return lines
+# The encrypted file system against the unencrypted one (issue 15's target:
+# >= 0.85); the sequential figures through stunnel (TLS to efs-local's NFS
+# port, as efs-utils mounts) against plain on the same port and file system
+# (issue 12's: >= 0.70); every figure with metering on (--no-throttle, as all
+# efs-local figures run) against a second efs-local with --no-metering
+# (issue 11's: >= 0.97).
+PAIRS = [
+    ("encryption", "efs-enc", "efs", ("encrypted", "unencrypted"), lambda f: f.data,
+     "efs-local, encrypted file system (KMS data key) against unencrypted, same run:"),
+    ("tls", "efs-tls", "efs", ("TLS (stunnel)", "plain"), lambda f: f.tls,
+     "efs-local through stunnel (TLS, as efs-utils mounts) against plain, same port, same run:"),
+    ("metering", "efs", "efs-nometer", ("metered", "unmetered"), lambda f: True,
+     "efs-local with metering (--no-throttle) against a second efs-local with --no-metering, same run:"),
+]
 
 
 def profile(bench, figs):
@@ -345,24 +338,28 @@ def profile(bench, figs):
 
 def main():
     os.makedirs(WORK, exist_ok=True)
-    figs = figures()
+    figs = [f for f in figures() if ONLY.search(f.label)]
+    if not figs:
+        raise SystemExit(f"bench: no figure matches ONLY={ONLY.pattern!r}")
     with servers.started(WORK) as srv, open(JSONL, "w") as out:
         bench = Bench(srv, out)
         for s in srv.values():
             if s.name != "efs-tls":  # the same file system as "efs"
                 bench.nfsbench(s, ["--test", "setup"])
-        main_servers = [srv["efs"], srv["ganesha"]]
+        main_servers = [srv[n] for n in ("efs", "ganesha", "efs-nometer") if n in srv]
         dd = subprocess.run(["dd", "if=/dev/zero", f"of={WORK}/dd.tmp", "bs=1M", f"count={DD_MIB}", "conv=fsync"],
                             capture_output=True, text=True).stderr.strip().splitlines()[-1]
         os.unlink(f"{WORK}/dd.tmp")
+        made_many = False
         for fig in figs:
-            if fig.label.startswith("stats-"):  # stats and readdir read b/many
+            if fig.label.startswith(("stats-", "readdir-")) and not made_many:  # they read b/many
+                made_many = True
                 for s in main_servers:
                     bench.nfsbench(s, ["--test", "create", "--name", "many", "--count", str(COUNT), "--qd", "16"])
             bench.figure(fig)
         lines = table(bench, figs, out)
-        enc_lines = encryption_table(bench, figs, out)
-        tls_lines = tls_table(bench, figs, out)
+        pair_lines = [(title, pair_table(bench, figs, out, kind, a, b, heads, wanted))
+                      for kind, a, b, heads, wanted, title in PAIRS if a in srv and b in srv]
         print(f"raw disk (dd {DD_MIB} MiB conv=fsync): {dd}")
         print(f"{REPS} repetitions (ABBA), quiet gate idle >= {QUIET_IDLE:.0%} "
               f"(timeout {QUIET_TIMEOUT:.0f} s{', off' if QUIET_TIMEOUT <= 0 else ''}), "
@@ -370,16 +367,13 @@ def main():
               f"CPU is the server's user+system seconds per GiB or per 1000 operations; runs in {JSONL}")
         print()
         print("\n".join(lines))
-        print()
-        print("efs-local, encrypted file system (KMS data key) against unencrypted, same run:")
-        print()
-        print("\n".join(enc_lines))
-        print()
-        print("efs-local through stunnel (TLS, as efs-utils mounts) against plain, same port, same run:")
-        print()
-        print("\n".join(tls_lines))
+        for title, pl in pair_lines:
+            print()
+            print(title)
+            print()
+            print("\n".join(pl))
         with open(os.path.join(WORK, "table.md"), "w") as f:
-            f.write("\n".join(lines) + "\n\n" + "\n".join(enc_lines) + "\n\n" + "\n".join(tls_lines) + "\n")
+            f.write("\n\n".join("\n".join(t) for t in [lines] + [pl for _, pl in pair_lines]) + "\n")
         if PERF:
             profile(bench, figs)
 

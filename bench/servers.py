@@ -77,15 +77,25 @@ def started(work):
     procs = []
     try:
         e_api, e_nfs, g_nfs = free_port(), free_port(), free_port()
-        elog = open(os.path.join(work, "efs.log"), "w")
-        efs = subprocess.Popen([os.path.join(ROOT, "build", "efs-local"), "serve", "--data-dir",
-                                os.path.join(work, "efs-data"), "--api-port", str(e_api), "--nfs-port",
-                                str(e_nfs), "--state-delay", "0", "--log-level", "warn",
-                                # The figures measure the emulator, not an EFS throughput mode:
-                                # metering runs, pacing does not (README, "Throughput modes").
-                                "--no-throttle"],
-                               stdout=elog, stderr=subprocess.STDOUT)
-        procs.append(efs)
+
+        def efs_local(name, api, nfs, flag):
+            log = open(os.path.join(work, name + ".log"), "w")
+            p = subprocess.Popen([os.path.join(ROOT, "build", "efs-local"), "serve", "--data-dir",
+                                  os.path.join(work, name + "-data"), "--api-port", str(api), "--nfs-port",
+                                  str(nfs), "--state-delay", "0", "--log-level", "warn", flag],
+                                 stdout=log, stderr=subprocess.STDOUT)
+            procs.append(p)
+            return p
+
+        # The figures measure the emulator, not an EFS throughput mode:
+        # metering runs, pacing does not (README, "Throughput modes").
+        efs = efs_local("efs", e_api, e_nfs, "--no-throttle")
+        # METERING=0 leaves out the second efs-local, which has metering off
+        # (--no-metering) for the metering-cost table.
+        metering = os.environ.get("METERING", "1") != "0"
+        if metering:
+            m_api, m_nfs = free_port(), free_port()
+            nometer = efs_local("efs-nometer", m_api, m_nfs, "--no-metering")
         for d in ("export", "recovery"):
             os.makedirs(os.path.join(work, "ganesha", d), exist_ok=True)
         conf = os.path.join(work, "ganesha", "ganesha.conf")
@@ -94,10 +104,11 @@ def started(work):
         gan = subprocess.Popen(["ganesha.nfsd", "-F", "-f", conf, "-L", os.path.join(work, "ganesha", "ganesha.log"),
                                 "-p", os.path.join(work, "ganesha", "ganesha.pid")])
         procs.append(gan)
-        health = f"http://127.0.0.1:{e_api}/_efs-local/health"
+        health = [f"http://127.0.0.1:{p}/_efs-local/health" for p in [e_api] + ([m_api] if metering else [])]
         for _ in range(200):
             try:
-                urllib.request.urlopen(health, timeout=1).read()
+                for h in health:
+                    urllib.request.urlopen(h, timeout=1).read()
                 if listening(g_nfs):
                     break
             except OSError:
@@ -109,12 +120,15 @@ def started(work):
         else:
             raise SystemExit("bench: servers did not come up in 20 s")
         env = dict(os.environ, AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test", AWS_DEFAULT_REGION="us-east-1")
-        def aws(*args):
-            return subprocess.run(["/usr/bin/aws", "--endpoint-url", f"http://127.0.0.1:{e_api}"] + list(args)
+        def aws(*args, api=e_api):
+            return subprocess.run(["/usr/bin/aws", "--endpoint-url", f"http://127.0.0.1:{api}"] + list(args)
                                   + ["--output", "text"], env=env, check=True, capture_output=True,
                                   text=True).stdout.strip()
 
         fs = aws("efs", "create-file-system", "--creation-token", "bench", "--query", "FileSystemId")
+        if metering:
+            m_fs = aws("efs", "create-file-system", "--creation-token", "bench", "--query", "FileSystemId",
+                       api=m_api)
         # The encrypted one, as a user makes it: a key, an alias, the alias as KmsKeyId.
         key = aws("kms", "create-key", "--description", "bench", "--query", "KeyMetadata.KeyId")
         aws("kms", "create-alias", "--alias-name", "alias/bench", "--target-key-id", key)
@@ -138,11 +152,14 @@ def started(work):
         # "efs-enc" and "efs-tls" are the same process as "efs": only the data
         # figures run on them (drive.py), for the encrypted / unencrypted and
         # TLS / plain ratios.
-        yield {"efs": Server("efs", efs, f"127.0.0.1:{e_nfs}", "/" + fs),
+        srv = {"efs": Server("efs", efs, f"127.0.0.1:{e_nfs}", "/" + fs),
                "ganesha": Server("ganesha", gan, f"127.0.0.1:{g_nfs}", "/export"),
                "efs-enc": Server("efs-enc", efs, f"127.0.0.1:{e_nfs}", "/" + enc),
                "efs-tls": Server("efs-tls", efs, f"127.0.0.1:{tls_port}", "/" + fs,
                                  helpers=[stunnel.pid])}
+        if metering:
+            srv["efs-nometer"] = Server("efs-nometer", nometer, f"127.0.0.1:{m_nfs}", "/" + m_fs)
+        yield srv
     finally:
         for p in procs:
             if p.poll() is None:

@@ -137,6 +137,11 @@ int main(int argc, char** argv) {
                  "Meter NFS I/O and burst credits but never delay a reply")
       ->envname("EFS_LOCAL_NO_THROTTLE");
   serve
+      ->add_flag("--no-metering", cfg.no_metering,
+                 "Neither meter NFS I/O nor delay a reply: credits and I/O metrics stand "
+                 "still (for measuring what metering costs, bench/)")
+      ->envname("EFS_LOCAL_NO_METERING");
+  serve
       ->add_option("--provisioned-capacity", cfg.provisioned_capacity,
                    "MiB/s of provisioned throughput an account may hold per Region before "
                    "InsufficientThroughputCapacity (0: unlimited)")

@@ -55,6 +55,9 @@ struct Config {
   // tiny one); no_throttle keeps the metering and credits but never delays.
   double throughput_scale = 1.0;
   bool no_throttle = false;
+  // no_metering: the NFS server charges nothing to any file system (implies
+  // no_throttle). Only the benchmark's metering-cost figures use it.
+  bool no_metering = false;
   // MiB/s of provisioned throughput one account may hold in a Region before
   // EFS's InsufficientThroughputCapacity (0: unlimited).
   double provisioned_capacity = 0;

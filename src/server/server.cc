@@ -354,9 +354,15 @@ int serve(const Config& config) {
           if (auto fs = v.file_system(id)) s.standard_bytes = fs->metered_size().standard;
         return s;
       });
-  nfs.set_throttle(&throttle);
+  // --no-metering: the NFS server has no throttle, so its COMPOUNDs skip
+  // metering altogether (nfs4/compound.cc, meter_op); the API still reads
+  // the (unmoving) meters.
+  nfs.set_throttle(config.no_metering ? nullptr : &throttle);
   admin.throttle = &throttle;
-  if (config.no_throttle)
+  if (config.no_metering)
+    spdlog::warn("throughput: --no-metering: NFS I/O is neither metered nor paced; burst "
+                 "credits and I/O metrics stand still");
+  else if (config.no_throttle)
     spdlog::info("throughput: --no-throttle: metering only, no reply is delayed");
   // CloudWatch's AWS/EFS metrics and alarms (server/cloudwatch_metrics.h).
   auto cloudwatch =

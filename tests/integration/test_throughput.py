@@ -264,3 +264,31 @@ def test_provisioned_capacity_and_limits(tmp_path):
         wait_state(lambda: throughput(s, a)["PermittedThroughput"], 90 * MiB, timeout=5)
     finally:
         s.stop()
+
+
+@pytest.mark.parametrize("flag", [None, "--no-metering"])
+def test_no_metering_charges_nothing(tmp_path, flag):
+    """--no-metering (the benchmark's metering-cost figures) leaves every meter
+    where it was; without it the same write is metered."""
+    import subprocess
+    s = Server(tmp_path / "data", extra_args=[flag] if flag else []).start()
+    try:
+        fid = new_fs(make_client(s))
+        src = tmp_path / "data.bin"
+        src.write_bytes(b"m" * 3000)  # under libnfs 4.0's WRITE limit (test_dashboard.py)
+        url = f"nfs://127.0.0.1/{fid}/data.bin?version=4&nfsport={s.nfs_port}"
+        subprocess.run(["nfs-cp", str(src), url], check=True, capture_output=True, timeout=60)
+        back = tmp_path / "back.bin"
+        subprocess.run(["nfs-cp", url, str(back)], check=True, capture_output=True, timeout=60)
+        assert back.read_bytes() == src.read_bytes()
+        t = throughput(s, fid)
+        if flag:
+            assert (t["MeteredIOBytes"], t["DataWriteIOBytes"], t["DataReadIOBytes"],
+                    t["MetadataIOBytes"]) == (0, 0, 0, 0), t
+            assert t["BurstCreditBalance"] == pytest.approx(2.1 * (1 << 40), rel=1e-3)
+            assert "--no-metering: NFS I/O is neither metered nor paced" in s.log_path.read_text()
+        else:
+            assert t["DataWriteIOBytes"] >= 3000 and t["DataReadIOBytes"] >= 3000, t
+            assert t["MetadataIOBytes"] > 0, t
+    finally:
+        s.stop()

@@ -33,6 +33,10 @@ try {
     Number(document.querySelector("#clock-now").dataset.epoch) >= before + 86400,
   out.clock_before, { timeout: 20000 });
   out.clock_after = Number(await page.locator("#clock-now").getAttribute("data-epoch"));
+  // A background poll can show the advanced clock before the POST's own answer arrives
+  // and writes its result line: wait for that line as well.
+  await page.waitForFunction(() => document.querySelector("#clock-result").textContent !== "",
+    null, { timeout: 20000 });
   out.clock_result = await page.locator("#clock-result").innerText();
   await page.screenshot({ path: shot, fullPage: true });
   out.errors = errors;
