@@ -35,6 +35,11 @@ count_meson() {  # adds meson test's Ok/Fail counts from its log
   passed=$((passed + ${ok:-0}))
   failed=$((failed + ${fail:-0}))
   [ "${fail:-0}" = 0 ] || failures+=("$2")
+  # Which suites, so the summary names them (" 12/22 vfs  FAIL  ..." lines).
+  local name
+  for name in $(grep -E '^ *[0-9]+/[0-9]+ +[A-Za-z0-9_-]+ +(FAIL|TIMEOUT|ERROR)' "$log" | awk '{print $2}' | sort -u); do
+    failures+=("$2:$name")
+  done
 }
 
 note "build"

@@ -236,12 +236,29 @@ Db::~Db() {
 
 int Db::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
   auto* d = static_cast<Db*>(self);
-  if (pages >= kWalPagesWriterCheckpoint) {
-    // The checkpointer is far behind: do it here, as SQLite would.
-    (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  if (pages < kWalPagesCheckpoint) {
+    // Below the threshold (the WAL was reset, or is still short): the next
+    // time past it asks at once.
+    d->ckpt_asked_at_ = d->writer_ckpt_at_ = 0;
     return SQLITE_OK;
   }
-  if (pages >= kWalPagesCheckpoint) {
+  // Once per kWalPagesCheckpointStep pages of growth; a smaller WAL than
+  // last time was reset meanwhile, and counts from its new start.
+  auto due = [pages](int& at, int threshold) {
+    if (pages < threshold) return false;
+    if (at != 0 && pages >= at && pages - at < kWalPagesCheckpointStep) return false;
+    at = pages;
+    return true;
+  };
+  if (pages >= kWalPagesWriterCheckpoint) {
+    // The checkpointer is far behind, or its copies always end a few commits
+    // short of the WAL's end: copy here, with no write in flight, so that the
+    // next transaction finds the WAL wholly copied and starts it over.
+    if (due(d->writer_ckpt_at_, kWalPagesWriterCheckpoint))
+      (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
+  }
+  if (due(d->ckpt_asked_at_, kWalPagesCheckpoint)) {
     {
       std::lock_guard lk(d->ckpt_mu_);
       if (d->ckpt_wanted_) return SQLITE_OK;

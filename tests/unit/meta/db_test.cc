@@ -65,6 +65,36 @@ TEST_CASE("a failed write rolls back") {
   CHECK(n == 0);
 }
 
+TEST_CASE("steady small commits ask for a checkpoint once per step of WAL growth, not per commit") {
+  // Each commit adds a few pages. Without the step, the thread's copies
+  // ended a few commits short of the WAL's end, so the WAL was never reset
+  // before the writer's own checkpoint at 2,000 pages, and every commit
+  // between 1,000 and 2,000 pages asked for another (two fsyncs each).
+  auto path = temp_db();
+  auto db = meta::Db::open(path);
+  REQUIRE(db.ok());
+  REQUIRE((*db)->ensure_schema("st", {"CREATE TABLE t(i INTEGER PRIMARY KEY, v TEXT)",
+                                      "CREATE TABLE c(k INTEGER PRIMARY KEY, n INTEGER)",
+                                      "INSERT INTO c VALUES(1, 0)"})
+              .ok());
+  constexpr int kCommits = 6000;
+  const std::string text(300, 'v');
+  for (int i = 0; i < kCommits; ++i) {
+    REQUIRE((*db)->write([&](meta::Conn& c) -> Status<> {
+                 if (!c.stmt("INSERT INTO t(i, v) VALUES(?, ?)").bind_all(i, text).run())
+                   return fail(Error{"insert"});
+                 if (!c.stmt("UPDATE c SET n = n + 1 WHERE k = 1").run()) return fail(Error{"update"});
+                 return {};
+               }).ok());
+  }
+  // About 2 pages a commit: 12,000 pages, six resets of a 2,000-page WAL,
+  // each with at most four asks (1,000, 1,256, 1,512, 1,768).
+  CHECK((*db)->background_checkpoints() <= 40);
+  CHECK((*db)->background_checkpoints() >= 1);
+  // The WAL was reset, not grown: its file stays near 2,000 pages (8 MiB).
+  CHECK(std::filesystem::file_size(path + "-wal") < (2000 + 2 * 256) * 4120ull);
+}
+
 TEST_CASE("WAL checkpoints run on the background thread, and every commit survives") {
   auto path = temp_db();
   constexpr int kRows = 400;  // 16 KiB each: about 1,600 WAL pages, past the threshold
