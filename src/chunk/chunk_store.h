@@ -97,6 +97,8 @@ class ChunkStore {
   // Bytes the host actually allocated for (fs, ino): less than the length for
   // sparse files (EFS meters a sparse file by its real storage).
   uint64_t allocated_bytes(const std::string& fs, uint64_t ino, uint64_t size);
+  // Pieces of class moves that found READs or WRITEs in flight and waited.
+  uint64_t move_yields() const { return move_yields_.load(std::memory_order_relaxed); }
 
   // Per-file-system encryption at rest. `key` is the file system's data key
   // (64 bytes of key material, unwrapped from its KMS-wrapped form by the
@@ -197,6 +199,7 @@ class ChunkStore {
   // The data path's latest READ or WRITE (CLOCK_MONOTONIC_COARSE, ms), and
   // the wait of background copies behind it (yield_to_data_path).
   std::atomic<int64_t> last_data_io_ms_{0};
+  std::atomic<uint64_t> move_yields_{0};
   void note_data_io();
   void yield_to_data_path();
   // How many inodes of `classes` (all shards) are outside Standard.

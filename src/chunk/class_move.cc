@@ -104,6 +104,7 @@ void ChunkStore::yield_to_data_path() {
   constexpr int kMaxWaitMs = 50;
   for (int waited = 0; waited < kMaxWaitMs; waited += 2) {
     if (coarse_ms() - last_data_io_ms_.load(std::memory_order_relaxed) >= kQuietMs) return;
+    if (waited == 0) move_yields_.fetch_add(1, std::memory_order_relaxed);
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
 }

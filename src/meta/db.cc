@@ -244,10 +244,11 @@ int Db::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
   }
   // Once per kWalPagesCheckpointStep pages of growth; a smaller WAL than
   // last time was reset meanwhile, and counts from its new start.
-  auto due = [pages](int& at, int threshold) {
+  auto due = [d, pages](int& at, int threshold) {
     if (pages < threshold) return false;
     if (at != 0 && pages >= at && pages - at < kWalPagesCheckpointStep) return false;
     at = pages;
+    d->checkpoint_requests_.fetch_add(1, std::memory_order_relaxed);
     return true;
   };
   if (pages >= kWalPagesWriterCheckpoint) {

@@ -177,6 +177,9 @@ class Db {
   const std::string& path() const { return path_; }
   // WAL checkpoints the background thread completed (on_wal_commit).
   uint64_t background_checkpoints() const { return background_checkpoints_.load(); }
+  // Checkpoints the commit hook has asked for (of the thread, or run on the
+  // writer itself): once per kWalPagesCheckpointStep pages of WAL growth.
+  uint64_t checkpoint_requests() const { return checkpoint_requests_.load(); }
 
   // For operations that free space (REMOVE, truncation): gives a slice of
   // the space reserve back so a retry of the failed write can append to the
@@ -235,6 +238,7 @@ class Db {
   bool ckpt_wanted_ = false;
   bool ckpt_stop_ = false;
   std::atomic<uint64_t> background_checkpoints_{0};
+  std::atomic<uint64_t> checkpoint_requests_{0};
 };
 
 }  // namespace efs::meta

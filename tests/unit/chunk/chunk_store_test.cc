@@ -179,9 +179,12 @@ TEST_CASE("chunk store: a class move yields to READs of other files, and still f
   REQUIRE(copied.ok());
   CHECK(*copied == (8u << 20));
   // Each of the 8 pieces (and the sidecar's one) waits up to 50 ms behind
-  // the readers: up to 450 ms in all, so over 100 ms even if a few pieces
-  // found a moment of quiet. Without the pacing the copy takes milliseconds.
-  CHECK(took >= std::chrono::milliseconds(100));
+  // the readers. How many find a moment of quiet depends on the scheduler
+  // (under ASan on a loaded 2-core machine the whole copy once took 70 ms,
+  // so a time bound failed): asserted is that pieces waited, and that the
+  // copy is not slower than every piece waiting its cap.
+  CHECK(s.move_yields() >= 1);
+  CHECK(took < std::chrono::seconds(10));
 
   // The copy is whole; after the switch reads come from IA.
   CHECK(s.storage_class(kFs, 7) == efs::chunk::StorageClass::standard);
