@@ -106,7 +106,8 @@ class Figure:
         self.label, self.args, self.warm, self.per, self.p99 = label, args, warm, per, p99
         # data: also run on the encrypted efs-local file system ("efs-enc").
         self.data = data
-        # tls: also run through stunnel to the same port ("efs-tls").
+        # tls: also run through stunnel to the same port ("efs-tls"), and with
+        # nfsbench speaking TLS itself ("efs-tlsd").
         self.tls = tls
 
     def value(self, d):
@@ -155,7 +156,8 @@ class Bench:
         self.runs = {}  # label -> name -> [record]
 
     def nfsbench(self, s, args):
-        cmd = [BENCH, "--server", s.address, "--export", s.export, "--dir", "b", "--server-pid", str(s.pid)] + args
+        cmd = ([BENCH, "--server", s.address, "--export", s.export, "--dir", "b", "--server-pid", str(s.pid)]
+               + s.client_args + args)
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if p.returncode != 0:
             raise SystemExit(f"bench: {s.name}: {' '.join(args)} failed: {p.stderr.strip()}")
@@ -193,7 +195,7 @@ class Bench:
 
     def names(self, fig):
         return [n for n in self.srv
-                if (fig.data or n != "efs-enc") and (fig.tls or n != "efs-tls")]
+                if (fig.data or n != "efs-enc") and (fig.tls or n not in ("efs-tls", "efs-tlsd"))]
 
     def figure(self, fig):
         log(f"{fig.label}")
@@ -303,6 +305,8 @@ PAIRS = [
      "efs-local, encrypted file system (KMS data key) against unencrypted, same run:"),
     ("tls", "efs-tls", "efs", ("TLS (stunnel)", "plain"), lambda f: f.tls,
      "efs-local through stunnel (TLS, as efs-utils mounts) against plain, same port, same run:"),
+    ("tls-direct", "efs-tlsd", "efs", ("TLS (direct)", "plain"), lambda f: f.tls,
+     "efs-local's TLS front end with nfsbench speaking TLS itself (no relay) against plain, same port, same run:"),
     ("metering", "efs", "efs-nometer", ("metered", "unmetered"), lambda f: True,
      "efs-local with metering (--no-throttle) against a second efs-local with --no-metering, same run:"),
 ]
@@ -344,7 +348,7 @@ def main():
     with servers.started(WORK) as srv, open(JSONL, "w") as out:
         bench = Bench(srv, out)
         for s in srv.values():
-            if s.name != "efs-tls":  # the same file system as "efs"
+            if s.name not in ("efs-tls", "efs-tlsd"):  # the same file system as "efs"
                 bench.nfsbench(s, ["--test", "setup"])
         main_servers = [srv[n] for n in ("efs", "ganesha", "efs-nometer") if n in srv]
         dd = subprocess.run(["dd", "if=/dev/zero", f"of={WORK}/dd.tmp", "bs=1M", f"count={DD_MIB}", "conv=fsync"],

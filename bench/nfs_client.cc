@@ -4,6 +4,8 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -31,6 +33,28 @@ void die(const std::string& msg) {
 
 // ---- ONC RPC over TCP (RFC 5531), client side -------------------------------
 
+namespace {
+SSL_CTX* tls_ctx = nullptr;
+std::string tls_host;
+
+std::string tls_error() {
+  char b[256];
+  ERR_error_string_n(ERR_get_error(), b, sizeof b);
+  return b;
+}
+}  // namespace
+
+void use_tls(const std::string& ca_file, const std::string& host_name) {
+  tls_ctx = SSL_CTX_new(TLS_client_method());
+  if (!tls_ctx) die("SSL_CTX_new failed");
+  SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+  SSL_CTX_set_max_proto_version(tls_ctx, TLS1_2_VERSION);
+  if (SSL_CTX_load_verify_locations(tls_ctx, ca_file.c_str(), nullptr) != 1)
+    die(cat("cannot load the CA file ", ca_file, ": ", tls_error()));
+  SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_PEER, nullptr);
+  tls_host = host_name;
+}
+
 RpcConn::RpcConn(const std::string& host, uint16_t port) {
   fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -41,9 +65,19 @@ RpcConn::RpcConn(const std::string& host, uint16_t port) {
     die(cat("cannot connect to ", host, ":", port));
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!tls_ctx) return;
+  SSL* ssl = SSL_new(tls_ctx);
+  ssl_ = ssl;
+  SSL_set_fd(ssl, fd_);
+  SSL_set_tlsext_host_name(ssl, tls_host.c_str());
+  if (SSL_set1_host(ssl, tls_host.c_str()) != 1) die("SSL_set1_host failed");
+  if (SSL_connect(ssl) != 1) die(cat("TLS handshake with ", host, ":", port, ": ", tls_error()));
 }
 
-RpcConn::~RpcConn() { ::close(fd_); }
+RpcConn::~RpcConn() {
+  if (ssl_) SSL_free(static_cast<SSL*>(ssl_));
+  ::close(fd_);
+}
 
 uint32_t RpcConn::send_compound(const COMPOUND4args& args) {
   uint32_t xid = next_xid_++;
@@ -100,6 +134,11 @@ uint32_t RpcConn::recv_compound(COMPOUND4res& res) {
 }
 
 void RpcConn::write_all(const uint8_t* p, size_t n) {
+  if (ssl_) {
+    size_t k = 0;
+    if (SSL_write_ex(static_cast<SSL*>(ssl_), p, n, &k) != 1) die("TLS write failed");
+    return;  // blocking: all of it (no partial-write mode)
+  }
   while (n) {
     ssize_t k = ::send(fd_, p, n, MSG_NOSIGNAL);
     if (k <= 0) die("send failed");
@@ -109,6 +148,12 @@ void RpcConn::write_all(const uint8_t* p, size_t n) {
 }
 
 void RpcConn::read_all(uint8_t* p, size_t n) {
+  while (n && ssl_) {
+    size_t k = 0;
+    if (SSL_read_ex(static_cast<SSL*>(ssl_), p, n, &k) != 1) die("TLS connection closed by server");
+    p += k;
+    n -= k;
+  }
   while (n) {
     ssize_t k = ::recv(fd_, p, n, 0);
     if (k <= 0) die("connection closed by server");

@@ -8,6 +8,8 @@
 //   nfsbench --server 127.0.0.1:2049 --export /fs-0123... --dir b --test seqwrite --qd 8
 //            [--size-mib 1024] [--count 10000] [--clients 16] [--name many]
 //            [--server-pid PID]   (to account the server's CPU in the timed phase)
+//            [--tls-ca CA.pem --tls-host fs-….efs.REGION.amazonaws.com]   (TLS to the
+//            server itself, checked as efs-utils checks it; every connection)
 //
 // Tests: setup (mkdir --dir), seqwrite, seqread, randread (need seqwrite's
 // file), create (in --dir/--name, a fresh name by default), stat and readdir
@@ -52,6 +54,7 @@ int main(int argc, char** argv) {
   std::string server = "127.0.0.1:2049", exp = "/", test, dirname = "bench", name;
   uint32_t qd = 1, clients = 16;
   int server_pid = 0;
+  std::string tls_ca, tls_host;
   uint64_t size = 1024ull * kMiB, count = 10000;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -70,6 +73,8 @@ int main(int argc, char** argv) {
       else if (a == "--name") name = next();
       else if (a == "--clients") clients = static_cast<uint32_t>(std::stoul(next()));
       else if (a == "--server-pid") server_pid = std::stoi(next());
+      else if (a == "--tls-ca") tls_ca = next();
+      else if (a == "--tls-host") tls_host = next();
       else die(cat("unknown option ", a, " (see the comment at the top of bench/nfsbench.cc)"));
     } catch (const std::logic_error&) {
       die(cat("bad number for ", a));
@@ -81,6 +86,7 @@ int main(int argc, char** argv) {
   if (colon == std::string::npos) die("--server HOST:PORT");
   Target target{server.substr(0, colon), static_cast<uint16_t>(std::stoul(server.substr(colon + 1))),
                 cat(exp, "/", dirname)};
+  if (!tls_ca.empty()) use_tls(tls_ca, tls_host);
   RpcConn conn(target.host, target.port);
   // At least 16 slots: the rename and remove figures prepare their files 16 at a time.
   Session s(conn, std::max<uint32_t>(qd, 16));

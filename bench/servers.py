@@ -15,8 +15,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class Server:
-    def __init__(self, name, proc, address, export, helpers=()):
+    def __init__(self, name, proc, address, export, helpers=(), client_args=()):
         self.name, self.proc, self.address, self.export = name, proc, address, export
+        # Extra nfsbench arguments for this server (TLS in nfsbench itself).
+        self.client_args = list(client_args)
         # Client-side processes the measurement goes through (stunnel): their
         # CPU is the client's, not "something else ran".
         self.helpers = list(helpers)
@@ -157,6 +159,12 @@ def started(work):
                "efs-enc": Server("efs-enc", efs, f"127.0.0.1:{e_nfs}", "/" + enc),
                "efs-tls": Server("efs-tls", efs, f"127.0.0.1:{tls_port}", "/" + fs,
                                  helpers=[stunnel.pid])}
+        # "efs-tlsd": nfsbench speaking TLS to the same port itself, checking the
+        # certificate as efs-utils does: the cost of efs-local's TLS front end
+        # without stunnel's relay (two more copies and hops on the client side).
+        srv["efs-tlsd"] = Server("efs-tlsd", efs, f"127.0.0.1:{e_nfs}", "/" + fs, client_args=[
+            "--tls-ca", os.path.join(work, "efs-data", "tls", "ca.pem"),
+            "--tls-host", f"{fs}.efs.us-east-1.amazonaws.com"])
         if metering:
             srv["efs-nometer"] = Server("efs-nometer", nometer, f"127.0.0.1:{m_nfs}", "/" + m_fs)
         yield srv

@@ -32,12 +32,6 @@ constexpr std::size_t kMaxRepliesPerWrite = 64;
 constexpr std::size_t kTrimAfterPendingBytes = 8 << 20;
 // malloc_trim walks every arena: at most once per this interval.
 constexpr std::chrono::seconds kTrimInterval{1};
-// Over TLS, replies smaller than this are gathered into one buffer before
-// encryption: each buffer would otherwise be its own TLS record and its own
-// send (asio's SSL stream writes one buffer at a time). Encryption copies
-// the bytes anyway; big READ bodies are passed as they are.
-constexpr std::size_t kTlsGatherBelow = 16 * 1024;
-
 // A peer that closes a TLS connection without close_notify is how NFS
 // clients and stunnel end one; not worth a log line.
 bool quiet_end(const asio::error_code& ec) {
@@ -81,6 +75,11 @@ Connection::Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket
   }
   // Replies are small and latency-bound; do not let Nagle hold them back.
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+}
+
+Connection::~Connection() {
+  // A TLS write still in flight holds the channel, not the socket.
+  if (tls_) tls_->detach();
 }
 
 const std::string& Connection::peer() const {
@@ -138,10 +137,9 @@ asio::awaitable<bool> Connection::sniff_transport() {
   if (ec || n == 0) co_return false;
   if (!starts_tls(first)) co_return true;
   TlsFront& front = *state_->options.tls;
-  tls_ = std::make_unique<asio::ssl::stream<TlsTransport>>(socket_, front.context());
+  tls_ = std::make_shared<TlsChannel>(socket_, front.context().native_handle());
   front.prepare(tls_->native_handle(), ctx_);
-  co_await tls_->async_handshake(asio::ssl::stream_base::server,
-                                 asio::redirect_error(asio::use_awaitable, ec));
+  ec = co_await tls_->handshake();
   if (closed_) co_return false;
   if (ec) {
     spdlog::warn("tls: connection {} from {}: handshake refused: {}", id(), peer(), ec.message());
@@ -179,7 +177,7 @@ asio::awaitable<void> Connection::read_loop() {
     if (window.size() >= kDirectReadThreshold) {
       auto into = asio::buffer(window.data(), window.size());
       std::size_t n =
-          tls_ ? co_await tls_->async_read_some(into, asio::redirect_error(asio::use_awaitable, ec))
+          tls_ ? co_await tls_->read_some(into, ec)
                : co_await socket_.async_read_some(into,
                                                   asio::redirect_error(asio::use_awaitable, ec));
       if (ec) {
@@ -192,8 +190,7 @@ asio::awaitable<void> Connection::read_loop() {
       assembler_.commit(n);
       continue;
     }
-    std::size_t n = tls_ ? co_await tls_->async_read_some(
-                               asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec))
+    std::size_t n = tls_ ? co_await tls_->read_some(asio::buffer(buf), ec)
                          : co_await socket_.async_read_some(
                                asio::buffer(buf), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
@@ -345,33 +342,7 @@ void Connection::write_next() {
     asio::async_write(socket_, buffers, std::move(on_written));
     return;
   }
-  // Small buffers in a row become one (kTlsGatherBelow). Moving a vector
-  // keeps its heap block, so the buffers stay valid as `gathered` grows.
-  auto gathered = std::make_shared<std::vector<std::vector<uint8_t>>>();
-  std::vector<asio::const_buffer> out;
-  std::vector<uint8_t> run;
-  auto flush_run = [&] {
-    if (run.empty()) return;
-    gathered->push_back(std::move(run));
-    run = {};
-    out.emplace_back(gathered->back().data(), gathered->back().size());
-  };
-  for (const auto& b : buffers) {
-    if (b.size() < kTlsGatherBelow) {
-      const auto* p = static_cast<const uint8_t*>(b.data());
-      run.insert(run.end(), p, p + b.size());
-      continue;
-    }
-    flush_run();
-    out.push_back(b);
-  }
-  flush_run();
-  asio::async_write(
-      *tls_, out,
-      [gathered, on_written = std::move(on_written)](asio::error_code ec, std::size_t n) mutable {
-        gathered->clear();
-        on_written(ec, n);
-      });
+  tls_->write(std::move(buffers), std::move(on_written));
 }
 
 void Connection::close_now(const char* why) {

@@ -3,11 +3,9 @@
 #pragma once
 
 #include <asio/awaitable.hpp>
-#include <asio/buffered_read_stream.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/thread_pool.hpp>
 #include <atomic>
@@ -23,6 +21,7 @@
 #include <vector>
 
 #include "net/rpc_server.h"
+#include "net/tls_channel.h"
 #include "net/tls_front.h"
 #include "rpc/dispatcher.h"
 #include "rpc/record.h"
@@ -33,16 +32,6 @@ namespace efs::net::detail {
 using ListenerKey = std::pair<std::string, uint16_t>;
 
 class Connection;
-
-// What a TLS connection's SSL stream reads and writes through: the socket,
-// with reads through a 256 KiB buffer. asio's SSL engine asks for at most
-// one TLS record (17 KiB) per read; the buffer lets one recv bring many, so
-// a 1 MiB WRITE costs a few syscalls instead of 64. Writes go straight on.
-class TlsTransport : public asio::buffered_read_stream<asio::ip::tcp::socket&> {
- public:
-  static constexpr std::size_t kReadBuffer = 256 * 1024;
-  explicit TlsTransport(asio::ip::tcp::socket& s) : buffered_read_stream(s, kReadBuffer) {}
-};
 
 struct Listener {
   explicit Listener(asio::ip::tcp::acceptor a) : acceptor(std::move(a)) {}
@@ -75,6 +64,7 @@ struct ServerState {
 class Connection : public std::enable_shared_from_this<Connection> {
  public:
   Connection(std::shared_ptr<ServerState> state, asio::ip::tcp::socket socket, ListenerKey from);
+  ~Connection();
 
   uint64_t id() const { return ctx_.connection_id; }
   const ListenerKey& listener() const { return listener_; }
@@ -115,7 +105,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::ip::tcp::socket socket_;
   // Set when the client opened with TLS; every read and write then goes
   // through it. Plain connections never touch it.
-  std::unique_ptr<asio::ssl::stream<TlsTransport>> tls_;
+  // Shared: a write in flight holds it (tls_channel.h).
+  std::shared_ptr<TlsChannel> tls_;
   asio::steady_timer capacity_;  // a wake-up for the reader when a call slot or reply room frees
   asio::steady_timer idle_;      // closes the connection after idle_timeout of silence
   ListenerKey listener_;

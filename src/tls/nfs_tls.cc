@@ -161,6 +161,12 @@ Result<std::shared_ptr<NfsTls>, Error> NfsTls::open(const NfsTlsOptions& options
   SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
   SSL_CTX_set_options(
       ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+  // AES-128-GCM first (then OpenSSL's defaults), as AWS's own TLS policies
+  // order them: as strong for this purpose, and about 15 % cheaper per byte
+  // than AES-256 on both ends of a mount that streams data.
+  SSL_CTX_set_cipher_list(ctx, "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:DEFAULT");
+  SSL_CTX_set_ciphersuites(ctx,
+                           "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
   static const unsigned char kSessionContext[] = "efs-local-nfs";
   SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof(kSessionContext) - 1);
 

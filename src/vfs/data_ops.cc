@@ -1,7 +1,9 @@
 // File data and attribute changes: read, write, commit, setattr.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 #include "vfs/fault.h"
 #include "vfs/file_system.h"
@@ -72,26 +74,41 @@ VResult<ReadResult> FileSystemImpl::read_for_copy(Ino ino, uint64_t offset, uint
   return read_data(ino, offset, count, false);
 }
 
+VResult<ReadInto> FileSystemImpl::read_into(Ino ino, uint64_t offset, std::span<uint8_t> dst) {
+  return read_data_into(ino, offset, dst, true);
+}
+
 VResult<ReadResult> FileSystemImpl::read_data(Ino ino, uint64_t offset, uint32_t count,
                                               bool noted) {
+  ReadResult out;
+  out.data.resize(count);
+  auto r = read_data_into(ino, offset, out.data, noted);
+  if (!r) return fail(r.error());
+  out.data.resize(r->count);
+  out.eof = r->eof;
+  return out;
+}
+
+VResult<ReadInto> FileSystemImpl::read_data_into(Ino ino, uint64_t offset, std::span<uint8_t> dst,
+                                                 bool noted) {
   if (Errc e = check_data_access("READ", ino); e != Errc::ok) return fail(e);
   auto n = get_inode(ino);
   if (!n) return fail(n.error());
   if (Errc e = data_type_check(*n); e != Errc::ok) return fail(e);
-  ReadResult out;
+  ReadInto out;
   if (offset >= n->size) {
     out.eof = true;
     return out;
   }
-  uint64_t len = std::min<uint64_t>(count, n->size - offset);
+  uint64_t len = std::min<uint64_t>({dst.size(), UINT32_MAX, n->size - offset});
   // READ resets the file's lifecycle timer (in memory) and may recall it
   // from IA / Archive (lifecycle_ops.cc); those classes may add latency.
   if (noted) first_byte_wait(note_access(ino, false));
-  out.data.resize(len);
-  if (auto r = chunks_.read(id_, ino, offset, out.data); !r) {
+  if (auto r = chunks_.read(id_, ino, offset, dst.first(len)); !r) {
     spdlog::error("vfs {}: read inode {}: {}", id_, ino, r.error().message);
     return fail(chunk_errc(r.error()));
   }
+  out.count = static_cast<uint32_t>(len);
   out.eof = offset + len >= n->size;
   // EFS does not update atime on reads.
   return out;

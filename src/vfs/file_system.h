@@ -66,6 +66,7 @@ class FileSystemImpl final : public FileSystem,
                                Ino dst_dir, std::string_view dst_name) override;
   VResult<Attr> setattr(const Cred& cred, Ino ino, const SetAttr& attrs) override;
   VResult<ReadResult> read(Ino ino, uint64_t offset, uint32_t count) override;
+  VResult<ReadInto> read_into(Ino ino, uint64_t offset, std::span<uint8_t> dst) override;
   VResult<WriteResult> write(Ino ino, uint64_t offset, std::span<const uint8_t> data,
                              Stability stable, uint32_t writer_uid) override;
   VResult<bool> commit(Ino ino) override;
@@ -161,6 +162,7 @@ class FileSystemImpl final : public FileSystem,
   Errc log_change(Tx& tx, Ino ino);
   // read() and read_for_copy(); `noted`: a client's READ (lifecycle timer).
   VResult<ReadResult> read_data(Ino ino, uint64_t offset, uint32_t count, bool noted);
+  VResult<ReadInto> read_data_into(Ino ino, uint64_t offset, std::span<uint8_t> dst, bool noted);
 
   // Called in a write transaction, with n's stripe locked, when the last
   // name of non-directory n goes: erases it, or, if it is a held regular

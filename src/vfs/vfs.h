@@ -138,6 +138,12 @@ struct ReadResult {
   bool eof = false;
 };
 
+// What read_into() stored: `count` bytes at the front of the caller's buffer.
+struct ReadInto {
+  uint32_t count = 0;
+  bool eof = false;
+};
+
 enum class Stability : uint32_t { unstable = 0, data_sync = 1, file_sync = 2 };
 
 struct WriteResult {
@@ -227,6 +233,10 @@ class FileSystem {
 
   // Data. No permission check here: the NFS layer checks on OPEN / stateid.
   virtual VResult<ReadResult> read(Ino ino, uint64_t offset, uint32_t count) = 0;
+  // read() into the caller's buffer (at most dst.size() bytes, fewer at the
+  // end of the file). NFS READ passes the reply record itself, so a 1 MiB
+  // READ's data is copied once (page cache to reply) rather than twice.
+  virtual VResult<ReadInto> read_into(Ino ino, uint64_t offset, std::span<uint8_t> dst) = 0;
   // writer_uid is the caller's uid: a write by anyone but root (0) clears the
   // file's set-user-ID bit, and its set-group-ID bit when group-execute is
   // set, as Linux does (should_remove_suid); root's writes keep them.

@@ -44,7 +44,9 @@ nfsstat4 op_rename(Compound& c, const RENAME4args& args, RENAME4res& res);
 nfsstat4 op_link(Compound& c, const LINK4args& args, LINK4res& res);
 
 // ops/read_write.cc
-nfsstat4 op_read(Compound& c, const READ4args& args, READ4res& res);
+// READ, encoding its own result: the data is read straight into the reply
+// record `w` writes to (the loop's zero-copy path; read_write.cc).
+nfsstat4 read_data(Compound& c, const READ4args& args, xdr::Writer& w);
 nfsstat4 op_write(Compound& c, const WRITE4args& args, WRITE4res& res);
 // WRITE with its data still in the received record (the loop's zero-copy path).
 nfsstat4 write_data(Compound& c, const stateid4& stateid, uint64_t offset, stable_how4 stable,

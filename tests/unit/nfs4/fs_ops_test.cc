@@ -147,6 +147,37 @@ TEST_CASE("large WRITEs are written whole and read back") {
   CHECK(back == data + data);
 }
 
+TEST_CASE("READ encodes its data in place: at and past the end, an empty file, ops after it") {
+  // READ writes its result straight into the reply record (read_write.cc);
+  // the generated decoder reading it back proves the layout and padding.
+  Fixture f;
+  f.make_file("seven", "abcdefg");
+  f.make_file("empty", "");
+  auto fh = f.fh_of({"seven"});
+  auto res = f.run({putfh(fh), read(7, 10), read(100, 10), read(3, 0), read(5, 1 << 20),
+                    getattr({FATTR4_SIZE}), putfh(f.fh_of({"empty"})), read(0, 4096),
+                    getattr({FATTR4_SIZE})});
+  REQUIRE(res.status == NFS4_OK);
+  REQUIRE(res.resarray.size() == 9);
+  auto& at_end = res.resarray[1].opread.resok4;
+  CHECK(at_end.data.empty());
+  CHECK(at_end.eof);
+  auto& past_end = res.resarray[2].opread.resok4;
+  CHECK(past_end.data.empty());
+  CHECK(past_end.eof);
+  auto& nothing = res.resarray[3].opread.resok4;
+  CHECK(nothing.data.empty());
+  CHECK_FALSE(nothing.eof);
+  auto& tail = res.resarray[4].opread.resok4;
+  CHECK(std::string(tail.data.begin(), tail.data.end()) == "fg");
+  CHECK(tail.eof);
+  CHECK(res.resarray[5].opgetattr.status == NFS4_OK);
+  auto& empty = res.resarray[7].opread.resok4;
+  CHECK(empty.data.empty());
+  CHECK(empty.eof);
+  CHECK(res.resarray[8].opgetattr.status == NFS4_OK);
+}
+
 TEST_CASE("READDIR pages with cookies, checks the verifier and reports TOOSMALL") {
   Fixture f;
   auto root = f.fh_of({});
