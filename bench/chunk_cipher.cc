@@ -136,16 +136,29 @@ int main(int argc, char** argv) {
         sink = sink + d[0];
       }
     });
-    run("xts-aes-256 encrypt (ours)", size, secs, [&](std::size_t it) {
-      for (std::size_t b = 0; b < blocks; ++b)
-        efs::chunk::xts_encrypt(key, efs::chunk::xts_tweak(7, it * blocks + b),
-                                buf.data() + b * kBlock, out.data() + b * kBlock, kBlock);
-    });
-    run("xts-aes-256 decrypt (ours)", size, secs, [&](std::size_t it) {
-      for (std::size_t b = 0; b < blocks; ++b)
-        efs::chunk::xts_decrypt(key, efs::chunk::xts_tweak(7, it * blocks + b),
-                                buf.data() + b * kBlock, out.data() + b * kBlock, kBlock);
-    });
+    // Every XTS path this CPU has (block_cipher.h), then back to the best.
+    const efs::chunk::XtsPath best = efs::chunk::xts_path();
+    for (auto path : {efs::chunk::XtsPath::vaes512, efs::chunk::XtsPath::vaes256,
+                      efs::chunk::XtsPath::aesni}) {
+      if (!efs::chunk::xts_path_available(path)) continue;
+      efs::chunk::xts_use_path(path);
+      key.generation = efs::chunk::next_key_generation();  // each thread's schedule afresh
+      const char* name = path == efs::chunk::XtsPath::vaes512   ? "vaes512"
+                         : path == efs::chunk::XtsPath::vaes256 ? "vaes256"
+                                                                : "aes-ni";
+      run((std::string("xts-aes-256 encrypt (ours, ") + name + ")").c_str(), size, secs, [&](std::size_t it) {
+        for (std::size_t b = 0; b < blocks; ++b)
+          efs::chunk::xts_encrypt(key, efs::chunk::xts_tweak(7, it * blocks + b),
+                                  buf.data() + b * kBlock, out.data() + b * kBlock, kBlock);
+      });
+      run((std::string("xts-aes-256 decrypt (ours, ") + name + ")").c_str(), size, secs, [&](std::size_t it) {
+        for (std::size_t b = 0; b < blocks; ++b)
+          efs::chunk::xts_decrypt(key, efs::chunk::xts_tweak(7, it * blocks + b),
+                                  buf.data() + b * kBlock, out.data() + b * kBlock, kBlock);
+      });
+    }
+    efs::chunk::xts_use_path(best);
+    key.generation = efs::chunk::next_key_generation();
     run("xts-aes-256 encrypt + crc32c", size, secs, [&](std::size_t it) {
       for (std::size_t b = 0; b < blocks; ++b) {
         efs::chunk::xts_encrypt(key, efs::chunk::xts_tweak(7, it * blocks + b),

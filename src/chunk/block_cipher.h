@@ -35,13 +35,18 @@ void xts_encrypt(const DataKey& key, const std::array<uint8_t, 16>& tweak, const
 void xts_decrypt(const DataKey& key, const std::array<uint8_t, 16>& tweak, const uint8_t* in,
                  uint8_t* out, std::size_t n);
 
-// The VAES + AVX-512 path (four AES blocks per instruction) is used when the
-// CPU has it, else AES-NI through Crypto++. For tests and the benchmark:
-// whether the CPU has it, and switching it (returns the previous setting;
-// switch only while no other thread encrypts, and with keys registered
-// afresh: a thread's cached key schedule is per path).
-bool xts_vaes_available();
-bool xts_use_vaes(bool on);
+// How XTS runs: AES-NI through Crypto++ (one block per instruction, the
+// baseline every x86-64 with AES-NI has), VAES on AVX2's 256-bit registers
+// (two blocks per instruction), or VAES with AVX-512 (four). The best one
+// the CPU has is used. For tests and the benchmark: whether the CPU has a
+// path, which one runs, and switching it (returns the previous one; switch
+// only while no other thread encrypts, and with keys registered afresh: a
+// thread's cached key schedule is per path). An unavailable path falls back
+// to AES-NI.
+enum class XtsPath : int { aesni = 0, vaes256 = 1, vaes512 = 2 };
+bool xts_path_available(XtsPath path);
+XtsPath xts_path();
+XtsPath xts_use_path(XtsPath path);
 
 // Key check value stored in a file system's ENCRYPTION marker: the first
 // 16 bytes of HMAC-SHA256(key, "efs-local chunk key check"), hex. It tells

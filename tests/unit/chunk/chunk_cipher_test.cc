@@ -99,11 +99,12 @@ TEST_CASE("key check value: differs per key, stable per key, reveals no key byte
 }
 
 TEST_CASE("xts-aes-256: agrees with Crypto++'s XTS_Mode over many data units and lengths, on both paths") {
-  // The VAES path when the CPU has it, and the AES-NI (Crypto++) path.
-  for (bool vaes : {true, false}) {
-  if (vaes && !xts_vaes_available()) continue;
-  CAPTURE(vaes);
-  const bool was = xts_use_vaes(vaes);
+  // Every path the CPU has: VAES with AVX-512, VAES with AVX2, AES-NI.
+  for (XtsPath path : {XtsPath::vaes512, XtsPath::vaes256, XtsPath::aesni}) {
+  if (!xts_path_available(path)) continue;
+  CAPTURE(static_cast<int>(path));
+  const XtsPath was = xts_use_path(path);
+  REQUIRE(xts_path() == path);
   DataKey key;
   for (std::size_t i = 0; i < 64; ++i) key.bytes[i] = static_cast<uint8_t>(i * 13 + 5);
   key.generation = next_key_generation();
@@ -123,6 +124,6 @@ TEST_CASE("xts-aes-256: agrees with Crypto++'s XTS_Mode over many data units and
       CHECK(std::equal(ours.begin(), ours.end(), pt.begin()));
     }
   }
-  xts_use_vaes(was);
+  xts_use_path(was);
   }
 }
