@@ -268,7 +268,7 @@ asio::awaitable<bool> Connection::serve_ready_records() {
 }
 
 asio::awaitable<void> Connection::serve_call(std::shared_ptr<Connection> self,
-                                             std::vector<uint8_t> record, rpc::AdmittedCall call,
+                                             rpc::RecordBuffer record, rpc::AdmittedCall call,
                                              std::optional<IoWork> io_work) {
   auto reply = co_await rpc::Dispatcher::run(std::move(call));
   record.clear();

@@ -85,7 +85,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // reply of a call on the worker pool is back on the strand.
   using IoWork = asio::executor_work_guard<asio::io_context::executor_type>;
   static asio::awaitable<void> serve_call(std::shared_ptr<Connection> self,
-                                          std::vector<uint8_t> record, rpc::AdmittedCall call,
+                                          rpc::RecordBuffer record, rpc::AdmittedCall call,
                                           std::optional<IoWork> io_work);
   // Whether another call may start: a call slot is free and the replies held
   // (queued plus the estimate for running calls) fit max_pending_reply_bytes.

@@ -53,6 +53,10 @@ Result<void, RecordError> RecordAssembler::on_header() {
   }
   fragment_left_ = len;
   in_payload_ = true;
+  // Room for the whole fragment now: growing later would move the bytes
+  // already received one by one (RecordBuffer's allocator is not
+  // std::allocator, so the vector does not memmove them).
+  if (record_.capacity() < committed_ + len) record_.reserve(committed_ + len);
   if (len == 0) finish_fragment();
   return {};
 }
@@ -80,7 +84,7 @@ void RecordAssembler::commit(std::size_t n) {
   if (in_payload_ && fragment_left_ == 0) finish_fragment();
 }
 
-std::optional<std::vector<uint8_t>> RecordAssembler::take() {
+std::optional<RecordBuffer> RecordAssembler::take() {
   if (ready_.empty()) return std::nullopt;
   auto r = std::move(ready_.front());
   ready_.pop_front();

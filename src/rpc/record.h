@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/uninit_bytes.h"
 
 namespace efs::rpc {
 
@@ -33,6 +34,10 @@ struct RecordError {
   std::size_t limit = 0;
   std::string message() const;
 };
+
+// A received record: grown without zeroing (common/uninit_bytes.h), since
+// every byte of it is received into.
+using RecordBuffer = UninitBytes;
 
 class RecordAssembler {
  public:
@@ -51,7 +56,7 @@ class RecordAssembler {
   void commit(std::size_t n);
 
   // The next complete record, oldest first.
-  std::optional<std::vector<uint8_t>> take();
+  std::optional<RecordBuffer> take();
   std::size_t ready() const { return ready_.size(); }
   bool failed() const { return failed_; }
   // True between records (no partial header or payload buffered).
@@ -68,8 +73,8 @@ class RecordAssembler {
   bool last_ = false;
   std::size_t fragment_left_ = 0;
   std::size_t committed_ = 0;  // bytes of record_ that hold received payload
-  std::vector<uint8_t> record_;
-  std::deque<std::vector<uint8_t>> ready_;
+  RecordBuffer record_;
+  std::deque<RecordBuffer> ready_;
   bool failed_ = false;
 };
 
