@@ -80,8 +80,13 @@ VResult<ReadInto> FileSystemImpl::read_into(Ino ino, uint64_t offset, std::span<
 
 VResult<ReadResult> FileSystemImpl::read_data(Ino ino, uint64_t offset, uint32_t count,
                                               bool noted) {
+  // The buffer is sized by the file, not the count: replica sync copies
+  // every file in 1 MiB requests, most of them for small files.
+  // (A failed lookup sizes it 0; read_data_into then reports the error, in
+  // its own order of checks.)
+  auto n = get_inode(ino);
   ReadResult out;
-  out.data.resize(count);
+  out.data.resize(n && offset < n->size ? std::min<uint64_t>(count, n->size - offset) : 0);
   auto r = read_data_into(ino, offset, out.data, noted);
   if (!r) return fail(r.error());
   out.data.resize(r->count);
